@@ -1,0 +1,251 @@
+//! The commands: glue between the command line and the pipeline stages. No business logic lives here; each step
+//! calls the stage module that owns it, in data-flow order.
+
+use crate::cli::{Cli, Command, OutputArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs};
+use crate::dataset::{self, Item};
+use crate::error::{Error, InputError, Result};
+use crate::journal;
+use crate::prompt::Prompter;
+use crate::suite::{self, LoadedSuite, TaskKind, ToolsSpec};
+use crate::summary::{self, Analysis};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The resolved suite inside a run directory.
+pub const RESOLVED_SUITE: &str = "suite.yaml";
+
+/// Run a parsed command line; returns the exit code.
+pub fn main(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run(a) => run(a),
+        Command::Validate(a) => validate(a),
+        Command::Plan(a) => plan(a),
+        Command::Score(a) => rescore(a, false),
+        Command::Report(a) => rescore(a, true),
+        Command::Metrics(m) => crate::app_metrics::metrics(m),
+        Command::Sim(SimCommand::Serve { suite, port, log }) => {
+            sim_serve(&suite, port, log.as_deref())
+        }
+    }
+}
+
+/// Load a suite, its dataset, and compile its templates: everything that can be checked before spending.
+pub fn prepare(
+    suite_path: &Path,
+    providers: Option<&Path>,
+) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let ls = suite::load_suite(suite_path, providers)?;
+    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    if ls.suite.task == TaskKind::Classification {
+        dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
+    }
+    let prompter = Prompter::new(&ls)?;
+    let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
+    prompter.check_all(&items, &ids)?;
+    Ok((ls, items, prompter))
+}
+
+fn validate(a: SuiteArgs) -> Result<i32> {
+    let (ls, items, _) = prepare(&a.suite, a.providers.as_deref())?;
+    println!(
+        "{}: ok — {} task, {} items, {} providers (baseline: {})",
+        a.suite.display(),
+        ls.suite.task.as_str(),
+        items.len(),
+        ls.suite.providers.len(),
+        ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
+    );
+    Ok(0)
+}
+
+fn plan(a: SuiteArgs) -> Result<i32> {
+    let (ls, items, prompter) = prepare(&a.suite, a.providers.as_deref())?;
+    let p = crate::plan::plan(&ls, &items, &prompter)?;
+    print!("{}", crate::plan::render(&p));
+    Ok(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the async runtime", e))
+}
+
+/// Write the resolved suite: dataset path absolute, tools inline, providers as used — so the run directory alone
+/// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
+fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
+    let mut s = ls.suite.clone();
+    let abs = std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone());
+    s.dataset.path = abs.to_string_lossy().into_owned();
+    if !ls.tools.is_empty() {
+        s.tools = ToolsSpec::Inline(ls.tools.clone());
+    }
+    if let Some(Some(serde_json::Value::String(schema_path))) =
+        Some(s.scoring.extraction.schema.clone())
+    {
+        let base = ls.path.parent().unwrap_or(Path::new("."));
+        if let Ok(text) = std::fs::read_to_string(base.join(&schema_path)) {
+            if let Ok(v) = serde_json::from_str(&text) {
+                s.scoring.extraction.schema = Some(v);
+            }
+        }
+    }
+    let yaml = serde_yaml::to_string(&s)
+        .map_err(|e| Error::Internal(format!("serializing the suite: {e}")))?;
+    let path = dir.join(RESOLVED_SUITE);
+    std::fs::write(&path, yaml).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut dir = out.join(format!("{safe}-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = out.join(format!("{safe}-{stamp}-{n}"));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+fn run(a: RunArgs) -> Result<i32> {
+    let (suite_path, run_dir, providers) = match (&a.resume, &a.suite) {
+        (Some(dir), _) => {
+            let p = dir.join(RESOLVED_SUITE);
+            if !p.exists() {
+                return Err(InputError::new(dir, "not a run directory (no suite.yaml)")
+                    .hint("pass the directory evalh printed, e.g. reports/<suite>-<timestamp>")
+                    .into());
+            }
+            (p, Some(dir.clone()), None)
+        }
+        (None, Some(s)) => (s.clone(), None, a.providers.clone()),
+        (None, None) => {
+            return Err(
+                InputError::new("", "`evalh run` needs a suite file or --resume RUN_DIR")
+                    .hint("e.g. evalh run suites/classify.yaml")
+                    .into(),
+            )
+        }
+    };
+    let (ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    let run_dir = match run_dir {
+        Some(d) => d,
+        None => {
+            let d = new_run_dir(&a.out, &ls.suite.name)?;
+            write_resolved(&ls, &d)?;
+            d
+        }
+    };
+    eprintln!("run directory: {}", run_dir.display());
+    let items = Arc::new(items);
+    let opts = crate::runner::RunOptions {
+        progress: !a.no_progress,
+        max_cost_usd: a.max_cost,
+        sim_log: a.sim_log.clone(),
+    };
+    let outcome = runtime()?.block_on(crate::runner::execute(
+        &ls,
+        items.clone(),
+        Arc::new(prompter),
+        &run_dir,
+        &opts,
+    ))?;
+    let analysis = analyse_dir(&ls, &items, &run_dir)?;
+    let code = emit(&analysis, &run_dir, &a.outputs)?;
+    if outcome.missing > 0 {
+        let why = if outcome.budget_exhausted {
+            format!("budget reached after spending ${:.4}", outcome.spent_usd)
+        } else if outcome.interrupted {
+            "interrupted".to_string()
+        } else {
+            "some requests did not finish".to_string()
+        };
+        return Err(Error::Incomplete(format!(
+            "{why}; {} requests missing. Resume with: evalh run --resume {}",
+            outcome.missing,
+            run_dir.display()
+        )));
+    }
+    Ok(code)
+}
+
+fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
+    let read = journal::read(run_dir)?;
+    if !read.skipped_lines.is_empty() {
+        eprintln!(
+            "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
+            read.skipped_lines.len(),
+            read.skipped_lines
+        );
+    }
+    summary::analyse(ls, items, read.records)
+}
+
+/// Write results.json and every report, print the table; returns the gate's exit code.
+fn emit(an: &Analysis, run_dir: &Path, outs: &ReportOutputs) -> Result<i32> {
+    crate::report::json::write(run_dir, &an.results)?;
+    let charts: Vec<String> = Vec::new();
+    if let Some(j) = &outs.junit {
+        crate::report::junit::write(j, &an.results)?;
+    }
+    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
+    print!("{}", crate::report::terminal::render(&an.results));
+    println!(
+        "\nresults: {}",
+        run_dir.join(crate::report::json::RESULTS_FILE).display()
+    );
+    Ok(an.results.gate_exit_code)
+}
+
+fn rescore(a: OutputArgs, _full_report: bool) -> Result<i32> {
+    let p = a.run_dir.join(RESOLVED_SUITE);
+    if !p.exists() {
+        return Err(
+            InputError::new(&a.run_dir, "not a run directory (no suite.yaml)")
+                .hint("pass a directory under reports/")
+                .into(),
+        );
+    }
+    let ls = suite::load_suite(&p, None)?;
+    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    let an = analyse_dir(&ls, &items, &a.run_dir)?;
+    emit(&an, &a.run_dir, &a.outputs)
+}
+
+fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {
+    let (ls, items, prompter) = prepare(suite_path, None)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let state = crate::provider::sim::SimState::new(&ls, &items, &prompter, log)?;
+        let server = crate::provider::sim::start(state, port).await?;
+        println!("{}", server.base_url);
+        let models: Vec<&str> = ls
+            .suite
+            .providers
+            .iter()
+            .filter(|p| p.kind == suite::ProviderKind::Sim)
+            .map(|p| p.model.as_str())
+            .collect();
+        eprintln!(
+            "serving OpenAI-compatible chat completions for models: {}; Ctrl-C to stop",
+            models.join(", ")
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        drop(server);
+        Ok::<_, Error>(())
+    })?;
+    Ok(0)
+}

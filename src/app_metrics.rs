@@ -1,0 +1,122 @@
+//! `evalh metrics ...`: the scorers as filters over JSONL, for outputs produced elsewhere (and for checking evalh's
+//! numbers against a reference implementation line by line).
+
+use crate::cli::MetricsCommand;
+use crate::error::{Error, InputError, Result};
+use crate::score::{classification, function_call, rouge, squad};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufWriter, Write};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClsLine {
+    expected: Vec<String>,
+    predicted: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RougeLine {
+    reference: String,
+    prediction: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SquadLine {
+    prediction: String,
+    answers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FcLine {
+    expected: Vec<function_call::ExpectedCall>,
+    actual: Vec<function_call::ToolCall>,
+    #[serde(default)]
+    tools: Vec<function_call::ToolDef>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(line: &str, n: usize, shape: &str) -> Result<T> {
+    serde_json::from_str(line).map_err(|e| {
+        Error::Input(
+            InputError::new("<stdin>", format!("line is not a valid input object: {e}"))
+                .at(n, e.column())
+                .hint(format!("each line must be {shape}")),
+        )
+    })
+}
+
+/// Run a metrics filter over stdin.
+pub fn metrics(m: MetricsCommand) -> Result<i32> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let scorer = match m {
+        MetricsCommand::Rouge { stem } => Some(rouge::RougeScorer::new(stem)),
+        _ => None,
+    };
+    let prf3 = |p: &classification::Prf| json!([p.precision, p.recall, p.f1]);
+    let rprf = |p: &rouge::Prf| json!([p.precision, p.recall, p.fmeasure]);
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| {
+            Error::Input(InputError::new("<stdin>", format!("cannot read input: {e}")).at_line(n))
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = match &m {
+            MetricsCommand::Classification => {
+                let l: ClsLine = parse(
+                    &line,
+                    n,
+                    r#"{"expected": [labels...], "predicted": [labels...]}"#,
+                )?;
+                if l.expected.len() != l.predicted.len() {
+                    return Err(InputError::new(
+                        "<stdin>",
+                        format!(
+                            "expected has {} labels but predicted has {}",
+                            l.expected.len(),
+                            l.predicted.len()
+                        ),
+                    )
+                    .at_line(n)
+                    .hint("both lists must have one label per item")
+                    .into());
+                }
+                let t: Vec<&str> = l.expected.iter().map(String::as_str).collect();
+                let p: Vec<&str> = l.predicted.iter().map(String::as_str).collect();
+                let r = classification::report(&t, &p, None);
+                json!({"accuracy": r.accuracy, "micro": prf3(&r.micro), "macro": prf3(&r.macro_avg), "weighted": prf3(&r.weighted)})
+            }
+            MetricsCommand::Rouge { .. } => {
+                let l: RougeLine = parse(&line, n, r#"{"reference": str, "prediction": str}"#)?;
+                let s = scorer
+                    .as_ref()
+                    .map(|s| s.score(&l.reference, &l.prediction))
+                    .unwrap_or_default();
+                json!({"rouge1": rprf(&s.rouge1), "rouge2": rprf(&s.rouge2), "rougeL": rprf(&s.rouge_l), "rougeLsum": rprf(&s.rouge_lsum)})
+            }
+            MetricsCommand::Squad => {
+                let l: SquadLine = parse(&line, n, r#"{"prediction": str, "answers": [str...]}"#)?;
+                let (em, f1) = squad::best(&l.prediction, &l.answers);
+                json!({"exact_match": em, "f1": f1})
+            }
+            MetricsCommand::FunctionCall => {
+                let l: FcLine = parse(
+                    &line,
+                    n,
+                    r#"{"expected": [{"name", "arguments": {arg: [values]}}], "actual": [{"name", "arguments"}], "tools": [...]}"#,
+                )?;
+                serde_json::to_value(function_call::check(&l.expected, &l.actual, &l.tools))
+                    .map_err(|e| Error::Internal(e.to_string()))?
+            }
+        };
+        writeln!(out, "{v}").map_err(|e| Error::io("writing output", e))?;
+    }
+    out.flush().map_err(|e| Error::io("writing output", e))?;
+    Ok(0)
+}

@@ -1,0 +1,126 @@
+//! Command-line interface (clap derive). Only parsing lives here; `app` carries the commands out.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// evalh — tells you, with evidence, which LLM workloads can move to a cheaper provider.
+#[derive(Debug, Parser)]
+#[command(name = "evalh", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a suite: send every item to every provider, score, gate, report.
+    Run(RunArgs),
+    /// Check a suite (and its dataset and templates) without sending anything.
+    Validate(SuiteArgs),
+    /// Estimate tokens and cost of a suite before spending anything.
+    Plan(SuiteArgs),
+    /// Recompute scores, statistics and verdicts of a run directory from its journal (offline).
+    Score(OutputArgs),
+    /// Regenerate the reports of a run directory (offline).
+    Report(OutputArgs),
+    /// Score outputs produced elsewhere: JSONL on stdin, one JSON result per line on stdout.
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
+    /// The built-in simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// A suite and an optional provider file.
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// Suite YAML file.
+    pub suite: PathBuf,
+    /// Replace the suite's providers with those in this YAML file.
+    #[arg(long)]
+    pub providers: Option<PathBuf>,
+}
+
+/// `evalh run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Suite YAML file (optional with --resume).
+    pub suite: Option<PathBuf>,
+    /// Replace the suite's providers with those in this YAML file.
+    #[arg(long)]
+    pub providers: Option<PathBuf>,
+    /// Where run directories are created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Resume an incomplete run: send only the requests its journal lacks.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Write the simulator's request log (JSONL) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub sim_log: Option<PathBuf>,
+    /// Report outputs.
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+}
+
+/// Optional extra outputs.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ReportOutputs {
+    /// Write JUnit XML (a test case per candidate × gate rule).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// A run directory and outputs.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Run directory (reports/<suite>-<timestamp>).
+    pub run_dir: PathBuf,
+    /// Report outputs.
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+}
+
+/// `evalh metrics ...`.
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// {"expected": [labels], "predicted": [labels]} -> accuracy, micro/macro/weighted [p, r, f1] (zero_division 0).
+    Classification,
+    /// {"reference": str, "prediction": str} -> rouge1/rouge2/rougeL/rougeLsum [p, r, f] (rouge-score 0.1.2).
+    Rouge {
+        /// Use the Porter stemmer (rouge-score use_stemmer=True).
+        #[arg(long)]
+        stem: bool,
+    },
+    /// {"prediction": str, "answers": [str]} -> exact_match, f1 (SQuAD v1.1).
+    Squad,
+    /// {"expected": [...], "actual": [...], "tools": [...]} -> the item's verdict and error type.
+    FunctionCall,
+}
+
+/// `evalh sim ...`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the suite's sim providers as an OpenAI-compatible endpoint on 127.0.0.1.
+    Serve {
+        /// Suite YAML file.
+        suite: PathBuf,
+        /// Port (0 = random; the URL is printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Request log (JSONL).
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+}

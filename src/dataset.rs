@@ -1,0 +1,339 @@
+//! Dataset loaders: JSONL and CSV files become [`Item`]s with stable ids.
+//!
+//! Why this module exists: the dataset is the ground truth every score rests on, so a broken row must stop the run
+//! with the file and row named, before anything is paid for. Ids are stable (a named field, else the row number) so a
+//! resumed run and the cache find the same item again.
+
+use crate::error::{InputError, Result};
+use crate::suite::{DatasetFormat, DatasetSpec};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One dataset row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// 0-based position in the file (after `limit`).
+    pub index: usize,
+    /// Stable id.
+    pub id: String,
+    /// 1-based line (JSONL) or record line (CSV) in the file.
+    pub line: usize,
+    /// All fields of the row (available to templates).
+    pub fields: Map<String, Value>,
+    /// The ground truth (`dataset.expected` field).
+    pub expected: Value,
+}
+
+/// Load a dataset file per its spec.
+pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
+    let format = match spec.format {
+        Some(f) => f,
+        None => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => DatasetFormat::Csv,
+            Some("jsonl") | Some("ndjson") | Some("json") => DatasetFormat::Jsonl,
+            _ => {
+                return Err(InputError::new(
+                    path,
+                    "cannot tell the dataset format from the file extension",
+                )
+                .hint("use a .jsonl or .csv file, or set `dataset.format: jsonl|csv`")
+                .into())
+            }
+        },
+    };
+    let text = crate::suite::load::read_user_file(path, "dataset")?;
+    let rows = match format {
+        DatasetFormat::Jsonl => parse_jsonl(path, &text)?,
+        DatasetFormat::Csv => parse_csv(path, &text)?,
+    };
+    build_items(path, spec, rows)
+}
+
+/// Parse JSONL text into (line, object) rows. Blank lines are skipped.
+pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Value>)>> {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(t).map_err(|e| {
+            InputError::new(path, format!("row is not valid JSON: {e}"))
+                .at(line_no, e.column())
+                .hint("each line of a JSONL file must be one complete JSON object")
+        })?;
+        match v {
+            Value::Object(m) => rows.push((line_no, m)),
+            other => {
+                return Err(InputError::new(
+                    path,
+                    format!("row is a JSON {}, not an object", json_type(&other)),
+                )
+                .at_line(line_no)
+                .hint(
+                    "each line must be an object like {\"id\": ..., \"text\": ..., \"label\": ...}",
+                )
+                .into())
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Err(InputError::new(path, "dataset has no rows")
+            .hint("add at least one item")
+            .into());
+    }
+    Ok(rows)
+}
+
+/// Parse CSV text (header row required) into (line, object) rows; cells that hold JSON objects/arrays are parsed.
+pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Value>)>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect::<Vec<_>>();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(InputError::new(path, "CSV has no header row")
+            .at_line(1)
+            .hint("the first line must name the columns")
+            .into());
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| csv_error(path, e))?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let mut m = Map::new();
+        for (h, cell) in headers.iter().zip(rec.iter()) {
+            let c = cell.trim();
+            let v = if (c.starts_with('{') && c.ends_with('}'))
+                || (c.starts_with('[') && c.ends_with(']'))
+            {
+                serde_json::from_str(c).unwrap_or_else(|_| Value::String(cell.to_string()))
+            } else {
+                Value::String(cell.to_string())
+            };
+            m.insert(h.clone(), v);
+        }
+        rows.push((line, m));
+    }
+    if rows.is_empty() {
+        return Err(InputError::new(path, "dataset has no rows")
+            .hint("add at least one item below the header")
+            .into());
+    }
+    Ok(rows)
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> crate::error::Error {
+    let line = e.position().map(|p| p.line() as usize);
+    let hint = match e.kind() {
+        csv::ErrorKind::UnequalLengths { .. } => {
+            "every row needs as many cells as the header; quote cells that contain commas"
+        }
+        csv::ErrorKind::Utf8 { .. } => "save the file as UTF-8",
+        _ => "check the CSV quoting on this row",
+    };
+    let mut ie = InputError::new(path, format!("CSV error: {e}")).hint(hint);
+    if let Some(l) = line {
+        ie = ie.at_line(l);
+    }
+    ie.into()
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn build_items(
+    path: &Path,
+    spec: &DatasetSpec,
+    rows: Vec<(usize, Map<String, Value>)>,
+) -> Result<Vec<Item>> {
+    let mut items = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (row_no, (line, fields)) in rows.into_iter().enumerate() {
+        if spec.limit.is_some_and(|l| items.len() >= l) {
+            break;
+        }
+        let id = match &spec.id {
+            None => (row_no + 1).to_string(),
+            Some(f) => match fields.get(f) {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(_) | None => {
+                    return Err(InputError::new(path, format!("row has no usable id field `{f}`"))
+                        .at_line(line)
+                        .hint(format!("give every row a non-empty string or number `{f}`, or remove `dataset.id` to use row numbers"))
+                        .into())
+                }
+            },
+        };
+        let Some(expected) = fields.get(&spec.expected).cloned() else {
+            let mut e = InputError::new(
+                path,
+                format!("row has no expected field `{}`", spec.expected),
+            )
+            .at_line(line);
+            let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+            e = match crate::error::did_you_mean(&spec.expected, keys.iter().copied()) {
+                Some(k) => e.hint(format!(
+                    "did you mean `{k}`? (set `dataset.expected` in the suite)"
+                )),
+                None => e.hint(format!("fields in this row: {}", keys.join(", "))),
+            };
+            return Err(e.into());
+        };
+        if let Some(prev) = seen.insert(id.clone(), line) {
+            return Err(InputError::new(
+                path,
+                format!("duplicate item id `{id}` (first on line {prev})"),
+            )
+            .at_line(line)
+            .hint("ids must be unique: they key the journal, resume and cache")
+            .into());
+        }
+        items.push(Item {
+            index: items.len(),
+            id,
+            line,
+            fields,
+            expected,
+        });
+    }
+    Ok(items)
+}
+
+/// Classification: every expected label must be one the suite lists.
+pub fn check_labels(path: &Path, items: &[Item], labels: &[String]) -> Result<()> {
+    for it in items {
+        let ok = match &it.expected {
+            Value::String(s) => labels.iter().any(|l| l == s),
+            _ => false,
+        };
+        if !ok {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "item `{}` has label {} which the suite does not list",
+                    it.id, it.expected
+                ),
+            )
+            .at_line(it.line)
+            .hint(format!(
+                "add it to `labels:` in the suite or fix the row; labels: {}",
+                labels.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> DatasetSpec {
+        DatasetSpec {
+            path: "x".into(),
+            id: Some("id".into()),
+            expected: "label".into(),
+            format: None,
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn jsonl_rows_and_errors_name_the_line() {
+        let p = Path::new("d.jsonl");
+        let rows = parse_jsonl(
+            p,
+            "{\"id\":\"a\",\"label\":\"x\"}\n\n{\"id\":2,\"label\":\"y\"}\n",
+        )
+        .unwrap();
+        let items = build_items(p, &spec(), rows).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].id, "2");
+        assert_eq!(items[1].line, 3);
+        let err = parse_jsonl(p, "{\"id\":\"a\"}\n{\"id\": \n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("d.jsonl:2:"), "{err}");
+        let err = parse_jsonl(p, "[1,2]\n").unwrap_err().to_string();
+        assert!(err.contains("d.jsonl:1: row is a JSON array"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_missing_expected_are_errors() {
+        let p = Path::new("d.jsonl");
+        let rows = parse_jsonl(
+            p,
+            "{\"id\":\"a\",\"label\":\"x\"}\n{\"id\":\"a\",\"label\":\"y\"}\n",
+        )
+        .unwrap();
+        let err = build_items(p, &spec(), rows).unwrap_err().to_string();
+        assert!(
+            err.contains("d.jsonl:2: duplicate item id `a` (first on line 1)"),
+            "{err}"
+        );
+        let rows = parse_jsonl(p, "{\"id\":\"a\",\"lable\":\"x\"}\n").unwrap();
+        let err = build_items(p, &spec(), rows).unwrap_err().to_string();
+        assert!(err.contains("did you mean `lable`?"), "{err}");
+    }
+
+    #[test]
+    fn csv_rows_quoting_errors_and_json_cells() {
+        let p = Path::new("d.csv");
+        let rows = parse_csv(
+            p,
+            "id,text,label\n1,\"hello, world\",x\n2,\"{\"\"a\"\": 1}\",y\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].1["text"], Value::String("hello, world".into()));
+        assert_eq!(rows[1].1["text"], serde_json::json!({"a": 1}));
+        assert_eq!(rows[1].0, 3);
+        let err = parse_csv(p, "id,text,label\n1,a,x\n2,b\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("d.csv:3:"), "{err}");
+    }
+
+    #[test]
+    fn limit_and_row_number_ids() {
+        let p = Path::new("d.jsonl");
+        let rows = parse_jsonl(
+            p,
+            "{\"label\":\"x\"}\n{\"label\":\"y\"}\n{\"label\":\"z\"}\n",
+        )
+        .unwrap();
+        let s = DatasetSpec {
+            id: None,
+            limit: Some(2),
+            ..spec()
+        };
+        let items = build_items(p, &s, rows).unwrap();
+        assert_eq!(
+            items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["1", "2"]
+        );
+    }
+}

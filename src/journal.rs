@@ -1,0 +1,258 @@
+//! The run journal: an append-only JSONL record of every finished request.
+//!
+//! Why this module exists: it is the one seam between the paid, I/O half of evalh and the pure half. Everything after
+//! it (scores, statistics, the gate, reports) is recomputed from the journal alone, offline, so a report can be
+//! regenerated, a scorer fixed, or a crashed run resumed without paying again.
+//!
+//! Durability policy: each record is written as one line and flushed to the OS as soon as its request finishes
+//! (a crash of evalh loses nothing already written); the file is fsync'ed every 256 records, every 2 seconds and at
+//! the end of the run (a power loss can lose at most the last un-synced records, which resume then re-requests).
+//! A torn last line (no trailing newline, or not valid JSON) is ignored on read.
+//!
+//! No secrets: records hold outputs, usage and error messages; never request headers or keys.
+
+use crate::error::{Error, Result};
+use crate::provider::{ErrorClass, ToolCall, Usage};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// File name inside a run directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// A failed request's classified error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// Failure class.
+    pub class: ErrorClass,
+    /// Provider message.
+    pub message: String,
+    /// HTTP status if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+/// One finished (item, provider, repeat) request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Dataset item id.
+    pub item_id: String,
+    /// Provider id.
+    pub provider_id: String,
+    /// Repeat index.
+    pub repeat: u32,
+    /// Hash of the canonical request (cache key).
+    pub request_hash: String,
+    /// Text output.
+    pub output_text: String,
+    /// Tool calls.
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    /// Provider finish reason.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    /// Token usage (zeros on error).
+    #[serde(default)]
+    pub usage: Usage,
+    /// Cost in USD of this record (0 when served from cache).
+    pub cost_usd: f64,
+    /// Wall time of the successful (or last) attempt, ms.
+    pub latency_ms: f64,
+    /// Time to first token (streaming), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+    /// Error, if the request finally failed.
+    pub error: Option<ErrorInfo>,
+    /// Served from the response cache (excluded from latency statistics).
+    #[serde(default)]
+    pub cached: bool,
+    /// Local token estimate of the prompt (for the token-count discrepancy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub est_input_tokens: Option<u64>,
+}
+
+impl Record {
+    /// The resume key.
+    pub fn key(&self) -> (String, String, u32) {
+        (self.item_id.clone(), self.provider_id.clone(), self.repeat)
+    }
+
+    /// Whether this record settles its request (success, or a final error no retry would fix).
+    pub fn settled(&self) -> bool {
+        match &self.error {
+            None => true,
+            Some(e) => !e.class.retryable() && e.class != ErrorClass::Timeout,
+        }
+    }
+}
+
+/// Appends records durably.
+pub struct Writer {
+    file: std::fs::File,
+    unsynced: usize,
+    last_sync: Instant,
+}
+
+impl Writer {
+    /// Open (create or append) the journal of a run directory.
+    pub fn open(run_dir: &Path) -> Result<Self> {
+        let path = run_dir.join(JOURNAL_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        // A torn last line from a crash must not glue onto the next record.
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > 0 {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            if file.seek(SeekFrom::Start(len - 1)).is_ok()
+                && file.read_exact(&mut last).is_ok()
+                && last[0] != b'\n'
+            {
+                file.write_all(b"\n")
+                    .map_err(|e| Error::io("repairing the journal", e))?;
+            }
+        }
+        Ok(Writer {
+            file,
+            unsynced: 0,
+            last_sync: Instant::now(),
+        })
+    }
+
+    /// Append one record and hand it to the OS.
+    pub fn append(&mut self, r: &Record) -> Result<()> {
+        let mut line = serde_json::to_vec(r)
+            .map_err(|e| Error::Internal(format!("serializing a record: {e}")))?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::io("writing the journal", e))?;
+        self.unsynced += 1;
+        if self.unsynced >= 256 || self.last_sync.elapsed() >= Duration::from_secs(2) {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// fsync.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("syncing the journal", e))?;
+        self.unsynced = 0;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+}
+
+/// What reading a journal found.
+#[derive(Debug, Default)]
+pub struct ReadResult {
+    /// Records in file order.
+    pub records: Vec<Record>,
+    /// Lines that were not valid records (a torn last line after a crash, typically).
+    pub skipped_lines: Vec<usize>,
+}
+
+/// Read a journal, ignoring torn or corrupt lines.
+pub fn read(run_dir: &Path) -> Result<ReadResult> {
+    let path = run_dir.join(JOURNAL_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadResult::default()),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    let mut out = ReadResult::default();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(r) => out.records.push(r),
+            Err(_) => out.skipped_lines.push(i + 1),
+        }
+    }
+    Ok(out)
+}
+
+/// The latest record per (item, provider, repeat): later lines supersede earlier ones (a retried error).
+pub fn latest(records: Vec<Record>) -> HashMap<(String, String, u32), Record> {
+    let mut m = HashMap::with_capacity(records.len());
+    for r in records {
+        m.insert(r.key(), r);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(item: &str, err: Option<ErrorClass>) -> Record {
+        Record {
+            item_id: item.into(),
+            provider_id: "p".into(),
+            repeat: 0,
+            request_hash: "h".into(),
+            output_text: "x".into(),
+            tool_calls: vec![],
+            finish_reason: Some("stop".into()),
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            latency_ms: 1.0,
+            ttft_ms: None,
+            attempts: 1,
+            error: err.map(|class| ErrorInfo {
+                class,
+                message: "m".into(),
+                status: None,
+            }),
+            cached: false,
+            est_input_tokens: None,
+        }
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_and_repaired_on_append() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(d.path()).unwrap();
+        w.append(&rec("a", None)).unwrap();
+        drop(w);
+        let path = d.path().join(JOURNAL_FILE);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"item_id\":\"b\",\"provi").unwrap();
+        drop(f);
+        let r = read(d.path()).unwrap();
+        assert_eq!(r.records.len(), 1);
+        assert_eq!(r.skipped_lines, vec![2]);
+        let mut w = Writer::open(d.path()).unwrap();
+        w.append(&rec("c", None)).unwrap();
+        let r = read(d.path()).unwrap();
+        assert_eq!(
+            r.records
+                .iter()
+                .map(|r| r.item_id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "c"]
+        );
+    }
+
+    #[test]
+    fn settled_semantics() {
+        assert!(rec("a", None).settled());
+        assert!(rec("a", Some(ErrorClass::Auth)).settled());
+        assert!(!rec("a", Some(ErrorClass::RateLimit)).settled());
+        assert!(!rec("a", Some(ErrorClass::Timeout)).settled());
+    }
+}

@@ -1,0 +1,26 @@
+//! evalh: an offline evaluation harness that tells a team, with evidence, which of its LLM workloads can move off a
+//! premium provider to a cheaper one.
+//!
+//! The modules follow the data flow: `suite` (YAML schema, validation) → `dataset` (loaders) → `prompt` (templates)
+//! → `provider` (one trait; OpenAI-compatible, Azure, Anthropic, Gemini, sim) → `runner` (scheduling, retries,
+//! budget) → `journal` (append-only record of every call) → `score` (one module per task type; pure) → `stats`
+//! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
+//! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
+
+pub mod app;
+pub mod app_metrics;
+pub mod cli;
+pub mod cost;
+pub mod dataset;
+pub mod error;
+pub mod gate;
+pub mod journal;
+pub mod plan;
+pub mod prompt;
+pub mod provider;
+pub mod report;
+pub mod runner;
+pub mod score;
+pub mod stats;
+pub mod suite;
+pub mod summary;

@@ -1,0 +1,147 @@
+//! Prompt rendering: the suite's minijinja templates applied to one item give the chat messages.
+//!
+//! Why this module exists: every provider must see the same prompt for the same item, or the comparison is unfair.
+//! Templates are compiled once, rendering is strict (an undefined variable is an error naming the template and the
+//! item, never an empty string silently sent to a paid API), and per-provider system overrides are explicit.
+
+use crate::dataset::Item;
+use crate::error::{InputError, Result};
+use crate::provider::{Message, Role};
+use crate::suite::LoadedSuite;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+
+/// Compiled templates of one suite.
+pub struct Prompter {
+    env: Environment<'static>,
+    has_system: bool,
+    n_few_shot: usize,
+    overrides: Vec<String>,
+    suite_path: std::path::PathBuf,
+    labels: Vec<String>,
+}
+
+const SYSTEM: &str = "prompt.system";
+const USER: &str = "prompt.user";
+
+impl Prompter {
+    /// Compile every template of the suite (syntax errors are reported here, before any item is rendered).
+    pub fn new(ls: &LoadedSuite) -> Result<Self> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(false);
+        let p = &ls.suite.prompt;
+        let add = |env: &mut Environment<'static>, name: String, src: String| -> Result<()> {
+            env.add_template_owned(name.clone(), src).map_err(|e| {
+                let mut ie = InputError::new(&ls.path, format!("template `{name}` does not compile: {}", e.detail().unwrap_or("syntax error")));
+                if let Some((l, c)) = crate::suite::load::locate(&ls.src, name.rsplit('.').next().unwrap_or("user"), None, 0) {
+                    ie = ie.at(l, c);
+                }
+                ie.hint("templates use minijinja (Jinja2) syntax: {{ field }}, {% for x in list %}...{% endfor %}").into()
+            })
+        };
+        if let Some(s) = &p.system {
+            add(&mut env, SYSTEM.into(), s.clone())?;
+        }
+        add(&mut env, USER.into(), p.user.clone())?;
+        for (i, fs) in p.few_shot.iter().enumerate() {
+            add(
+                &mut env,
+                format!("prompt.few_shot[{i}].user"),
+                fs.user.clone(),
+            )?;
+            add(
+                &mut env,
+                format!("prompt.few_shot[{i}].assistant"),
+                fs.assistant.clone(),
+            )?;
+        }
+        let mut overrides = Vec::new();
+        for pr in &ls.suite.providers {
+            if let Some(s) = &pr.system {
+                add(&mut env, format!("providers.{}.system", pr.id), s.clone())?;
+                overrides.push(pr.id.clone());
+            }
+        }
+        Ok(Prompter {
+            env,
+            has_system: p.system.is_some(),
+            n_few_shot: p.few_shot.len(),
+            overrides,
+            suite_path: ls.path.clone(),
+            labels: ls.suite.labels.clone(),
+        })
+    }
+
+    fn render(&self, name: &str, item: &Item) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| crate::error::Error::Internal(format!("template {name} missing: {e}")))?;
+        let mut ctx = item.fields.clone();
+        ctx.entry("id".to_string())
+            .or_insert_with(|| Value::String(item.id.clone()));
+        ctx.insert("item".into(), Value::Object(item.fields.clone()));
+        if !self.labels.is_empty() {
+            ctx.insert("labels".into(), Value::from(self.labels.clone()));
+        }
+        tmpl.render(minijinja::Value::from_serialize(&ctx))
+            .map_err(|e| {
+                InputError::new(
+                    &self.suite_path,
+                    format!(
+                        "template `{name}` failed for item `{}` (dataset line {}): {}",
+                        item.id,
+                        item.line,
+                        e.detail().unwrap_or(&e.to_string())
+                    ),
+                )
+                .hint(format!(
+                    "templates may use the item's fields ({}), `id`, `item` and `labels`",
+                    item.fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .into()
+            })
+    }
+
+    /// The messages for `item` as sent to `provider_id`.
+    pub fn messages(&self, item: &Item, provider_id: &str) -> Result<Vec<Message>> {
+        let mut out = Vec::with_capacity(2 + 2 * self.n_few_shot);
+        if self.overrides.iter().any(|p| p == provider_id) {
+            out.push(Message {
+                role: Role::System,
+                content: self.render(&format!("providers.{provider_id}.system"), item)?,
+            });
+        } else if self.has_system {
+            out.push(Message {
+                role: Role::System,
+                content: self.render(SYSTEM, item)?,
+            });
+        }
+        for i in 0..self.n_few_shot {
+            out.push(Message {
+                role: Role::User,
+                content: self.render(&format!("prompt.few_shot[{i}].user"), item)?,
+            });
+            out.push(Message {
+                role: Role::Assistant,
+                content: self.render(&format!("prompt.few_shot[{i}].assistant"), item)?,
+            });
+        }
+        out.push(Message {
+            role: Role::User,
+            content: self.render(USER, item)?,
+        });
+        Ok(out)
+    }
+
+    /// Render every item for every provider once, so template errors stop the run before the first request.
+    pub fn check_all(&self, items: &[Item], provider_ids: &[&str]) -> Result<()> {
+        for it in items {
+            for p in provider_ids {
+                self.messages(it, p)?;
+            }
+        }
+        Ok(())
+    }
+}

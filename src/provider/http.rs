@@ -1,0 +1,401 @@
+//! HTTP plumbing shared by the clients: sending with timeouts, classifying failures, reading retry hints.
+//!
+//! Why this module exists: whether a failure is worth retrying, and when, is decided the same way for every provider
+//! (status code, error envelope, `retry-after-ms` / `retry-after` / reset headers, Gemini's `RetryInfo`). Keeping it in
+//! one place means a new client inherits the retry rules instead of re-deriving them.
+
+use super::{ErrorClass, ProviderError, Timeouts};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Send a request and wait for the response headers within the first-byte timeout.
+pub async fn send(
+    rb: reqwest::RequestBuilder,
+    t: &Timeouts,
+) -> Result<reqwest::Response, ProviderError> {
+    match tokio::time::timeout(t.first_byte, rb.send()).await {
+        Err(_) => Err(ProviderError::new(
+            ErrorClass::Timeout,
+            format!("no response within {:?}", t.first_byte),
+        )),
+        Ok(Err(e)) => Err(transport_error(&e)),
+        Ok(Ok(r)) => Ok(r),
+    }
+}
+
+/// Read a whole (non-streaming) body, bounded by the idle timeout between chunks.
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    t: &Timeouts,
+) -> Result<Vec<u8>, ProviderError> {
+    let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(1024).min(1 << 20) as usize);
+    loop {
+        match tokio::time::timeout(t.idle, resp.chunk()).await {
+            Err(_) => {
+                return Err(ProviderError::new(
+                    ErrorClass::Timeout,
+                    format!("body stalled for {:?}", t.idle),
+                ))
+            }
+            Ok(Err(e)) => {
+                let mut pe = transport_error(&e);
+                if pe.class == ErrorClass::Connection || pe.class == ErrorClass::Other {
+                    pe.class = ErrorClass::TruncatedStream;
+                }
+                return Err(pe);
+            }
+            Ok(Ok(None)) => return Ok(buf),
+            Ok(Ok(Some(c))) => buf.extend_from_slice(&c),
+        }
+    }
+}
+
+/// Classify a reqwest transport error.
+pub fn transport_error(e: &reqwest::Error) -> ProviderError {
+    let class = if e.is_timeout() {
+        ErrorClass::Timeout
+    } else if e.is_connect() || e.is_request() {
+        ErrorClass::Connection
+    } else if e.is_body() || e.is_decode() {
+        ErrorClass::TruncatedStream
+    } else {
+        ErrorClass::Other
+    };
+    // reqwest errors name the URL but never headers, so no credential can leak through them;
+    // the query string is dropped anyway in case a key was passed as ?key=.
+    let msg = strip_query(&e.to_string());
+    ProviderError::new(class, msg)
+}
+
+fn strip_query(s: &str) -> String {
+    // "error sending request for url (http://h/p?key=...)" -> drop everything between '?' and ')'
+    let mut out = String::with_capacity(s.len());
+    let mut skipping = false;
+    for ch in s.chars() {
+        if ch == '?' && !skipping {
+            skipping = true;
+            continue;
+        }
+        if skipping && (ch == ')' || ch == ' ') {
+            skipping = false;
+        }
+        if !skipping {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Turn a non-2xx response into a classified error (status, envelope, retry hints).
+pub fn http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+    let text = String::from_utf8_lossy(body);
+    let json: Option<Value> = serde_json::from_str(text.trim()).ok();
+    let (etype, code, message) = envelope(json.as_ref());
+    let lower = format!("{} {} {}", etype, code, message).to_ascii_lowercase();
+    let class = match status {
+        401 | 403 => ErrorClass::Auth,
+        402 => ErrorClass::Quota,
+        404 => ErrorClass::NotFound,
+        408 => ErrorClass::Timeout,
+        413 => ErrorClass::ContextLength,
+        429 if lower.contains("insufficient_quota")
+            || lower.contains("credit_balance")
+            || lower.contains("quota exceeded for") && lower.contains("billing") =>
+        {
+            ErrorClass::Quota
+        }
+        429 => ErrorClass::RateLimit,
+        529 => ErrorClass::Overloaded,
+        503 if lower.contains("overload") || lower.contains("unavailable") => {
+            ErrorClass::Overloaded
+        }
+        400 if is_context_length(&lower) => ErrorClass::ContextLength,
+        409 => ErrorClass::ServerError,
+        s if s >= 500 => ErrorClass::ServerError,
+        400..=499 => ErrorClass::BadRequest,
+        _ => ErrorClass::Other,
+    };
+    let mut class = class;
+    // x-should-retry overrides the status-based decision (Anthropic/OpenAI SDK semantics).
+    match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+        Some("false") if class.retryable() => class = ErrorClass::Other,
+        Some("true") if !class.retryable() && class != ErrorClass::Quota => {
+            class = ErrorClass::ServerError
+        }
+        _ => {}
+    }
+    let message = if message.is_empty() {
+        let t = text.trim();
+        if t.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            t.chars().take(300).collect()
+        }
+    } else {
+        message
+    };
+    ProviderError {
+        class,
+        message,
+        status: Some(status),
+        retry_after: retry_after(headers, json.as_ref()),
+    }
+}
+
+fn is_context_length(lower: &str) -> bool {
+    lower.contains("context_length_exceeded")
+        || lower.contains("context length")
+        || lower.contains("context window")
+        || lower.contains("prompt is too long")
+        || lower.contains("exceeds the maximum number of tokens")
+        || lower.contains("maximum context length")
+}
+
+/// (type, code, message) from the common error envelopes: OpenAI `{"error":{"message","type","code"}}`,
+/// Anthropic `{"type":"error","error":{"type","message"}}`, Gemini `{"error":{"code","message","status"}}`,
+/// Ollama `{"error":"..."}`.
+pub fn envelope(v: Option<&Value>) -> (String, String, String) {
+    let Some(v) = v else {
+        return (String::new(), String::new(), String::new());
+    };
+    let s = |x: Option<&Value>| match x {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    match v.get("error") {
+        Some(Value::String(m)) => (String::new(), String::new(), m.clone()),
+        Some(e @ Value::Object(_)) => {
+            let t = s(e.get("type"));
+            let t = if t.is_empty() { s(e.get("status")) } else { t };
+            (t, s(e.get("code")), s(e.get("message")))
+        }
+        _ => (String::new(), String::new(), s(v.get("message"))),
+    }
+}
+
+/// The wait a provider asked for: `retry-after-ms`, `retry-after` (seconds or HTTP date), Gemini
+/// `RetryInfo.retryDelay`, then OpenAI `x-ratelimit-reset-*` durations and Anthropic `anthropic-ratelimit-*-reset`
+/// timestamps. None when there is no usable hint.
+pub fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = h("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        if ms.is_finite() && ms > 0.0 {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+    if let Some(v) = h("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            if secs.is_finite() && secs > 0.0 {
+                return Some(Duration::from_secs_f64(secs));
+            }
+        } else if let Ok(t) = chrono::DateTime::parse_from_rfc2822(v) {
+            let d = t.with_timezone(&chrono::Utc) - chrono::Utc::now();
+            if let Ok(d) = d.to_std() {
+                return Some(d);
+            }
+        }
+    }
+    if let Some(details) = body
+        .and_then(|b| b.get("error"))
+        .and_then(|e| e.get("details"))
+        .and_then(Value::as_array)
+    {
+        for d in details {
+            if d.get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("RetryInfo"))
+            {
+                if let Some(dur) = d
+                    .get("retryDelay")
+                    .and_then(Value::as_str)
+                    .and_then(parse_go_duration)
+                {
+                    return Some(dur);
+                }
+            }
+        }
+    }
+    let reset = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+        .iter()
+        .filter_map(|n| h(n).and_then(parse_go_duration))
+        .max();
+    if reset.is_some() {
+        return reset;
+    }
+    [
+        "anthropic-ratelimit-requests-reset",
+        "anthropic-ratelimit-tokens-reset",
+        "anthropic-ratelimit-input-tokens-reset",
+        "anthropic-ratelimit-output-tokens-reset",
+    ]
+    .iter()
+    .filter_map(|n| h(n))
+    .filter_map(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+    .filter_map(|t| {
+        (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .ok()
+    })
+    .max()
+}
+
+/// Parse Go-style durations as OpenAI and Gemini send them: `1s`, `6m0s`, `120ms`, `18.642s`, `1h2m3.5s`, `34.4s`.
+pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = String::from(c);
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let v: f64 = num.parse().ok()?;
+        num.clear();
+        total += v * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        any = true;
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    (any && total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderName, HeaderValue};
+
+    fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_go_duration("120ms"), Some(Duration::from_millis(120)));
+        assert_eq!(
+            parse_go_duration("18.642s"),
+            Some(Duration::from_secs_f64(18.642))
+        );
+        assert_eq!(parse_go_duration("abc"), None);
+        assert_eq!(parse_go_duration("12"), None);
+    }
+
+    #[test]
+    fn retry_after_precedence() {
+        assert_eq!(
+            retry_after(
+                &hm(&[("retry-after-ms", "250"), ("retry-after", "3")]),
+                None
+            ),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after(&hm(&[("retry-after", "3")]), None),
+            Some(Duration::from_secs(3))
+        );
+        let body: Value = serde_json::json!({"error":{"code":429,"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"34.4s"}]}});
+        assert_eq!(
+            retry_after(&hm(&[]), Some(&body)),
+            Some(Duration::from_secs_f64(34.4))
+        );
+        assert_eq!(
+            retry_after(&hm(&[("x-ratelimit-reset-tokens", "18.642s")]), None),
+            Some(Duration::from_secs_f64(18.642))
+        );
+        assert_eq!(retry_after(&hm(&[("retry-after", "-1")]), None), None);
+    }
+
+    #[test]
+    fn classification_of_statuses_and_envelopes() {
+        let c = |s: u16, body: &str| http_error(s, &hm(&[]), body.as_bytes()).class;
+        assert_eq!(
+            c(
+                429,
+                r#"{"error":{"message":"Rate limit reached","type":"tokens","code":"rate_limit_exceeded"}}"#
+            ),
+            ErrorClass::RateLimit
+        );
+        assert_eq!(
+            c(
+                429,
+                r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#
+            ),
+            ErrorClass::Quota
+        );
+        assert_eq!(
+            c(
+                400,
+                r#"{"error":{"message":"too long","code":"context_length_exceeded"}}"#
+            ),
+            ErrorClass::ContextLength
+        );
+        assert_eq!(
+            c(
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 203284 tokens > 200000 maximum"}}"#
+            ),
+            ErrorClass::ContextLength
+        );
+        assert_eq!(
+            c(400, r#"{"error":{"message":"bad"}}"#),
+            ErrorClass::BadRequest
+        );
+        assert_eq!(c(401, ""), ErrorClass::Auth);
+        assert_eq!(c(402, ""), ErrorClass::Quota);
+        assert_eq!(c(500, ""), ErrorClass::ServerError);
+        assert_eq!(
+            c(
+                529,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            ),
+            ErrorClass::Overloaded
+        );
+        assert_eq!(
+            c(
+                503,
+                r#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#
+            ),
+            ErrorClass::Overloaded
+        );
+        let e = http_error(529, &hm(&[("x-should-retry", "false")]), b"");
+        assert!(!e.class.retryable());
+    }
+}

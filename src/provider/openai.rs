@@ -1,0 +1,381 @@
+//! OpenAI-compatible chat completions (OpenAI, Azure, Groq, DeepSeek, Mistral, Together, OpenRouter, xAI, vLLM,
+//! Ollama `/v1`, llama.cpp — and evalh's own simulator).
+//!
+//! Why this module exists: most providers a migrating team tries speak this protocol, each with small deviations
+//! (usage that excludes reasoning, `content: null` next to tool calls, Azure's deployment URLs and `api-key` header).
+//! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
+
+use super::http::{http_error, read_body, send};
+use super::{
+    ChatRequest, Completion, ErrorClass, Provider, ProviderError, Timeouts, ToolCall, Usage,
+};
+use crate::suite::{ProviderKind, ProviderSpec};
+use futures_util::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+/// Client for one OpenAI-compatible provider entry.
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    url: String,
+    model: String,
+    params: Map<String, Value>,
+    stream: bool,
+    auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    extra_headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    sim: bool,
+    timeouts: Timeouts,
+}
+
+/// Default base URL per kind.
+pub fn default_base_url(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Openai => "https://api.openai.com/v1",
+        _ => "",
+    }
+}
+
+impl OpenAiClient {
+    /// Configure from a provider entry. `key` is the API key (already read from the environment).
+    pub fn new(
+        spec: &ProviderSpec,
+        http: reqwest::Client,
+        timeouts: Timeouts,
+        key: Option<String>,
+        base_url_override: Option<String>,
+    ) -> crate::error::Result<Self> {
+        use reqwest::header::{HeaderName, HeaderValue};
+        let base = base_url_override
+            .or_else(|| spec.base_url.clone())
+            .unwrap_or_else(|| default_base_url(spec.kind).to_string());
+        let base = base.trim_end_matches('/').to_string();
+        let url = match spec.kind {
+            ProviderKind::Azure if !base.ends_with("/openai/v1") => format!(
+                "{base}/openai/deployments/{}/chat/completions?api-version={}",
+                spec.model,
+                spec.api_version.as_deref().unwrap_or("2025-01-01-preview")
+            ),
+            _ => format!("{base}/chat/completions"),
+        };
+        let bad_header = |what: &str| {
+            crate::error::Error::Input(crate::error::InputError::new(
+                "",
+                format!(
+                    "provider `{}`: {what} is not a valid HTTP header value",
+                    spec.id
+                ),
+            ))
+        };
+        let auth = match (&key, spec.kind) {
+            (None, _) => None,
+            (Some(k), ProviderKind::Azure) => Some((
+                HeaderName::from_static("api-key"),
+                HeaderValue::from_str(k).map_err(|_| bad_header("the API key"))?,
+            )),
+            (Some(k), _) => Some((
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {k}"))
+                    .map_err(|_| bad_header("the API key"))?,
+            )),
+        };
+        let auth = auth.map(|(n, mut v)| {
+            v.set_sensitive(true);
+            (n, v)
+        });
+        let mut extra_headers = Vec::new();
+        for (k, v) in &spec.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| bad_header(&format!("header name `{k}`")))?;
+            let mut value = HeaderValue::from_str(&expand_env(v))
+                .map_err(|_| bad_header(&format!("header `{k}`")))?;
+            value.set_sensitive(true);
+            extra_headers.push((name, value));
+        }
+        Ok(OpenAiClient {
+            http,
+            url,
+            model: spec.model.clone(),
+            params: spec.params.clone(),
+            stream: spec.stream,
+            auth,
+            extra_headers,
+            sim: spec.kind == ProviderKind::Sim,
+            timeouts,
+        })
+    }
+
+    /// The JSON body for a request.
+    pub fn body(&self, req: &ChatRequest) -> Value {
+        let mut body = Map::new();
+        body.insert("model".into(), Value::String(self.model.clone()));
+        body.insert(
+            "messages".into(),
+            Value::Array(
+                req.messages
+                    .iter()
+                    .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+                    .collect(),
+            ),
+        );
+        if !req.tools.is_empty() {
+            body.insert(
+                "tools".into(),
+                Value::Array(
+                    req.tools
+                        .iter()
+                        .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+                        .collect(),
+                ),
+            );
+        }
+        for (k, v) in &self.params {
+            body.insert(k.clone(), v.clone());
+        }
+        if self.stream {
+            body.insert("stream".into(), Value::Bool(true));
+            body.entry("stream_options")
+                .or_insert_with(|| json!({"include_usage": true}));
+        }
+        Value::Object(body)
+    }
+
+    async fn call(&self, req: &ChatRequest) -> Result<Completion, ProviderError> {
+        let body = serde_json::to_vec(&self.body(req))
+            .map_err(|e| ProviderError::new(ErrorClass::Other, e.to_string()))?;
+        let mut rb = self
+            .http
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some((n, v)) = &self.auth {
+            rb = rb.header(n.clone(), v.clone());
+        }
+        for (n, v) in &self.extra_headers {
+            rb = rb.header(n.clone(), v.clone());
+        }
+        if self.sim {
+            rb = rb
+                .header("x-evalh-item", req.meta.item_id.as_str())
+                .header("x-evalh-repeat", req.meta.repeat.to_string())
+                .header("x-evalh-attempt", req.meta.attempt.to_string());
+        }
+        let resp = send(rb, &self.timeouts).await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if self.stream && (200..300).contains(&status) {
+            return super::openai_stream::read(resp, &self.timeouts).await;
+        }
+        let bytes = read_body(resp, &self.timeouts).await?;
+        if !(200..300).contains(&status) {
+            return Err(http_error(status, &headers, &bytes));
+        }
+        parse_response(&bytes)
+    }
+}
+
+impl Provider for OpenAiClient {
+    fn complete<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            match tokio::time::timeout(self.timeouts.total, self.call(req)).await {
+                Ok(r) => r,
+                Err(_) => Err(ProviderError::new(
+                    ErrorClass::Timeout,
+                    format!("attempt exceeded {:?}", self.timeouts.total),
+                )),
+            }
+        })
+    }
+}
+
+/// Replace `${NAME}` with the environment variable's value (used for extra headers).
+fn expand_env(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parse a non-streaming chat-completions body.
+pub fn parse_response(bytes: &[u8]) -> Result<Completion, ProviderError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ProviderError::new(
+            ErrorClass::MalformedResponse,
+            format!(
+                "response is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ),
+        )
+    })?;
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        let (_, _, msg) = super::http::envelope(Some(&v));
+        return Err(ProviderError::new(
+            ErrorClass::StreamError,
+            if msg.is_empty() { err.to_string() } else { msg },
+        ));
+    }
+    let choice = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .ok_or_else(|| {
+            ProviderError::new(ErrorClass::MalformedResponse, "response has no choices")
+        })?;
+    let msg = choice.get("message").unwrap_or(&Value::Null);
+    let mut text = content_text(msg.get("content"));
+    if text.is_empty() {
+        if let Some(Value::String(r)) = msg.get("refusal") {
+            text = r.clone();
+        }
+    }
+    let tool_calls = msg
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .map(|calls| calls.iter().filter_map(parse_tool_call).collect())
+        .unwrap_or_default();
+    let finish_reason = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Completion {
+        text,
+        tool_calls,
+        finish_reason,
+        usage: v.get("usage").and_then(parse_usage),
+        ttft_ms: None,
+    })
+}
+
+/// `content` may be a string, null, absent, or an array of parts (`{type: "text", text}`; Mistral thinking parts
+/// are skipped).
+pub fn content_text(c: Option<&Value>) -> String {
+    match c {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|p| {
+                p.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "text")
+            })
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+/// One `tool_calls[]` entry; arguments parsed from their JSON string (kept as a string if they don't parse).
+pub fn parse_tool_call(tc: &Value) -> Option<ToolCall> {
+    let f = tc.get("function")?;
+    let name = f.get("name").and_then(Value::as_str)?.to_string();
+    let arguments = match f.get("arguments") {
+        Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Map::new()),
+        Some(Value::String(s)) => {
+            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+        }
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => Value::Object(Map::new()),
+    };
+    Some(ToolCall { name, arguments })
+}
+
+/// Normalise an OpenAI-style usage object. Handles xAI (reasoning outside completion_tokens) and DeepSeek's cache
+/// fields.
+pub fn parse_usage(u: &Value) -> Option<Usage> {
+    if !u.is_object() {
+        return None;
+    }
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+    let prompt = n(u.get("prompt_tokens"));
+    let completion = n(u.get("completion_tokens"));
+    let total = u.get("total_tokens").and_then(Value::as_u64);
+    let reasoning = n(u.pointer("/completion_tokens_details/reasoning_tokens"));
+    let mut cached = n(u.pointer("/prompt_tokens_details/cached_tokens"));
+    if cached == 0 {
+        cached = n(u.get("prompt_cache_hit_tokens"));
+    }
+    let cache_write = n(u.pointer("/prompt_tokens_details/cache_write_tokens"));
+    // xAI: total = prompt + completion + reasoning, i.e. completion excludes reasoning.
+    let output = if reasoning > 0 && total == Some(prompt + completion + reasoning) {
+        completion + reasoning
+    } else {
+        completion
+    };
+    Some(Usage {
+        input_tokens: prompt,
+        output_tokens: output,
+        cached_input_tokens: cached.min(prompt),
+        cache_write_tokens: cache_write.min(prompt.saturating_sub(cached)),
+        reasoning_tokens: reasoning,
+        estimated: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_text_tools_and_usage() {
+        let body = br#"
+         {"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+            {"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
+            {"id":"c2","type":"function","function":{"name":"f","arguments":"{bad"}}]},"finish_reason":"tool_calls"}],
+          "usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120,
+                   "prompt_tokens_details":{"cached_tokens":64},"completion_tokens_details":{"reasoning_tokens":8}}}"#;
+        let c = parse_response(body).unwrap();
+        assert_eq!(c.text, "");
+        assert_eq!(c.tool_calls.len(), 2);
+        assert_eq!(c.tool_calls[0].arguments, json!({"city": "Paris"}));
+        assert_eq!(c.tool_calls[1].arguments, json!("{bad"));
+        let u = c.usage.unwrap();
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_input_tokens,
+                u.reasoning_tokens
+            ),
+            (100, 20, 64, 8)
+        );
+    }
+
+    #[test]
+    fn xai_reasoning_is_added_to_output() {
+        let u = parse_usage(&json!({"prompt_tokens":307,"completion_tokens":26,"total_tokens":588,"completion_tokens_details":{"reasoning_tokens":255}})).unwrap();
+        assert_eq!(u.output_tokens, 281);
+    }
+
+    #[test]
+    fn malformed_and_inband_errors() {
+        assert_eq!(
+            parse_response(b"not json").unwrap_err().class,
+            ErrorClass::MalformedResponse
+        );
+        assert_eq!(
+            parse_response(br#"{"choices":[]}"#).unwrap_err().class,
+            ErrorClass::MalformedResponse
+        );
+        assert_eq!(
+            parse_response(br#"{"error":{"message":"boom"}}"#)
+                .unwrap_err()
+                .message,
+            "boom"
+        );
+    }
+}

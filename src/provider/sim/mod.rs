@@ -1,0 +1,533 @@
+//! The simulator: an OpenAI-compatible chat-completions server on 127.0.0.1 that plays every `kind: sim` provider.
+//!
+//! Why this module exists: evalh must run end to end on a fresh machine with no API key (the demo, the tests, CI),
+//! through the *same* HTTP client and journal path a real provider uses — so the sim is a real server, not an
+//! in-process shortcut. It knows the suite's ground truth, answers correctly with probability `quality`, sleeps a
+//! log-normal latency through the given p50/p99, and injects faults (429 with Retry-After, 500, 529, malformed JSON,
+//! truncated streams, in-band stream errors, slow first bytes) at configured rates. Every decision is a pure
+//! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
+
+pub mod answer;
+
+use crate::dataset::Item;
+use crate::error::Result;
+use crate::suite::{LoadedSuite, ProviderKind, SimSpec, TaskKind};
+use answer::{Answer, Truth};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Everything the sim server needs, shared by its handlers.
+pub struct SimState {
+    task: TaskKind,
+    seed: u64,
+    labels: Vec<String>,
+    tool_names: Vec<String>,
+    profiles: HashMap<String, SimSpec>,
+    by_id: HashMap<String, Truth>,
+    by_prompt: HashMap<blake3::Hash, String>,
+    log: Option<Mutex<std::fs::File>>,
+    started: Instant,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl SimState {
+    /// Build from a suite: profiles keyed by the sim providers' `model`, ground truth from the dataset.
+    pub fn new(
+        ls: &LoadedSuite,
+        items: &[Item],
+        prompter: &crate::prompt::Prompter,
+        log_path: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        let mut profiles = HashMap::new();
+        let mut sim_ids = Vec::new();
+        for p in ls
+            .suite
+            .providers
+            .iter()
+            .filter(|p| p.kind == ProviderKind::Sim)
+        {
+            profiles.insert(p.model.clone(), p.sim.clone().unwrap_or_default());
+            sim_ids.push(p.id.as_str());
+        }
+        let mut by_id = HashMap::new();
+        let mut by_prompt = HashMap::new();
+        for it in items {
+            let source_text = it
+                .fields
+                .values()
+                .filter_map(Value::as_str)
+                .max_by_key(|s| s.len())
+                .unwrap_or_default()
+                .to_string();
+            by_id.insert(
+                it.id.clone(),
+                Truth {
+                    expected: it.expected.clone(),
+                    source_text,
+                },
+            );
+            for pid in &sim_ids {
+                if let Some(last) = prompter.messages(it, pid)?.last() {
+                    by_prompt.insert(blake3::hash(last.content.as_bytes()), it.id.clone());
+                }
+            }
+        }
+        let log = match log_path {
+            Some(p) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| {
+                        crate::error::Error::io(format!("opening sim log {}", p.display()), e)
+                    })?,
+            )),
+            None => None,
+        };
+        Ok(SimState {
+            task: ls.suite.task,
+            seed: ls.suite.run.seed,
+            labels: ls.suite.labels.clone(),
+            tool_names: ls.tools.iter().map(|t| t.name.clone()).collect(),
+            profiles,
+            by_id,
+            by_prompt,
+            log,
+            started: Instant::now(),
+            counter: Default::default(),
+        })
+    }
+}
+
+/// A running sim server.
+pub struct SimServer {
+    /// Base URL to give OpenAI-compatible clients (`http://127.0.0.1:PORT/v1`).
+    pub base_url: String,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// The router (exposed so tests and `evalh sim serve` share it).
+pub fn router(state: Arc<SimState>) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/chat/completions", post(handle))
+        .route("/chat/completions", post(handle))
+        .with_state(state)
+}
+
+/// Start on 127.0.0.1:`port` (0 = random).
+pub async fn start(state: SimState, port: u16) -> Result<SimServer> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            crate::error::Error::io(format!("binding the simulator to 127.0.0.1:{port}"), e)
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| crate::error::Error::io("reading the simulator's address", e))?;
+    let app = router(Arc::new(state));
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(SimServer {
+        base_url: format!("http://{addr}/v1"),
+        handle,
+    })
+}
+
+fn rng_for(seed: u64, parts: &[&str]) -> ChaCha8Rng {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(&[0]);
+    }
+    let mut s = [0u8; 32];
+    s.copy_from_slice(h.finalize().as_bytes());
+    ChaCha8Rng::from_seed(s)
+}
+
+fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
+    if p50 <= 0.0 {
+        return 0.0;
+    }
+    let sigma = ((p99.max(p50) / p50).ln() / 2.326_347_874).max(0.0);
+    // Box-Muller standard normal.
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    p50 * (sigma * z).exp()
+}
+
+fn estimate_tokens(text: &str, factor: f64) -> u64 {
+    ((text.len() as f64 / 4.0).ceil() * factor).round().max(1.0) as u64
+}
+
+fn error_response(status: u16, etype: &str, msg: &str, retry_after: Option<f64>) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(json!({"error": {"message": msg, "type": etype, "param": null, "code": etype}})),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{s}")) {
+            r.headers_mut().insert("retry-after", v);
+        }
+    }
+    r
+}
+
+async fn handle(
+    State(st): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_response(
+                400,
+                "invalid_request_error",
+                &format!("body is not JSON: {e}"),
+                None,
+            )
+        }
+    };
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(profile) = st.profiles.get(&model) else {
+        return error_response(
+            404,
+            "model_not_found",
+            &format!("The model `{model}` does not exist in this simulator"),
+            None,
+        );
+    };
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let hdr = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let last_user = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        })
+        .and_then(|m| m.get("content"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let item_id = hdr("x-evalh-item")
+        .filter(|id| st.by_id.contains_key(id))
+        .or_else(|| {
+            st.by_prompt
+                .get(&blake3::hash(last_user.as_bytes()))
+                .cloned()
+        });
+    let repeat = hdr("x-evalh-repeat").unwrap_or_else(|| "0".into());
+    let attempt = hdr("x-evalh-attempt").unwrap_or_else(|| {
+        st.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string()
+    });
+    let id = item_id
+        .clone()
+        .unwrap_or_else(|| format!("unknown:{}", blake3::hash(last_user.as_bytes()).to_hex()));
+    let seed = st.seed;
+
+    // Faults and latency depend on the attempt, so retries can succeed.
+    let mut frng = rng_for(seed, &["fault", &model, &id, &repeat, &attempt]);
+    let f = &profile.faults;
+    let roll: f64 = frng.random();
+    let mut acc = 0.0;
+    let mut pick = |rate: f64| {
+        let hit = roll >= acc && roll < acc + rate;
+        acc += rate;
+        hit
+    };
+    let fault = if pick(f.rate_limit) {
+        Some("rate_limit")
+    } else if pick(f.server_error) {
+        Some("server_error")
+    } else if pick(f.overloaded) {
+        Some("overloaded")
+    } else if pick(f.malformed) {
+        Some("malformed")
+    } else if pick(f.truncated_stream) {
+        Some("truncated")
+    } else if pick(f.stream_error) {
+        Some("stream_error")
+    } else {
+        None
+    };
+    let slow = frng.random_bool(f.slow_first_byte.clamp(0.0, 1.0));
+    let latency = lognormal_ms(&mut frng, profile.latency_ms.p50, profile.latency_ms.p99);
+    log(&st, &model, &id, &repeat, &attempt, fault.unwrap_or("ok"));
+
+    if slow {
+        tokio::time::sleep(Duration::from_secs_f64(
+            f.slow_first_byte_ms.unwrap_or(5000.0) / 1000.0,
+        ))
+        .await;
+    }
+    match fault {
+        Some("rate_limit") => {
+            return error_response(
+                429,
+                "rate_limit_exceeded",
+                "Rate limit reached (simulated). Please try again.",
+                Some(f.retry_after_s.unwrap_or(1.0)),
+            )
+        }
+        Some("server_error") => {
+            return error_response(
+                500,
+                "server_error",
+                "The server had an error (simulated).",
+                None,
+            )
+        }
+        Some("overloaded") => {
+            return error_response(529, "overloaded_error", "Overloaded (simulated).", None)
+        }
+        _ => {}
+    }
+
+    // The answer depends only on (seed, model, item, repeat).
+    let mut arng = rng_for(seed, &["answer", &model, &id, &repeat]);
+    let shared: f64 = rng_for(seed, &["difficulty", &id, &repeat]).random();
+    let own: f64 = arng.random();
+    let draw = if arng.random_bool(profile.correlation.clamp(0.0, 1.0)) {
+        shared
+    } else {
+        own
+    };
+    let correct = draw < profile.quality.clamp(0.0, 1.0);
+    let ans = match item_id.as_ref().and_then(|i| st.by_id.get(i)) {
+        Some(truth) => answer::answer(
+            st.task,
+            truth,
+            &st.labels,
+            &st.tool_names,
+            correct,
+            &mut arng,
+        ),
+        None => Answer {
+            text: "I don't know this item.".into(),
+            tool_calls: vec![],
+        },
+    };
+    let prompt_chars: usize = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_str))
+                .map(|s| s.len() + 4)
+                .sum()
+        })
+        .unwrap_or(0);
+    let input_tokens = estimate_tokens(&" ".repeat(prompt_chars), profile.token_factor);
+    let out_len = ans.text.len()
+        + ans
+            .tool_calls
+            .iter()
+            .map(|(n, a)| n.len() + a.len())
+            .sum::<usize>();
+    let output_tokens = estimate_tokens(&" ".repeat(out_len), profile.token_factor);
+    let usage = json!({"prompt_tokens": input_tokens, "completion_tokens": output_tokens, "total_tokens": input_tokens + output_tokens});
+    let finish = if ans.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    let tool_calls: Vec<Value> = ans
+        .tool_calls
+        .iter()
+        .enumerate()
+        .map(|(i, (n, a))| json!({"id": format!("call_{i}"), "type": "function", "function": {"name": n, "arguments": a}}))
+        .collect();
+
+    if !stream {
+        if latency > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(latency / 1000.0)).await;
+        }
+        if fault == Some("malformed") || fault == Some("truncated") {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"id\":\"chatcmpl-sim\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assis",
+            )
+                .into_response();
+        }
+        if fault == Some("stream_error") {
+            return error_response(
+                500,
+                "server_error",
+                "The server had an error while processing your request (simulated).",
+                None,
+            );
+        }
+        let mut message = json!({"role": "assistant", "content": if tool_calls.is_empty() { Value::String(ans.text) } else { Value::Null }});
+        if !tool_calls.is_empty() {
+            message["tool_calls"] = Value::Array(tool_calls);
+        }
+        return axum::Json(json!({
+            "id": "chatcmpl-sim", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": usage
+        }))
+        .into_response();
+    }
+
+    // Streaming: first chunk after ~40% of the latency, the rest spread over the remainder.
+    let mut events: Vec<String> = Vec::new();
+    let chunk = |delta: Value, fr: Option<&str>| {
+        json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": fr}]}).to_string()
+    };
+    events.push(chunk(json!({"role": "assistant", "content": ""}), None));
+    let words: Vec<String> = ans.text.split_inclusive(' ').map(str::to_string).collect();
+    for w in words.chunks(4) {
+        events.push(chunk(json!({"content": w.concat()}), None));
+    }
+    for (i, tc) in tool_calls.iter().enumerate() {
+        let args = tc["function"]["arguments"]
+            .as_str()
+            .unwrap_or("{}")
+            .to_string();
+        let mid = args.len() / 2;
+        let mid = (0..=mid)
+            .rev()
+            .find(|&m| args.is_char_boundary(m))
+            .unwrap_or(0);
+        events.push(chunk(json!({"tool_calls": [{"index": i, "id": tc["id"], "type": "function", "function": {"name": tc["function"]["name"], "arguments": &args[..mid]}}]}), None));
+        events.push(chunk(
+            json!({"tool_calls": [{"index": i, "function": {"arguments": &args[mid..]}}]}),
+            None,
+        ));
+    }
+    events.push(chunk(json!({}), Some(finish)));
+    events.push(json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [], "usage": usage}).to_string());
+    let cut = match fault {
+        Some("truncated") => Some(events.len() / 2),
+        Some("stream_error") => {
+            let at = events.len() / 2;
+            events.insert(at, json!({"error": {"message": "Internal error while streaming (simulated)", "type": "server_error"}}).to_string());
+            Some(at + 1)
+        }
+        Some("malformed") => {
+            let at = events.len() / 2;
+            events.insert(at, "{\"choices\": [".to_string());
+            Some(at + 1)
+        }
+        _ => None,
+    };
+    let ttft = latency * 0.4;
+    let gap = if events.len() > 1 {
+        (latency - ttft) / (events.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let body_stream = async_stream(events, cut, ttft, gap);
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(body_stream))
+        .unwrap_or_else(|_| error_response(500, "server_error", "stream build failed", None))
+}
+
+fn async_stream(
+    events: Vec<String>,
+    cut: Option<usize>,
+    ttft_ms: f64,
+    gap_ms: f64,
+) -> impl futures_util::Stream<Item = std::result::Result<String, std::io::Error>> {
+    let n = events.len();
+    futures_util::stream::unfold(
+        (events.into_iter().enumerate(), false),
+        move |(mut it, ended)| async move {
+            if ended {
+                return None;
+            }
+            match it.next() {
+                Some((i, ev)) => {
+                    let wait = if i == 0 { ttft_ms } else { gap_ms };
+                    if wait > 0.0 {
+                        tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)).await;
+                    }
+                    if cut == Some(i) {
+                        return Some((
+                            Err(std::io::Error::other("simulated truncation")),
+                            (it, true),
+                        ));
+                    }
+                    let mut s = format!("data: {ev}\n\n");
+                    if i + 1 == n {
+                        s.push_str("data: [DONE]\n\n");
+                    }
+                    Some((Ok(s), (it, false)))
+                }
+                None => None,
+            }
+        },
+    )
+}
+
+fn log(st: &SimState, model: &str, item: &str, repeat: &str, attempt: &str, outcome: &str) {
+    if let Some(l) = &st.log {
+        let line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        if let Ok(mut f) = l.lock() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lognormal_hits_its_percentiles() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut xs: Vec<f64> = (0..20000)
+            .map(|_| lognormal_ms(&mut rng, 100.0, 400.0))
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        let p50 = xs[10000];
+        let p99 = xs[19800];
+        assert!((p50 - 100.0).abs() < 5.0, "{p50}");
+        assert!((p99 - 400.0).abs() < 40.0, "{p99}");
+    }
+
+    #[test]
+    fn rng_is_a_pure_function_of_its_parts() {
+        let a: u64 = rng_for(1, &["x", "y"]).random();
+        let b: u64 = rng_for(1, &["x", "y"]).random();
+        let c: u64 = rng_for(1, &["xy", ""]).random();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+}

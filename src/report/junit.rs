@@ -1,0 +1,52 @@
+//! JUnit XML for CI systems: one test suite per candidate, one test case per gate rule, so a blocked promotion shows
+//! up in the CI's test view with the rule that blocked it.
+
+use crate::error::{Error, Result};
+use crate::gate::RuleStatus;
+use crate::summary::Results;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::path::Path;
+
+/// Render the XML.
+pub fn render(r: &Results) -> Result<String> {
+    let mut report = Report::new(format!("evalh {}", r.suite));
+    for p in &r.providers {
+        let Some(g) = &p.gate else { continue };
+        let mut ts = TestSuite::new(format!("{}.{}", r.suite, p.id));
+        for rule in &g.rules {
+            let status = match (rule.status, g.gated) {
+                (RuleStatus::Pass, _) => TestCaseStatus::success(),
+                (_, false) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("not gated: {}", rule.detail));
+                    s
+                }
+                (RuleStatus::Fail, true) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(rule.detail.clone());
+                    s.set_type("gate_failed");
+                    s
+                }
+                (RuleStatus::Inconclusive, true) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(rule.detail.clone());
+                    s.set_type("inconclusive");
+                    s
+                }
+            };
+            let mut tc = TestCase::new(format!("{} {}", p.id, rule.name), status);
+            tc.set_classname(format!("evalh.{}.{}", r.suite, p.id));
+            ts.add_test_case(tc);
+        }
+        report.add_test_suite(ts);
+    }
+    report
+        .to_string()
+        .map_err(|e| Error::Internal(format!("rendering JUnit XML: {e}")))
+}
+
+/// Write the XML to `path`.
+pub fn write(path: &Path, r: &Results) -> Result<()> {
+    std::fs::write(path, render(r)?)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}

@@ -1,0 +1,105 @@
+//! The terminal table: provider × quality, cost, latency, errors and verdict, plus each verdict's reasons.
+
+use super::{opt, usd};
+use crate::summary::Results;
+use std::fmt::Write;
+
+/// Render the table and verdict lines.
+pub fn render(r: &Results) -> String {
+    let metric = &r.gate_metric;
+    let headers = [
+        "provider".to_string(),
+        "role".to_string(),
+        "model".to_string(),
+        format!("{metric} (95% CI)"),
+        "cost/item".to_string(),
+        "cost total".to_string(),
+        "p50 ms".to_string(),
+        "p99 ms".to_string(),
+        "errors".to_string(),
+        "verdict".to_string(),
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for p in &r.providers {
+        let m = p.metrics.get(metric).copied();
+        let ci = p
+            .metric_intervals
+            .get(metric)
+            .map(|i| format!(" ({:.3}-{:.3})", i.lower, i.upper))
+            .unwrap_or_default();
+        rows.push(vec![
+            p.id.clone(),
+            match p.role {
+                crate::suite::Role::Baseline => "baseline".into(),
+                crate::suite::Role::Candidate => "candidate".into(),
+            },
+            p.model.clone(),
+            format!("{}{ci}", opt(m, 3)),
+            usd(p.cost_usd_per_item),
+            usd(p.cost_usd_total),
+            opt(p.latency_ms.p50, 0),
+            opt(p.latency_ms.p99, 0),
+            format!("{} ({:.1}%)", p.n_errors, p.error_rate * 100.0),
+            p.gate
+                .as_ref()
+                .map(|g| {
+                    format!(
+                        "{}{}",
+                        g.verdict.as_str(),
+                        if g.gated { "" } else { " (not gated)" }
+                    )
+                })
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — {} ({} items, {} repeat(s))",
+        r.suite, r.task, r.n_items, r.repeats
+    );
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let _ = writeln!(out, "{}", line(&headers));
+    let _ = writeln!(
+        out,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "─".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    );
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    for p in &r.providers {
+        if let Some(g) = &p.gate {
+            let _ = writeln!(out, "\n{} {}:", p.id, g.verdict.as_str());
+            for rule in &g.rules {
+                let mark = match rule.status {
+                    crate::gate::RuleStatus::Pass => "✓",
+                    crate::gate::RuleStatus::Fail => "✗",
+                    crate::gate::RuleStatus::Inconclusive => "?",
+                };
+                let _ = writeln!(out, "  {mark} {}", rule.detail);
+            }
+        }
+    }
+    out
+}

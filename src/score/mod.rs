@@ -1,0 +1,584 @@
+//! Scoring: turning journal records into per-item scores and corpus metrics, one submodule per task type.
+//!
+//! Why this module exists: a migration decision is only as good as its metric, so each metric equals a reference
+//! implementation (scikit-learn, rouge-score, SQuAD v1.1, BFCL's AST rules) and is tested against golden vectors made
+//! by running that reference. Scoring is pure — no I/O, no clock — so `evalh score RUN_DIR` recomputes it offline
+//! and the statistics can resample it. Errored requests score 0 (they are never silently dropped) and are counted.
+
+pub mod classification;
+pub mod extraction;
+pub mod function_call;
+pub mod jsonparse;
+pub mod labels;
+pub mod rouge;
+pub mod squad;
+
+use crate::dataset::Item;
+use crate::error::{InputError, Result};
+use crate::journal::Record;
+use crate::suite::{LoadedSuite, TaskKind};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The metric the gate uses when the suite names none.
+pub fn default_metric(task: TaskKind) -> &'static str {
+    match task {
+        TaskKind::Classification => "macro_f1",
+        TaskKind::Summarization => "rougeLsum_f",
+        TaskKind::Extraction => "field_f1",
+        TaskKind::FunctionCalling => "full_call_accuracy",
+    }
+}
+
+/// Every metric a task reports (the gate can use any of them).
+pub fn metric_names(task: TaskKind) -> &'static [&'static str] {
+    match task {
+        TaskKind::Classification => &[
+            "accuracy",
+            "macro_f1",
+            "micro_f1",
+            "weighted_f1",
+            "macro_precision",
+            "macro_recall",
+        ],
+        TaskKind::Summarization => &["rouge1_f", "rouge2_f", "rougeL_f", "rougeLsum_f"],
+        TaskKind::Extraction => &[
+            "field_f1",
+            "field_accuracy",
+            "record_exact_match",
+            "micro_f1",
+            "parse_rate",
+        ],
+        TaskKind::FunctionCalling => &["full_call_accuracy", "name_accuracy", "argument_accuracy"],
+    }
+}
+
+/// Whether a metric is the mean of per-item scores (gated with the paired t-test) rather than a corpus metric
+/// (gated with the paired bootstrap).
+pub fn is_mean_metric(metric: &str) -> bool {
+    !matches!(
+        metric,
+        "macro_f1" | "micro_f1" | "weighted_f1" | "macro_precision" | "macro_recall"
+    )
+}
+
+/// One provider's scores for one repeat, aligned with the dataset's items.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderScores {
+    /// Corpus metrics.
+    pub metrics: BTreeMap<String, f64>,
+    /// Per-item scores of every mean metric (errors score 0).
+    pub per_item: BTreeMap<String, Vec<f64>>,
+    /// Whether the item's output could be parsed (label, JSON, tool call).
+    pub valid: Vec<bool>,
+    /// Whether the item has a successful record.
+    pub answered: Vec<bool>,
+    /// Per-item headline score (the gate metric's per-item value or correctness) for drill-downs.
+    pub item_score: Vec<f64>,
+    /// Per-item short explanation (predicted label, error type, missing fields...).
+    pub notes: Vec<String>,
+    /// Task-specific details (confusion matrix, per-class, per-function, per-field).
+    pub details: Value,
+    /// Classification only: predicted label per item (None = unparseable or error), for corpus resampling.
+    #[serde(skip)]
+    predicted: Vec<Option<String>>,
+}
+
+/// Compiled scorers for one suite.
+pub struct Scorer {
+    task: TaskKind,
+    extractor: Option<labels::LabelExtractor>,
+    rouge: rouge::RougeScorer,
+    extraction: Option<extraction::ExtractionScorer>,
+    tools: Vec<function_call::ToolDef>,
+}
+
+impl Scorer {
+    /// Build from a suite (compiles regexes, schemas).
+    pub fn new(ls: &LoadedSuite) -> Result<Self> {
+        let s = &ls.suite;
+        let bad = |what: &str, e: String| {
+            InputError::new(&ls.path, format!("scoring.{what}: {e}")).hint("see docs/metrics.md")
+        };
+        let extractor = match s.task {
+            TaskKind::Classification => Some(
+                labels::LabelExtractor::new(&s.scoring.label_extract, &s.labels)
+                    .map_err(|e| bad("label_extract", e))?,
+            ),
+            _ => None,
+        };
+        let extraction = match s.task {
+            TaskKind::Extraction => {
+                let mut cfg = s.scoring.extraction.clone();
+                if let Some(Value::String(p)) = &cfg.schema {
+                    // A schema given as a path relative to the suite file.
+                    let path = ls
+                        .path
+                        .parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .join(p);
+                    let text = crate::suite::load::read_user_file(&path, "extraction schema")?;
+                    cfg.schema = Some(serde_json::from_str(&text).map_err(|e| {
+                        InputError::new(&path, format!("schema is not JSON: {e}"))
+                            .at(e.line(), e.column())
+                    })?);
+                }
+                Some(extraction::ExtractionScorer::new(&cfg).map_err(|e| bad("extraction", e))?)
+            }
+            _ => None,
+        };
+        let tools = ls
+            .tools
+            .iter()
+            .map(|t| function_call::ToolDef {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters: t.parameters.clone(),
+            })
+            .collect();
+        Ok(Scorer {
+            task: s.task,
+            extractor,
+            rouge: rouge::RougeScorer::new(s.scoring.rouge_stem),
+            extraction,
+            tools,
+        })
+    }
+
+    /// Score one provider: `records[i]` is the record for `items[i]` (None = never answered).
+    pub fn score(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+        match self.task {
+            TaskKind::Classification => self.classification(items, records),
+            TaskKind::Summarization => self.summarization(items, records),
+            TaskKind::Extraction => self.extraction(items, records),
+            TaskKind::FunctionCalling => self.function_calling(items, records),
+        }
+    }
+
+    /// A metric recomputed on a resample of item indices (for the paired bootstrap).
+    pub fn metric_on(
+        &self,
+        s: &ProviderScores,
+        items: &[Item],
+        metric: &str,
+        idx: &[usize],
+    ) -> f64 {
+        if let Some(v) = s.per_item.get(metric) {
+            if idx.is_empty() {
+                return 0.0;
+            }
+            return idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64;
+        }
+        if self.task == TaskKind::Classification {
+            let (t, p) = self.label_pairs(items, &s.predicted, idx.iter().copied());
+            return classification_metric(&report_without_marker(&t, &p), metric);
+        }
+        f64::NAN
+    }
+
+    fn label_pairs(
+        &self,
+        items: &[Item],
+        predicted: &[Option<String>],
+        idx: impl Iterator<Item = usize>,
+    ) -> (Vec<String>, Vec<String>) {
+        // Unparseable or failed answers count as wrong: they are mapped to a marker that is no real label, and the
+        // marker is excluded from the label set (so it adds a false negative for the true class and no class of its own).
+        let mut t = Vec::new();
+        let mut p = Vec::new();
+        for i in idx {
+            t.push(items[i].expected.as_str().unwrap_or_default().to_string());
+            p.push(
+                predicted[i]
+                    .clone()
+                    .unwrap_or_else(|| UNPARSEABLE.to_string()),
+            );
+        }
+        (t, p)
+    }
+
+    fn classification(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+        let predicted: Vec<Option<String>> = records
+            .iter()
+            .map(|r| {
+                r.filter(|r| r.error.is_none()).and_then(|r| {
+                    self.extractor
+                        .as_ref()
+                        .and_then(|x| x.extract(&r.output_text))
+                })
+            })
+            .collect();
+        let (t, p) = self.label_pairs(items, &predicted, 0..items.len());
+        let rep = report_without_marker(&t, &p);
+        let correct: Vec<f64> = t
+            .iter()
+            .zip(&p)
+            .map(|(a, b)| f64::from(u8::from(a == b)))
+            .collect();
+        let mut metrics = BTreeMap::new();
+        for m in metric_names(TaskKind::Classification) {
+            metrics.insert(m.to_string(), classification_metric(&rep, m));
+        }
+        let valid: Vec<bool> = predicted.iter().map(Option::is_some).collect();
+        let n_unparseable = records
+            .iter()
+            .zip(&predicted)
+            .filter(|(r, p)| r.is_some_and(|r| r.error.is_none()) && p.is_none())
+            .count();
+        let notes = predicted
+            .iter()
+            .map(|p| p.clone().unwrap_or_else(|| "(unparseable)".into()))
+            .collect();
+        ProviderScores {
+            metrics,
+            per_item: BTreeMap::from([("accuracy".to_string(), correct.clone())]),
+            valid,
+            answered: answered(records),
+            item_score: correct,
+            notes,
+            details: json!({
+                "labels": rep.labels, "confusion": rep.confusion, "per_class": rep.per_class,
+                "micro": rep.micro, "macro": rep.macro_avg, "weighted": rep.weighted,
+                "unparseable": n_unparseable, "zero_division": 0
+            }),
+            predicted,
+        }
+    }
+
+    fn summarization(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+        let scores: Vec<Option<rouge::RougeScores>> = items
+            .par_iter()
+            .zip(records.par_iter())
+            .map(|(it, r)| {
+                let r = r.filter(|r| r.error.is_none())?;
+                Some(match &it.expected {
+                    Value::Array(refs) => {
+                        let refs: Vec<String> = refs
+                            .iter()
+                            .map(|v| {
+                                v.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .collect();
+                        self.rouge.score_multi(&refs, &r.output_text)
+                    }
+                    Value::String(s) => self.rouge.score(s, &r.output_text),
+                    other => self.rouge.score(&other.to_string(), &r.output_text),
+                })
+            })
+            .collect();
+        let mut per_item: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let get = |s: &Option<rouge::RougeScores>, f: fn(&rouge::RougeScores) -> f64| {
+            s.as_ref().map(f).unwrap_or(0.0)
+        };
+        per_item.insert(
+            "rouge1_f".into(),
+            scores
+                .iter()
+                .map(|s| get(s, |x| x.rouge1.fmeasure))
+                .collect(),
+        );
+        per_item.insert(
+            "rouge2_f".into(),
+            scores
+                .iter()
+                .map(|s| get(s, |x| x.rouge2.fmeasure))
+                .collect(),
+        );
+        per_item.insert(
+            "rougeL_f".into(),
+            scores
+                .iter()
+                .map(|s| get(s, |x| x.rouge_l.fmeasure))
+                .collect(),
+        );
+        per_item.insert(
+            "rougeLsum_f".into(),
+            scores
+                .iter()
+                .map(|s| get(s, |x| x.rouge_lsum.fmeasure))
+                .collect(),
+        );
+        let mut means = BTreeMap::new();
+        for (k, v) in &per_item {
+            means.insert(k.clone(), mean(v));
+        }
+        let mut pr = BTreeMap::new();
+        for (name, f) in [
+            (
+                "rouge1",
+                (|x: &rouge::RougeScores| x.rouge1) as fn(&rouge::RougeScores) -> rouge::Prf,
+            ),
+            ("rouge2", |x| x.rouge2),
+            ("rougeL", |x| x.rouge_l),
+            ("rougeLsum", |x| x.rouge_lsum),
+        ] {
+            let p: Vec<f64> = scores
+                .iter()
+                .map(|s| s.as_ref().map(|x| f(x).precision).unwrap_or(0.0))
+                .collect();
+            let r: Vec<f64> = scores
+                .iter()
+                .map(|s| s.as_ref().map(|x| f(x).recall).unwrap_or(0.0))
+                .collect();
+            pr.insert(name.to_string(), json!({"precision": mean(&p), "recall": mean(&r), "fmeasure": means[&format!("{name}_f")]}));
+        }
+        let item_score = per_item["rougeLsum_f"].clone();
+        let notes = scores
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
+                    .unwrap_or_else(|| "(error)".into())
+            })
+            .collect();
+        ProviderScores {
+            metrics: means,
+            valid: scores.iter().map(Option::is_some).collect(),
+            answered: answered(records),
+            item_score,
+            notes,
+            details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
+            per_item,
+            predicted: Vec::new(),
+        }
+    }
+
+    fn extraction(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+        let Some(x) = &self.extraction else {
+            return ProviderScores::empty(items.len());
+        };
+        let scored: Vec<Option<extraction::ItemScore>> = items
+            .par_iter()
+            .zip(records.par_iter())
+            .map(|(it, r)| {
+                r.filter(|r| r.error.is_none())
+                    .map(|r| x.score(&it.expected, &r.output_text))
+            })
+            .collect();
+        // Errored items are scored as an unparseable answer so they count as failures.
+        let full: Vec<extraction::ItemScore> = items
+            .iter()
+            .zip(&scored)
+            .map(|(it, s)| s.clone().unwrap_or_else(|| x.score(&it.expected, "")))
+            .collect();
+        let corpus = extraction::aggregate(&full);
+        let mut per_item = BTreeMap::new();
+        per_item.insert(
+            "field_f1".to_string(),
+            full.iter().map(|s| s.f1).collect::<Vec<_>>(),
+        );
+        per_item.insert(
+            "field_accuracy".to_string(),
+            full.iter().map(|s| s.field_accuracy).collect(),
+        );
+        per_item.insert(
+            "record_exact_match".to_string(),
+            full.iter()
+                .map(|s| f64::from(u8::from(s.record_exact)))
+                .collect(),
+        );
+        per_item.insert(
+            "parse_rate".to_string(),
+            full.iter().map(|s| f64::from(u8::from(s.parsed))).collect(),
+        );
+        let mut metrics = BTreeMap::new();
+        for (k, v) in &per_item {
+            metrics.insert(k.clone(), mean(v));
+        }
+        metrics.insert("micro_f1".into(), corpus.micro_f1);
+        let notes = full
+            .iter()
+            .map(|s| {
+                if !s.parsed {
+                    format!("unparseable: {}", s.parse_error.clone().unwrap_or_default())
+                } else if s.missing_fields.is_empty() && s.extra_fields.is_empty() && s.record_exact
+                {
+                    "exact".into()
+                } else {
+                    let wrong: Vec<&str> = s
+                        .fields
+                        .iter()
+                        .filter(|f| f.score < 1.0)
+                        .map(|f| f.path.as_str())
+                        .collect();
+                    format!(
+                        "wrong: {}; extra: {}",
+                        wrong.join(", "),
+                        s.extra_fields.join(", ")
+                    )
+                }
+            })
+            .collect();
+        ProviderScores {
+            item_score: per_item["field_f1"].clone(),
+            metrics,
+            valid: full.iter().map(|s| s.parsed).collect(),
+            answered: answered(records),
+            notes,
+            details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
+            per_item,
+            predicted: Vec::new(),
+        }
+    }
+
+    fn function_calling(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+        let verdicts: Vec<function_call::CallVerdict> = items
+            .par_iter()
+            .zip(records.par_iter())
+            .map(|(it, r)| {
+                let expected: Vec<function_call::ExpectedCall> =
+                    serde_json::from_value(it.expected.clone()).unwrap_or_default();
+                let actual: &[function_call::ToolCall] = match r {
+                    Some(r) if r.error.is_none() => &r.tool_calls,
+                    _ => &[],
+                };
+                let mut v = function_call::check(&expected, actual, &self.tools);
+                if r.is_none_or(|r| r.error.is_some()) {
+                    v.correct = false;
+                    v.name_correct = false;
+                    v.args_correct = false;
+                    v.detail = "request failed".into();
+                }
+                v
+            })
+            .collect();
+        let b = |x: bool| f64::from(u8::from(x));
+        let mut per_item = BTreeMap::new();
+        per_item.insert(
+            "full_call_accuracy".to_string(),
+            verdicts.iter().map(|v| b(v.correct)).collect::<Vec<_>>(),
+        );
+        per_item.insert(
+            "name_accuracy".to_string(),
+            verdicts.iter().map(|v| b(v.name_correct)).collect(),
+        );
+        per_item.insert(
+            "argument_accuracy".to_string(),
+            verdicts.iter().map(|v| b(v.args_correct)).collect(),
+        );
+        let mut metrics = BTreeMap::new();
+        for (k, v) in &per_item {
+            metrics.insert(k.clone(), mean(v));
+        }
+        let mut per_fn: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut irr_n, mut irr_ok) = (0u64, 0u64);
+        for v in &verdicts {
+            for (name, ok) in &v.per_function {
+                let e = per_fn.entry(name.clone()).or_default();
+                e.0 += 1;
+                e.1 += u64::from(*ok);
+            }
+            if let Some(err) = v.error {
+                *errors
+                    .entry(
+                        serde_json::to_value(err)
+                            .ok()
+                            .and_then(|x| x.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    )
+                    .or_default() += 1;
+            }
+            if v.irrelevance {
+                irr_n += 1;
+                irr_ok += u64::from(v.correct);
+            }
+        }
+        let valid = records
+            .iter()
+            .map(|r| {
+                r.is_some_and(|r| {
+                    r.error.is_none() && r.tool_calls.iter().all(|c| c.arguments.is_object())
+                })
+            })
+            .collect();
+        ProviderScores {
+            item_score: per_item["full_call_accuracy"].clone(),
+            metrics,
+            valid,
+            answered: answered(records),
+            notes: verdicts
+                .iter()
+                .map(|v| {
+                    if v.correct {
+                        "correct".to_string()
+                    } else {
+                        v.detail.clone()
+                    }
+                })
+                .collect(),
+            details: json!({
+                "per_function": per_fn.iter().map(|(k, (n, ok))| (k.clone(), json!({"n": n, "correct": ok, "accuracy": *ok as f64 / (*n).max(1) as f64}))).collect::<serde_json::Map<_, _>>(),
+                "error_types": errors,
+                "irrelevance": {"n": irr_n, "correct": irr_ok},
+            }),
+            per_item,
+            predicted: Vec::new(),
+        }
+    }
+}
+
+const UNPARSEABLE: &str = "\u{0}unparseable";
+
+fn report_without_marker(t: &[String], p: &[String]) -> classification::ClassificationReport {
+    let mut labels: Vec<&str> = t
+        .iter()
+        .chain(p.iter())
+        .map(String::as_str)
+        .filter(|l| *l != UNPARSEABLE)
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    classification::report(
+        &t.iter().map(String::as_str).collect::<Vec<_>>(),
+        &p.iter().map(String::as_str).collect::<Vec<_>>(),
+        Some(&labels),
+    )
+}
+
+fn classification_metric(r: &classification::ClassificationReport, m: &str) -> f64 {
+    match m {
+        "accuracy" => r.accuracy,
+        "macro_f1" => r.macro_avg.f1,
+        "micro_f1" => r.micro.f1,
+        "weighted_f1" => r.weighted.f1,
+        "macro_precision" => r.macro_avg.precision,
+        "macro_recall" => r.macro_avg.recall,
+        _ => f64::NAN,
+    }
+}
+
+fn answered(records: &[Option<&Record>]) -> Vec<bool> {
+    records
+        .iter()
+        .map(|r| r.is_some_and(|r| r.error.is_none()))
+        .collect()
+}
+
+/// Arithmetic mean (0 for an empty slice).
+pub fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+impl ProviderScores {
+    fn empty(n: usize) -> Self {
+        ProviderScores {
+            metrics: BTreeMap::new(),
+            per_item: BTreeMap::new(),
+            valid: vec![false; n],
+            answered: vec![false; n],
+            item_score: vec![0.0; n],
+            notes: vec![String::new(); n],
+            details: Value::Null,
+            predicted: Vec::new(),
+        }
+    }
+}

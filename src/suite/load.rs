@@ -1,0 +1,243 @@
+//! Reading suite and provider files, with errors that point at file:line:column and suggest the fix.
+//!
+//! All YAML parsing of user files happens here, so a later switch of YAML library touches one file.
+
+use super::model::{ProvidersFile, Suite, ToolDef, ToolsSpec};
+use crate::error::{did_you_mean, Error, InputError, Result};
+use std::path::{Path, PathBuf};
+
+/// A parsed, validated suite with its resolved paths.
+#[derive(Debug, Clone)]
+pub struct LoadedSuite {
+    /// The typed suite (providers already replaced by `--providers` when given).
+    pub suite: Suite,
+    /// The suite file.
+    pub path: PathBuf,
+    /// The dataset file, resolved relative to the suite file.
+    pub dataset_path: PathBuf,
+    /// Tool definitions (inline or loaded from their file).
+    pub tools: Vec<ToolDef>,
+    /// Where each provider was declared (the suite or the providers file), for error messages.
+    pub providers_path: PathBuf,
+    /// The text of the providers' source file, for locating errors.
+    pub providers_src: String,
+    /// The suite's source text.
+    pub src: String,
+}
+
+/// Read a file that a user named, with an error that says which file and why.
+pub fn read_user_file(path: &Path, what: &str) -> Result<String> {
+    if path.is_dir() {
+        return Err(
+            InputError::new(path, format!("{what} is a directory, not a file"))
+                .hint("point to the file inside it")
+                .into(),
+        );
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        InputError::new(path, format!("cannot read {what}: {e}")).hint(match e.kind() {
+            std::io::ErrorKind::NotFound => "check the path; relative paths are resolved from the current directory (suite) or the suite file's folder (dataset, tools)",
+            _ => "check the file's permissions",
+        })
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        InputError::new(path, format!("{what} is not valid UTF-8"))
+            .at_line(line)
+            .hint("save the file as UTF-8")
+    })?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text))
+}
+
+/// Turn a YAML error into an InputError with position and a did-you-mean for unknown keys.
+pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError {
+    let mut msg = err.to_string();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    let mut e = InputError::new(path, msg.clone());
+    if let Some(loc) = err.location() {
+        e = e.at(loc.line(), loc.column());
+    }
+    if src.contains('\t') && msg.contains("tab") {
+        e = e.hint("YAML indentation must use spaces, not tabs");
+    } else if let Some(rest) = msg.split("unknown field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        e = match did_you_mean(field, expected.iter().copied()) {
+            Some(s) => e.hint(format!("did you mean `{s}`?")),
+            None => e.hint(format!(
+                "remove `{field}`; allowed keys: {}",
+                expected.join(", ")
+            )),
+        };
+    } else if let Some(rest) = msg.split("unknown variant `").nth(1) {
+        let v = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        if let Some(s) = did_you_mean(v, expected.iter().copied()) {
+            e = e.hint(format!("did you mean `{s}`?"));
+        }
+    } else if msg.contains("missing field") {
+        e = e.hint("add the missing key (see docs/suite.md for the schema)");
+    }
+    e
+}
+
+/// Parse YAML text into `T`, mapping errors to located InputErrors.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<T> {
+    if src.trim().is_empty() {
+        return Err(InputError::new(path, "file is empty")
+            .at_line(1)
+            .hint("see suites/classify.yaml for a complete example")
+            .into());
+    }
+    serde_yaml::from_str(src).map_err(|e| yaml_error(path, src, &e).into())
+}
+
+/// Load a suite (and optionally a providers file that replaces its providers), then validate it.
+pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSuite> {
+    let src = read_user_file(path, "suite file")?;
+    let mut suite: Suite = parse_yaml(path, &src)?;
+    let (providers_path, providers_src) = match providers_file {
+        Some(p) => {
+            let psrc = read_user_file(p, "providers file")?;
+            let pf: ProvidersFile = parse_yaml(p, &psrc)?;
+            suite.providers = pf.providers;
+            (p.to_path_buf(), psrc)
+        }
+        None => (path.to_path_buf(), src.clone()),
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let dataset_path = base.join(&suite.dataset.path);
+    let tools = match &suite.tools {
+        ToolsSpec::None => Vec::new(),
+        ToolsSpec::Inline(t) => t.clone(),
+        ToolsSpec::Path(p) => load_tools(path, &src, &base.join(p))?,
+    };
+    let loaded = LoadedSuite {
+        suite,
+        path: path.to_path_buf(),
+        dataset_path,
+        tools,
+        providers_path,
+        providers_src,
+        src,
+    };
+    let errors = super::validate::validate(&loaded);
+    match errors.len() {
+        0 => Ok(loaded),
+        1 => Err(Error::Input(
+            errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| InputError::new(path, "invalid suite")),
+        )),
+        _ => Err(Error::Inputs(errors)),
+    }
+}
+
+fn load_tools(suite_path: &Path, suite_src: &str, tools_path: &Path) -> Result<Vec<ToolDef>> {
+    if !tools_path.exists() {
+        let mut e = InputError::new(
+            suite_path,
+            format!("tools file {} does not exist", tools_path.display()),
+        )
+        .hint("`tools:` takes a list of tool definitions or a path relative to the suite file");
+        if let Some((l, c)) = locate(suite_src, "tools", None, 0) {
+            e = e.at(l, c);
+        }
+        return Err(e.into());
+    }
+    let text = read_user_file(tools_path, "tools file")?;
+    // JSON is YAML, so one parser serves both.
+    parse_yaml(tools_path, &text)
+}
+
+/// Find the 1-based (line, column) of the `nth` occurrence of `key:` (optionally followed by `value`) in YAML text.
+/// Used to locate semantic errors that serde cannot see (duplicate ids, two baselines).
+pub fn locate(src: &str, key: &str, value: Option<&str>, nth: usize) -> Option<(usize, usize)> {
+    let mut seen = 0;
+    for (i, line) in src.lines().enumerate() {
+        // Flow style (`dataset: {path: x, id: y}`): look for `key: value` inside the line.
+        if let Some(want) = value {
+            for (skip, pat) in [
+                (1, format!("{{{key}: {want}")),
+                (2, format!(", {key}: {want}")),
+                (1, format!("{{{key}: \"{want}\"")),
+                (2, format!(", {key}: \"{want}\"")),
+            ] {
+                if let Some(pos) = line.find(&pat) {
+                    if seen == nth {
+                        return Some((i + 1, pos + skip + 1));
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        let trimmed = line.trim_start();
+        let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        let Some(rest) = body.strip_prefix(key) else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix(':') else {
+            continue;
+        };
+        let v = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        if value.is_none_or(|want| v == want) {
+            if seen == nth {
+                let col = line.len() - body.len() + 1;
+                return Some((i + 1, col));
+            }
+            seen += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_finds_nth_key_value() {
+        let src = "providers:\n  - id: a\n    role: baseline\n  - id: b\n    role: baseline\n";
+        assert_eq!(locate(src, "role", Some("baseline"), 1), Some((5, 5)));
+        assert_eq!(locate(src, "id", Some("b"), 0), Some((4, 5)));
+        assert_eq!(locate(src, "id", Some("c"), 0), None);
+        let flow = "name: x\ndataset: {path: d.jsonl, id: id}\n";
+        assert_eq!(locate(flow, "path", Some("d.jsonl"), 0), Some((2, 11)));
+        assert_eq!(locate(flow, "id", Some("id"), 0), Some((2, 26)));
+    }
+
+    #[test]
+    fn unknown_key_error_has_location_and_suggestion() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct R {
+            concurrency: u32,
+            seed: u32,
+        }
+        let src = "seed: 1\nconcurency: 4\n";
+        let err = parse_yaml::<R>(Path::new("s.yaml"), src).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("s.yaml:2:1: unknown field `concurency`"),
+            "{text}"
+        );
+        assert!(text.contains("did you mean `concurrency`?"), "{text}");
+    }
+}

@@ -1,0 +1,588 @@
+//! The suite schema (v1): the typed form of a suite YAML file.
+//!
+//! Why this module exists: the suite is the contract between a user and evalh. Every key is declared here once, with
+//! `deny_unknown_fields` so a misspelt key is an error (with a did-you-mean) instead of a silently ignored setting.
+//! Defaults live here too, so the resolved suite written into each run directory says exactly what was used.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A whole suite file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Schema version; only 1 exists.
+    #[serde(default = "one_u32")]
+    pub version: u32,
+    /// Suite name; used in run-directory names.
+    pub name: String,
+    /// Free text shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The task type, which picks the scorer.
+    pub task: TaskKind,
+    /// Where the items come from.
+    pub dataset: DatasetSpec,
+    /// Classification labels (required for classification).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Prompt templates.
+    pub prompt: PromptSpec,
+    /// Tool definitions for function calling: a list, or a path (relative to the suite) to a JSON/YAML list.
+    #[serde(default, skip_serializing_if = "ToolsSpec::is_empty")]
+    pub tools: ToolsSpec,
+    /// Task-specific scoring settings.
+    #[serde(default)]
+    pub scoring: ScoringSpec,
+    /// One baseline and any number of candidates.
+    #[serde(default)]
+    pub providers: Vec<ProviderSpec>,
+    /// The promotion rule.
+    #[serde(default)]
+    pub gate: GateSpec,
+    /// Scheduling, retries, budget.
+    #[serde(default)]
+    pub run: RunSpec,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// The four task types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Pick one label from `labels`.
+    Classification,
+    /// Free-text summary scored with ROUGE.
+    Summarization,
+    /// A JSON record scored field by field.
+    Extraction,
+    /// Tool calls scored against expected calls.
+    FunctionCalling,
+}
+
+impl TaskKind {
+    /// The snake_case name used in YAML and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Classification => "classification",
+            TaskKind::Summarization => "summarization",
+            TaskKind::Extraction => "extraction",
+            TaskKind::FunctionCalling => "function_calling",
+        }
+    }
+}
+
+/// Dataset location and field mapping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// Path relative to the suite file.
+    pub path: String,
+    /// Field holding the item id; the 1-based row number when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Field holding the ground truth.
+    pub expected: String,
+    /// `jsonl` or `csv`; inferred from the extension when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DatasetFormat>,
+    /// Use only the first N items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// Dataset file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated with a header row.
+    Csv,
+}
+
+/// Prompt templates (minijinja, strict undefined).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSpec {
+    /// System message template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// User message template.
+    pub user: String,
+    /// Example turns placed between the system and user messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub few_shot: Vec<FewShot>,
+}
+
+/// One few-shot example.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FewShot {
+    /// User turn (template).
+    pub user: String,
+    /// Assistant turn (template).
+    pub assistant: String,
+}
+
+/// A tool the model may call (JSON Schema parameters), declared once and translated per provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDef {
+    /// Function name.
+    pub name: String,
+    /// What it does.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    #[serde(default = "empty_object_schema")]
+    pub parameters: Value,
+}
+
+fn empty_object_schema() -> Value {
+    serde_json::json!({"type": "object", "properties": {}})
+}
+
+/// Tools inline or in a file.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(untagged)]
+pub enum ToolsSpec {
+    /// None declared.
+    #[default]
+    None,
+    /// A path relative to the suite file.
+    Path(String),
+    /// Inline list.
+    Inline(Vec<ToolDef>),
+}
+
+impl ToolsSpec {
+    fn is_empty(&self) -> bool {
+        matches!(self, ToolsSpec::None)
+    }
+}
+
+/// Task-specific scoring settings.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringSpec {
+    /// Classification: how an answer becomes a label.
+    #[serde(default)]
+    pub label_extract: crate::score::labels::LabelExtract,
+    /// Summarization: use the Porter stemmer (rouge-score `use_stemmer`).
+    #[serde(default = "yes")]
+    pub rouge_stem: bool,
+    /// Extraction: per-field matching rules and an optional JSON Schema.
+    #[serde(default)]
+    pub extraction: crate::score::extraction::ExtractionConfig,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which side of the comparison a provider is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The current provider everything is compared with.
+    Baseline,
+    /// A cheaper provider under evaluation.
+    #[default]
+    Candidate,
+}
+
+/// Provider client kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible chat-completions endpoint.
+    Openai,
+    /// Azure OpenAI (api-key header, deployment, api-version).
+    Azure,
+    /// Anthropic Messages API.
+    Anthropic,
+    /// Google Gemini generateContent.
+    Gemini,
+    /// evalh's built-in simulator (an OpenAI-compatible server on loopback).
+    Sim,
+}
+
+impl ProviderKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Openai => "openai",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Sim => "sim",
+        }
+    }
+}
+
+/// Prices in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input.
+    pub input_per_mtok: f64,
+    /// Output (reasoning included).
+    pub output_per_mtok: f64,
+    /// Cache reads; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_mtok: Option<f64>,
+    /// Cache writes (Anthropic); the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_per_mtok: Option<f64>,
+}
+
+/// One provider entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    /// Unique id within the suite (used in journals and reports).
+    pub id: String,
+    /// Baseline or candidate.
+    #[serde(default)]
+    pub role: Role,
+    /// Client kind.
+    pub kind: ProviderKind,
+    /// Model name sent to the API (the deployment for Azure).
+    pub model: String,
+    /// API base URL; each kind has a default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// Azure api-version query parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Price override; else the built-in price table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    /// Context window override (tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
+    /// Request parameters (temperature, max_tokens, top_p, ...), passed through.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub params: Map<String, Value>,
+    /// Replaces the prompt's system message for this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Use the streaming API.
+    #[serde(default)]
+    pub stream: bool,
+    /// Max requests in flight for this provider (default: run.concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// Requests per minute limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    /// Tokens per minute limit (estimated input + max output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u32>,
+    /// Extra HTTP headers (values may reference env vars as `${NAME}`; never logged).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Simulator behaviour (kind: sim only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<SimSpec>,
+}
+
+/// How a simulated model behaves.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimSpec {
+    /// Probability of answering with the ground truth.
+    #[serde(default = "default_quality")]
+    pub quality: f64,
+    /// Latency distribution (log-normal through these two points).
+    #[serde(default)]
+    pub latency_ms: LatencySpec,
+    /// Fault injection rates (each a probability per attempt).
+    #[serde(default)]
+    pub faults: FaultSpec,
+    /// Share of items on which this model's success draw is the item's shared difficulty (the same draw for every
+    /// sim model), so models of similar quality fail on mostly the same hard items, as real models do.
+    #[serde(default = "default_correlation")]
+    pub correlation: f64,
+    /// Token estimate multiplier (models that tokenize differently).
+    #[serde(default = "one_f64")]
+    pub token_factor: f64,
+}
+
+fn default_correlation() -> f64 {
+    0.8
+}
+
+impl Default for SimSpec {
+    fn default() -> Self {
+        SimSpec {
+            quality: default_quality(),
+            latency_ms: LatencySpec::default(),
+            faults: FaultSpec::default(),
+            correlation: default_correlation(),
+            token_factor: 1.0,
+        }
+    }
+}
+
+fn default_quality() -> f64 {
+    0.9
+}
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Default for LatencySpec {
+    fn default() -> Self {
+        LatencySpec { p50: 0.0, p99: 0.0 }
+    }
+}
+
+/// Fault-injection rates for the simulator.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// 429 with a Retry-After header.
+    #[serde(default)]
+    pub rate_limit: f64,
+    /// Seconds announced in Retry-After.
+    #[serde(default)]
+    pub retry_after_s: Option<f64>,
+    /// HTTP 500.
+    #[serde(default)]
+    pub server_error: f64,
+    /// HTTP 529 overloaded.
+    #[serde(default)]
+    pub overloaded: f64,
+    /// A 200 whose body is not valid JSON.
+    #[serde(default)]
+    pub malformed: f64,
+    /// A stream cut before it finishes.
+    #[serde(default)]
+    pub truncated_stream: f64,
+    /// An error event inside a 200 stream.
+    #[serde(default)]
+    pub stream_error: f64,
+    /// Extra delay before the first byte (probability; the delay is `slow_first_byte_ms`).
+    #[serde(default)]
+    pub slow_first_byte: f64,
+    /// Delay used by `slow_first_byte`.
+    #[serde(default)]
+    pub slow_first_byte_ms: Option<f64>,
+}
+
+/// How a verdict is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Statistical: PASS only when the lower confidence bound clears the threshold.
+    #[default]
+    Confident,
+    /// The plain rule on point estimates.
+    Point,
+}
+
+/// What an INCONCLUSIVE verdict does to the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInconclusive {
+    /// Exit 1.
+    #[default]
+    Fail,
+    /// Exit 0 with a warning.
+    Warn,
+    /// Exit 0.
+    Pass,
+}
+
+/// The promotion rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// Metric compared (default per task: macro_f1, rougeLsum_f, field_f1, full_call_accuracy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// Candidate quality must be at least this share of the baseline's.
+    #[serde(default = "default_min_quality_ratio")]
+    pub min_quality_ratio: f64,
+    /// Candidate cost per item must be at most this share of the baseline's.
+    #[serde(default = "default_max_cost_ratio")]
+    pub max_cost_ratio: f64,
+    /// Allowed increase of the error rate (absolute).
+    #[serde(default = "default_max_error_rate_increase")]
+    pub max_error_rate_increase: f64,
+    /// Allowed increase of p99 latency in ms.
+    #[serde(default = "default_max_p99_increase")]
+    pub max_p99_latency_increase_ms: f64,
+    /// Minimum share of parseable outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_format_validity: Option<f64>,
+    /// Confidence level of the statistical decision.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Statistical or point decision.
+    #[serde(default)]
+    pub decision: Decision,
+    /// Exit-code effect of INCONCLUSIVE.
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
+    /// Candidates that are gated (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<String>>,
+    /// Bootstrap resamples.
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap_iters: usize,
+}
+
+fn default_min_quality_ratio() -> f64 {
+    0.95
+}
+fn default_max_cost_ratio() -> f64 {
+    0.40
+}
+fn default_max_error_rate_increase() -> f64 {
+    0.005
+}
+fn default_max_p99_increase() -> f64 {
+    200.0
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_bootstrap() -> usize {
+    2000
+}
+
+impl Default for GateSpec {
+    fn default() -> Self {
+        GateSpec {
+            metric: None,
+            min_quality_ratio: default_min_quality_ratio(),
+            max_cost_ratio: default_max_cost_ratio(),
+            max_error_rate_increase: default_max_error_rate_increase(),
+            max_p99_latency_increase_ms: default_max_p99_increase(),
+            min_format_validity: None,
+            confidence: default_confidence(),
+            decision: Decision::default(),
+            on_inconclusive: OnInconclusive::default(),
+            candidates: None,
+            bootstrap_iters: default_bootstrap(),
+        }
+    }
+}
+
+/// Scheduling, retries and budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Default max in-flight requests per provider.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Total time limit per attempt, seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_s: f64,
+    /// Connect timeout, seconds.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_s: f64,
+    /// Time to first byte limit, seconds (default: timeout_s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_timeout_s: Option<f64>,
+    /// Max gap between stream chunks, seconds.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_s: f64,
+    /// Retries after the first attempt for retryable errors.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Cap for one backoff wait (Retry-After above this is capped), seconds.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_s: f64,
+    /// Seed for the simulator and the bootstrap.
+    #[serde(default)]
+    pub seed: u64,
+    /// Each item is sent this many times per provider.
+    #[serde(default = "default_repeats")]
+    pub repeats: u32,
+    /// Stop sending before spending more than this (USD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+fn default_timeout() -> f64 {
+    120.0
+}
+fn default_connect_timeout() -> f64 {
+    10.0
+}
+fn default_idle_timeout() -> f64 {
+    60.0
+}
+fn default_max_retries() -> u32 {
+    4
+}
+fn default_max_backoff() -> f64 {
+    60.0
+}
+fn default_repeats() -> u32 {
+    1
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        RunSpec {
+            concurrency: default_concurrency(),
+            timeout_s: default_timeout(),
+            connect_timeout_s: default_connect_timeout(),
+            first_byte_timeout_s: None,
+            idle_timeout_s: default_idle_timeout(),
+            max_retries: default_max_retries(),
+            max_backoff_s: default_max_backoff(),
+            seed: 0,
+            repeats: default_repeats(),
+            max_cost_usd: None,
+        }
+    }
+}
+
+/// A `--providers FILE`: just a provider list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersFile {
+    /// The providers that replace the suite's.
+    pub providers: Vec<ProviderSpec>,
+}
+
+impl Suite {
+    /// The baseline provider (validation guarantees exactly one).
+    pub fn baseline(&self) -> Option<&ProviderSpec> {
+        self.providers.iter().find(|p| p.role == Role::Baseline)
+    }
+
+    /// The gate metric, with the task's default.
+    pub fn gate_metric(&self) -> String {
+        self.gate
+            .metric
+            .clone()
+            .unwrap_or_else(|| crate::score::default_metric(self.task).to_string())
+    }
+}

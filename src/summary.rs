@@ -1,0 +1,586 @@
+//! From journal to results: per-provider metrics with intervals, cost, latency, errors, token discrepancy and the
+//! gate verdicts — the `results.json` model every report renders.
+//!
+//! Why this module exists: it is the pure half's entry point. Given the items and the journal's records it computes
+//! everything deterministically (sorted inputs, seeded resampling, ordered maps), so the same journal always gives a
+//! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
+
+use crate::dataset::Item;
+use crate::gate::{self, Evidence, GateResult};
+use crate::journal::Record;
+use crate::score::{self, ProviderScores, Scorer};
+use crate::stats;
+use crate::suite::{LoadedSuite, Role};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Latency percentiles (nearest rank over non-cached successful requests).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th.
+    pub p95: Option<f64>,
+    /// 99th.
+    pub p99: Option<f64>,
+}
+
+/// Token totals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Tokens {
+    /// Input (incl. cached).
+    pub input: u64,
+    /// Output (incl. reasoning).
+    pub output: u64,
+    /// Cached input.
+    pub cached_input: u64,
+    /// Reasoning.
+    pub reasoning: u64,
+    /// Records whose usage was estimated locally.
+    pub estimated_records: u64,
+}
+
+/// Provider-reported prompt tokens vs the local estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct TokenDiscrepancy {
+    /// Records compared.
+    pub n: usize,
+    /// Mean of reported / estimated.
+    pub ratio_mean: Option<f64>,
+    /// Sample standard deviation of that ratio.
+    pub ratio_sd: Option<f64>,
+    /// Min and max ratio.
+    pub ratio_min: Option<f64>,
+    /// Max ratio.
+    pub ratio_max: Option<f64>,
+}
+
+/// One provider's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderResult {
+    /// Provider id.
+    pub id: String,
+    /// baseline / candidate.
+    pub role: Role,
+    /// Client kind.
+    pub kind: String,
+    /// Model.
+    pub model: String,
+    /// Items × repeats expected.
+    pub n_requests: usize,
+    /// Successful records.
+    pub n_ok: usize,
+    /// Failed records.
+    pub n_errors: usize,
+    /// Requests with no record (interrupted run).
+    pub n_missing: usize,
+    /// Records served from the cache.
+    pub n_cached: usize,
+    /// Error rate over items (repeat 0), errors and missing counted.
+    pub error_rate: f64,
+    /// Wilson interval of the error rate.
+    pub error_rate_interval: stats::Interval,
+    /// Errors by class.
+    pub errors_by_class: BTreeMap<String, usize>,
+    /// Share of parseable outputs.
+    pub format_validity: f64,
+    /// Corpus metrics.
+    pub metrics: BTreeMap<String, f64>,
+    /// Confidence intervals of the metrics (t for means, bootstrap for corpus metrics).
+    pub metric_intervals: BTreeMap<String, stats::Interval>,
+    /// Total cost USD.
+    pub cost_usd_total: f64,
+    /// Mean cost per item (all repeats).
+    pub cost_usd_per_item: f64,
+    /// Cost per 1,000 items.
+    pub cost_usd_per_1k_items: f64,
+    /// Token totals.
+    pub tokens: Tokens,
+    /// Token-count discrepancy.
+    pub token_discrepancy: TokenDiscrepancy,
+    /// Latency percentiles.
+    pub latency_ms: Percentiles,
+    /// Time-to-first-token percentiles (streaming).
+    pub ttft_ms: Percentiles,
+    /// Retries made (attempts beyond the first).
+    pub retries: u64,
+    /// Repeats > 1: share of items whose repeats all agree on the headline score, and pass^k.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<Value>,
+    /// Task-specific details.
+    pub details: Value,
+    /// Gate result (candidates only).
+    pub gate: Option<GateResult>,
+}
+
+/// The whole results document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// evalh version.
+    pub evalh_version: String,
+    /// Suite name.
+    pub suite: String,
+    /// Task type.
+    pub task: String,
+    /// Items in the dataset.
+    pub n_items: usize,
+    /// Repeats.
+    pub repeats: u32,
+    /// Seed (sim and resampling).
+    pub seed: u64,
+    /// Gate metric.
+    pub gate_metric: String,
+    /// Gate settings.
+    pub gate_config: crate::suite::GateSpec,
+    /// Latency percentile method.
+    pub latency_method: String,
+    /// Price table source.
+    pub price_table: String,
+    /// Per provider, in suite order.
+    pub providers: Vec<ProviderResult>,
+    /// The exit code the gate implies (0/1).
+    pub gate_exit_code: i32,
+}
+
+/// Everything the reports need beyond `Results`: the per-item scores, aligned with items.
+pub struct Analysis {
+    /// The results document.
+    pub results: Results,
+    /// Per provider (suite order): scores of repeat 0.
+    pub scores: Vec<ProviderScores>,
+    /// Per provider: record of repeat 0 per item.
+    pub records: Vec<Vec<Option<Record>>>,
+}
+
+/// Compute everything from items and journal records.
+pub fn analyse(
+    ls: &LoadedSuite,
+    items: &[Item],
+    records: Vec<Record>,
+) -> crate::error::Result<Analysis> {
+    let suite = &ls.suite;
+    let scorer = Scorer::new(ls)?;
+    let index: HashMap<&str, usize> = items.iter().map(|it| (it.id.as_str(), it.index)).collect();
+    let repeats = suite.run.repeats.max(1) as usize;
+    let pidx: HashMap<&str, usize> = suite
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    // table[provider][repeat][item]; later records of the same key win (journal order).
+    let mut table: Vec<Vec<Vec<Option<Record>>>> =
+        vec![vec![vec![None; items.len()]; repeats]; suite.providers.len()];
+    for r in records {
+        let (Some(&p), Some(&i)) = (
+            pidx.get(r.provider_id.as_str()),
+            index.get(r.item_id.as_str()),
+        ) else {
+            continue;
+        };
+        let rep = r.repeat as usize;
+        if rep < repeats {
+            table[p][rep][i] = Some(r);
+        }
+    }
+    let seed = suite.run.seed;
+    let conf = suite.gate.confidence;
+    let metric = suite.gate_metric();
+    let mut scores_r0 = Vec::new();
+    let mut provider_results = Vec::new();
+    for (pi, p) in suite.providers.iter().enumerate() {
+        let per_rep: Vec<ProviderScores> = (0..repeats)
+            .map(|rep| {
+                let refs: Vec<Option<&Record>> =
+                    table[pi][rep].iter().map(Option::as_ref).collect();
+                scorer.score(items, &refs)
+            })
+            .collect();
+        let s0 = per_rep[0].clone();
+        let all: Vec<&Record> = table[pi].iter().flatten().flatten().collect();
+        let n_requests = items.len() * repeats;
+        let n_ok = all.iter().filter(|r| r.error.is_none()).count();
+        let n_errors = all.len() - n_ok;
+        let mut errors_by_class = BTreeMap::new();
+        for r in &all {
+            if let Some(e) = &r.error {
+                *errors_by_class
+                    .entry(e.class.as_str().to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        let n_missing = n_requests - all.len();
+        if n_missing > 0 {
+            errors_by_class.insert("missing".into(), n_missing);
+        }
+        let failed_items = s0.answered.iter().filter(|a| !**a).count() as u64;
+        let n = items.len() as u64;
+        let error_rate = if n == 0 {
+            0.0
+        } else {
+            failed_items as f64 / n as f64
+        };
+        let cost_total: f64 = sorted_sum(all.iter().map(|r| r.cost_usd));
+        let cost_per_item = if n_requests == 0 {
+            0.0
+        } else {
+            cost_total / n_requests as f64
+        };
+        let mut lat: Vec<f64> = all
+            .iter()
+            .filter(|r| r.error.is_none() && !r.cached)
+            .map(|r| r.latency_ms)
+            .collect();
+        lat.sort_by(f64::total_cmp);
+        let mut ttft: Vec<f64> = all
+            .iter()
+            .filter(|r| !r.cached)
+            .filter_map(|r| r.ttft_ms)
+            .collect();
+        ttft.sort_by(f64::total_cmp);
+        let mut tokens = Tokens::default();
+        let mut ratios = Vec::new();
+        for r in all.iter().filter(|r| r.error.is_none()) {
+            tokens.input += r.usage.input_tokens;
+            tokens.output += r.usage.output_tokens;
+            tokens.cached_input += r.usage.cached_input_tokens;
+            tokens.reasoning += r.usage.reasoning_tokens;
+            if r.usage.estimated {
+                tokens.estimated_records += 1;
+            } else if let Some(est) = r.est_input_tokens.filter(|e| *e > 0) {
+                ratios.push(r.usage.input_tokens as f64 / est as f64);
+            }
+        }
+        let mut metric_intervals = BTreeMap::new();
+        for (name, v) in &s0.per_item {
+            metric_intervals.insert(name.clone(), stats::t_interval(v, conf));
+        }
+        for (name, _) in s0
+            .metrics
+            .iter()
+            .filter(|(k, _)| !s0.per_item.contains_key(*k))
+        {
+            let iv = stats::bootstrap_interval(
+                items.len(),
+                |idx| scorer.metric_on(&s0, items, name, idx),
+                conf,
+                suite.gate.bootstrap_iters,
+                seed,
+            );
+            metric_intervals.insert(name.clone(), iv);
+        }
+        let consistency = (repeats > 1).then(|| consistency(&per_rep));
+        provider_results.push(ProviderResult {
+            id: p.id.clone(),
+            role: p.role,
+            kind: p.kind.as_str().into(),
+            model: p.model.clone(),
+            n_requests,
+            n_ok,
+            n_errors,
+            n_missing,
+            n_cached: all.iter().filter(|r| r.cached).count(),
+            error_rate,
+            error_rate_interval: stats::wilson(failed_items, n, conf, true),
+            errors_by_class,
+            format_validity: if n == 0 {
+                0.0
+            } else {
+                s0.valid.iter().filter(|v| **v).count() as f64 / n as f64
+            },
+            metrics: s0.metrics.clone(),
+            metric_intervals,
+            cost_usd_total: cost_total,
+            cost_usd_per_item: cost_per_item,
+            cost_usd_per_1k_items: cost_per_item * 1000.0,
+            tokens,
+            token_discrepancy: discrepancy(&ratios),
+            latency_ms: percentiles(&lat),
+            ttft_ms: percentiles(&ttft),
+            retries: all
+                .iter()
+                .map(|r| u64::from(r.attempts.saturating_sub(1)))
+                .sum(),
+            consistency,
+            details: s0.details.clone(),
+            gate: None,
+        });
+        scores_r0.push(s0);
+    }
+
+    // Gate each candidate against the baseline.
+    if let Some(bi) = suite
+        .providers
+        .iter()
+        .position(|p| p.role == Role::Baseline)
+    {
+        for ci in 0..suite.providers.len() {
+            if ci == bi {
+                continue;
+            }
+            let gated = suite
+                .gate
+                .candidates
+                .as_ref()
+                .is_none_or(|c| c.contains(&suite.providers[ci].id));
+            let ev = evidence(
+                ls,
+                &scorer,
+                items,
+                &metric,
+                &scores_r0[ci],
+                &scores_r0[bi],
+                &provider_results[ci],
+                &provider_results[bi],
+                &table[ci][0],
+                &table[bi][0],
+            );
+            provider_results[ci].gate = Some(gate::decide(&suite.gate, &ev, gated));
+        }
+    }
+    let gate_refs: Vec<&GateResult> = provider_results
+        .iter()
+        .filter_map(|p| p.gate.as_ref())
+        .collect();
+    let gate_exit_code = gate::exit_code(&suite.gate, &gate_refs);
+    let results = Results {
+        evalh_version: env!("CARGO_PKG_VERSION").into(),
+        suite: suite.name.clone(),
+        task: suite.task.as_str().into(),
+        n_items: items.len(),
+        repeats: suite.run.repeats,
+        seed,
+        gate_metric: metric,
+        gate_config: suite.gate.clone(),
+        latency_method:
+            "nearest rank (every reported value was observed); cached and failed requests excluded"
+                .into(),
+        price_table: crate::cost::PRICE_TABLE_SOURCE.into(),
+        providers: provider_results,
+        gate_exit_code,
+    };
+    let records_r0 = table
+        .into_iter()
+        .map(|mut reps| reps.swap_remove(0))
+        .collect();
+    Ok(Analysis {
+        results,
+        scores: scores_r0,
+        records: records_r0,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evidence(
+    ls: &LoadedSuite,
+    scorer: &Scorer,
+    items: &[Item],
+    metric: &str,
+    cand: &ProviderScores,
+    base: &ProviderScores,
+    cr: &ProviderResult,
+    br: &ProviderResult,
+    crec: &[Option<Record>],
+    brec: &[Option<Record>],
+) -> Evidence {
+    let g = &ls.suite.gate;
+    let seed = ls.suite.run.seed;
+    let theta = g.min_quality_ratio;
+    let alpha = 1.0 - g.confidence;
+    let n = items.len();
+    let (ratio, lower, upper, confident, method, needed) = if let (Some(x), Some(y)) =
+        (cand.per_item.get(metric), base.per_item.get(metric))
+    {
+        let t = stats::paired_ratio_test(x, y, theta, g.confidence, g.bootstrap_iters, seed);
+        let confident = if t.lower_d > 0.0 {
+            Some(true)
+        } else if t.upper_d < 0.0 {
+            Some(false)
+        } else {
+            None
+        };
+        let needed = stats::items_needed_for_power(x, y, theta, alpha, 0.8);
+        let binary = x.iter().chain(y.iter()).all(|v| *v == 0.0 || *v == 1.0);
+        let mut method = format!(
+            "one-sided paired t on D=x-{theta}·y, n={}, L={:.4}, U={:.4}; Fieller bound; bootstrap cross-check lower {:.3}",
+            t.n, t.lower_d, t.upper_d, t.bootstrap_ratio_lower
+        );
+        if binary {
+            let b = x
+                .iter()
+                .zip(y)
+                .filter(|(a, b)| **a == 0.0 && **b == 1.0)
+                .count() as u64;
+            let c = x
+                .iter()
+                .zip(y)
+                .filter(|(a, b)| **a == 1.0 && **b == 0.0)
+                .count() as u64;
+            let m = stats::mcnemar_exact(b, c);
+            method.push_str(&format!("; McNemar b={b} c={c} p={:.4}", m.p_two_sided));
+        }
+        (
+            t.ratio,
+            t.fieller_lower,
+            t.fieller_upper,
+            confident,
+            method,
+            needed,
+        )
+    } else {
+        let cand_v = cand.metrics.get(metric).copied().unwrap_or(0.0);
+        let base_v = base.metrics.get(metric).copied().unwrap_or(0.0);
+        let ratio = if base_v > 0.0 {
+            cand_v / base_v
+        } else if cand_v > 0.0 {
+            f64::INFINITY
+        } else {
+            1.0
+        };
+        let (lo, hi, share) = stats::paired_bootstrap_ratio(
+            n,
+            |idx| {
+                (
+                    scorer.metric_on(cand, items, metric, idx),
+                    scorer.metric_on(base, items, metric, idx),
+                )
+            },
+            theta,
+            g.confidence,
+            g.bootstrap_iters,
+            seed,
+        );
+        let confident = if lo >= theta {
+            Some(true)
+        } else if hi < theta {
+            Some(false)
+        } else {
+            None
+        };
+        // Power advice through the per-item correctness proxy (accuracy), the closest mean metric.
+        let needed = match (cand.per_item.get("accuracy"), base.per_item.get("accuracy")) {
+            (Some(x), Some(y)) => stats::items_needed_for_power(x, y, theta, alpha, 0.8),
+            _ => None,
+        };
+        (
+            ratio,
+            Some(lo),
+            Some(hi),
+            confident,
+            format!("paired percentile bootstrap of the corpus metric, {} resamples, seed {seed}; share of resamples >= θ {share:.3}", g.bootstrap_iters),
+            needed,
+        )
+    };
+    // Cost ratio with a paired bootstrap over items (mean cost per item, repeat 0).
+    let cx: Vec<f64> = crec
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.cost_usd).unwrap_or(0.0))
+        .collect();
+    let cy: Vec<f64> = brec
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.cost_usd).unwrap_or(0.0))
+        .collect();
+    let cost_ratio = if br.cost_usd_per_item > 0.0 {
+        cr.cost_usd_per_item / br.cost_usd_per_item
+    } else if cr.cost_usd_per_item > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    let cost_ratio_interval = (cy.iter().sum::<f64>() > 0.0).then(|| {
+        let (lo, hi, _) = stats::paired_bootstrap_ratio(
+            n,
+            |idx| {
+                (
+                    idx.iter().map(|&i| cx[i]).sum::<f64>(),
+                    idx.iter().map(|&i| cy[i]).sum::<f64>(),
+                )
+            },
+            g.max_cost_ratio,
+            g.confidence,
+            g.bootstrap_iters.min(2000),
+            seed ^ 0xC057,
+        );
+        (lo, hi)
+    });
+    let p99 = |r: &ProviderResult| r.latency_ms.p99.unwrap_or(0.0);
+    Evidence {
+        metric: metric.to_string(),
+        quality_ratio: ratio,
+        quality_ratio_lower: lower,
+        quality_ratio_upper: upper,
+        quality_confident: confident,
+        quality_method: method,
+        items_needed: needed,
+        cost_ratio,
+        cost_ratio_interval,
+        error_rate_increase: cr.error_rate - br.error_rate,
+        error_rates: (cr.error_rate, br.error_rate, cr.error_rate_interval.upper),
+        p99_latency_increase_ms: p99(cr) - p99(br),
+        format_validity: cr.format_validity,
+        confidence: g.confidence,
+    }
+}
+
+fn sorted_sum(it: impl Iterator<Item = f64>) -> f64 {
+    // Sum in a fixed order so completion order never changes the last bit.
+    let mut v: Vec<f64> = it.collect();
+    v.sort_by(f64::total_cmp);
+    v.iter().sum()
+}
+
+fn percentiles(sorted: &[f64]) -> Percentiles {
+    Percentiles {
+        p50: stats::percentile_nearest_rank(sorted, 50.0),
+        p95: stats::percentile_nearest_rank(sorted, 95.0),
+        p99: stats::percentile_nearest_rank(sorted, 99.0),
+    }
+}
+
+fn discrepancy(ratios: &[f64]) -> TokenDiscrepancy {
+    if ratios.is_empty() {
+        return TokenDiscrepancy::default();
+    }
+    let mut sorted = ratios.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let m = sorted.iter().sum::<f64>() / sorted.len() as f64;
+    let sd = if sorted.len() > 1 {
+        Some(
+            (sorted.iter().map(|r| (r - m).powi(2)).sum::<f64>() / (sorted.len() - 1) as f64)
+                .sqrt(),
+        )
+    } else {
+        None
+    };
+    TokenDiscrepancy {
+        n: sorted.len(),
+        ratio_mean: Some(m),
+        ratio_sd: sd,
+        ratio_min: sorted.first().copied(),
+        ratio_max: sorted.last().copied(),
+    }
+}
+
+fn consistency(per_rep: &[ProviderScores]) -> Value {
+    let n = per_rep[0].item_score.len();
+    let k = per_rep.len();
+    let mut all_agree = 0usize;
+    let mut all_pass = 0usize;
+    for i in 0..n {
+        let first = per_rep[0].item_score[i];
+        if per_rep.iter().all(|s| s.item_score[i] == first) {
+            all_agree += 1;
+        }
+        if per_rep.iter().all(|s| s.item_score[i] >= 1.0) {
+            all_pass += 1;
+        }
+    }
+    let per_rep_mean: Vec<f64> = per_rep.iter().map(|s| score::mean(&s.item_score)).collect();
+    serde_json::json!({
+        "repeats": k,
+        "consistent_items": if n == 0 { 0.0 } else { all_agree as f64 / n as f64 },
+        "pass_hat_k": if n == 0 { 0.0 } else { all_pass as f64 / n as f64 },
+        "mean_score_per_repeat": per_rep_mean,
+    })
+}
