@@ -5,7 +5,8 @@
 //! one place means a new client inherits the retry rules instead of re-deriving them.
 
 use super::{ErrorClass, ProviderError, Timeouts};
-use reqwest::header::HeaderMap;
+use crate::suite::ProviderSpec;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -85,6 +86,111 @@ fn strip_query(s: &str) -> String {
         }
     }
     out
+}
+
+/// A header pair as the clients keep it (values holding credentials are marked sensitive, so reqwest never prints
+/// them in debug output).
+pub type Header = (HeaderName, HeaderValue);
+
+fn bad_header(spec: &ProviderSpec, what: &str) -> crate::error::Error {
+    crate::error::Error::Input(crate::error::InputError::new(
+        "",
+        format!(
+            "provider `{}`: {what} is not a valid HTTP header value",
+            spec.id
+        ),
+    ))
+}
+
+/// A credential header (`Authorization`, `api-key`, `x-api-key`, `x-goog-api-key`), marked sensitive.
+pub fn secret_header(
+    spec: &ProviderSpec,
+    name: HeaderName,
+    value: &str,
+) -> crate::error::Result<Header> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| bad_header(spec, "the API key"))?;
+    v.set_sensitive(true);
+    Ok((name, v))
+}
+
+/// The request headers of a provider entry: the client's built-in ones (auth, version), then the suite's
+/// `headers:` with `${VAR}` expanded. A suite header with the same name replaces the built-in one (so
+/// `anthropic-version` or `api-key` can be overridden) instead of being sent twice.
+pub fn request_headers(
+    spec: &ProviderSpec,
+    builtin: Vec<Header>,
+) -> crate::error::Result<Vec<Header>> {
+    let mut extra = Vec::new();
+    for (k, v) in &spec.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| bad_header(spec, &format!("header name `{k}`")))?;
+        let mut value = HeaderValue::from_str(&expand_env(v))
+            .map_err(|_| bad_header(spec, &format!("header `{k}`")))?;
+        value.set_sensitive(true);
+        extra.push((name, value));
+    }
+    let mut out: Vec<Header> = builtin
+        .into_iter()
+        .filter(|(n, _)| !extra.iter().any(|(e, _)| e == n))
+        .collect();
+    out.extend(extra);
+    Ok(out)
+}
+
+/// Replace `${NAME}` with the environment variable's value (used for extra headers).
+pub fn expand_env(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// POST a JSON body with the given headers; returns the response once its headers arrived.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[Header],
+    body: &serde_json::Value,
+    t: &Timeouts,
+) -> Result<reqwest::Response, ProviderError> {
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| ProviderError::new(ErrorClass::Other, e.to_string()))?;
+    let mut rb = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(bytes);
+    for (n, v) in headers {
+        rb = rb.header(n.clone(), v.clone());
+    }
+    send(rb, t).await
+}
+
+/// Run one attempt under the total timeout.
+pub async fn with_total_timeout<F>(t: &Timeouts, fut: F) -> Result<super::Completion, ProviderError>
+where
+    F: std::future::Future<Output = Result<super::Completion, ProviderError>>,
+{
+    match tokio::time::timeout(t.total, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ProviderError::new(
+            ErrorClass::Timeout,
+            format!("attempt exceeded {:?}", t.total),
+        )),
+    }
 }
 
 /// Turn a non-2xx response into a classified error (status, envelope, retry hints).

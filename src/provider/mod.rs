@@ -5,11 +5,14 @@
 //! translate to and from the types here, so the runner, journal and scorers never see a dialect — and a provider
 //! quirk is never mistaken for a model error: failures carry an [`ErrorClass`] that says whether a retry can help.
 
+pub mod anthropic;
+pub mod gemini;
 pub mod http;
 pub mod openai;
 pub mod openai_stream;
 pub mod sim;
 pub mod sse;
+pub mod stream;
 
 use crate::suite::ToolDef;
 use futures_util::future::BoxFuture;
@@ -272,14 +275,19 @@ pub fn build(
         ProviderKind::Openai | ProviderKind::Azure | ProviderKind::Sim => Ok(Box::new(
             openai::OpenAiClient::new(spec, http, timeouts, key, base_url_override)?,
         )),
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(crate::error::InputError::new(
-            "",
-            format!(
-                "provider `{}`: kind `{}` is not available in this build",
-                spec.id,
-                spec.kind.as_str()
-            ),
-        )
-        .into()),
+        ProviderKind::Anthropic => Ok(Box::new(anthropic::AnthropicClient::new(
+            spec,
+            http,
+            timeouts,
+            key,
+            base_url_override,
+        )?)),
+        ProviderKind::Gemini => Ok(Box::new(gemini::GeminiClient::new(
+            spec,
+            http,
+            timeouts,
+            key,
+            base_url_override,
+        )?)),
     }
 }

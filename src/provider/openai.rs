@@ -5,13 +5,17 @@
 //! (usage that excludes reasoning, `content: null` next to tool calls, Azure's deployment URLs and `api-key` header).
 //! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
 
-use super::http::{http_error, read_body, send};
+use super::http::{
+    http_error, post_json, read_body, request_headers, secret_header, with_total_timeout, Header,
+};
+use super::stream::{self, is_event_stream};
 use super::{
     ChatRequest, Completion, ErrorClass, Provider, ProviderError, Timeouts, ToolCall, Usage,
 };
 use crate::suite::{ProviderKind, ProviderSpec};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
+use std::time::Instant;
 
 /// Client for one OpenAI-compatible provider entry.
 pub struct OpenAiClient {
@@ -20,19 +24,36 @@ pub struct OpenAiClient {
     model: String,
     params: Map<String, Value>,
     stream: bool,
-    auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
-    extra_headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    headers: Vec<Header>,
     sim: bool,
     timeouts: Timeouts,
 }
 
-/// Default base URL per kind.
+/// Default base URL per kind (Azure has none: the resource name is part of it).
 pub fn default_base_url(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Openai => "https://api.openai.com/v1",
         _ => "",
     }
 }
+
+/// The endpoint URL: `{base}/chat/completions`; for Azure the classic deployment URL
+/// `{base}/openai/deployments/{model}/chat/completions?api-version=...` unless the base already is the newer
+/// `.../openai/v1` surface (model in the body).
+pub fn endpoint(spec: &ProviderSpec, base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match spec.kind {
+        ProviderKind::Azure if !base.ends_with("/openai/v1") => format!(
+            "{base}/openai/deployments/{}/chat/completions?api-version={}",
+            spec.model,
+            spec.api_version.as_deref().unwrap_or(AZURE_API_VERSION)
+        ),
+        _ => format!("{base}/chat/completions"),
+    }
+}
+
+/// The Azure `api-version` used when a provider entry names none.
+pub const AZURE_API_VERSION: &str = "2025-01-01-preview";
 
 impl OpenAiClient {
     /// Configure from a provider entry. `key` is the API key (already read from the environment).
@@ -43,61 +64,29 @@ impl OpenAiClient {
         key: Option<String>,
         base_url_override: Option<String>,
     ) -> crate::error::Result<Self> {
-        use reqwest::header::{HeaderName, HeaderValue};
+        use reqwest::header::HeaderName;
         let base = base_url_override
             .or_else(|| spec.base_url.clone())
             .unwrap_or_else(|| default_base_url(spec.kind).to_string());
-        let base = base.trim_end_matches('/').to_string();
-        let url = match spec.kind {
-            ProviderKind::Azure if !base.ends_with("/openai/v1") => format!(
-                "{base}/openai/deployments/{}/chat/completions?api-version={}",
-                spec.model,
-                spec.api_version.as_deref().unwrap_or("2025-01-01-preview")
-            ),
-            _ => format!("{base}/chat/completions"),
-        };
-        let bad_header = |what: &str| {
-            crate::error::Error::Input(crate::error::InputError::new(
-                "",
-                format!(
-                    "provider `{}`: {what} is not a valid HTTP header value",
-                    spec.id
-                ),
-            ))
-        };
-        let auth = match (&key, spec.kind) {
-            (None, _) => None,
-            (Some(k), ProviderKind::Azure) => Some((
-                HeaderName::from_static("api-key"),
-                HeaderValue::from_str(k).map_err(|_| bad_header("the API key"))?,
-            )),
-            (Some(k), _) => Some((
+        let mut builtin = Vec::new();
+        match (&key, spec.kind) {
+            (None, _) => {}
+            (Some(k), ProviderKind::Azure) => {
+                builtin.push(secret_header(spec, HeaderName::from_static("api-key"), k)?)
+            }
+            (Some(k), _) => builtin.push(secret_header(
+                spec,
                 reqwest::header::AUTHORIZATION,
-                HeaderValue::from_str(&format!("Bearer {k}"))
-                    .map_err(|_| bad_header("the API key"))?,
-            )),
-        };
-        let auth = auth.map(|(n, mut v)| {
-            v.set_sensitive(true);
-            (n, v)
-        });
-        let mut extra_headers = Vec::new();
-        for (k, v) in &spec.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| bad_header(&format!("header name `{k}`")))?;
-            let mut value = HeaderValue::from_str(&expand_env(v))
-                .map_err(|_| bad_header(&format!("header `{k}`")))?;
-            value.set_sensitive(true);
-            extra_headers.push((name, value));
+                &format!("Bearer {k}"),
+            )?),
         }
         Ok(OpenAiClient {
             http,
-            url,
+            url: endpoint(spec, &base),
             model: spec.model.clone(),
             params: spec.params.clone(),
             stream: spec.stream,
-            auth,
-            extra_headers,
+            headers: request_headers(spec, builtin)?,
             sim: spec.kind == ProviderKind::Sim,
             timeouts,
         })
@@ -134,39 +123,50 @@ impl OpenAiClient {
             body.insert("stream".into(), Value::Bool(true));
             body.entry("stream_options")
                 .or_insert_with(|| json!({"include_usage": true}));
+        } else {
+            body.remove("stream_options");
         }
         Value::Object(body)
     }
 
     async fn call(&self, req: &ChatRequest) -> Result<Completion, ProviderError> {
-        let body = serde_json::to_vec(&self.body(req))
-            .map_err(|e| ProviderError::new(ErrorClass::Other, e.to_string()))?;
-        let mut rb = self
-            .http
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        if let Some((n, v)) = &self.auth {
-            rb = rb.header(n.clone(), v.clone());
-        }
-        for (n, v) in &self.extra_headers {
-            rb = rb.header(n.clone(), v.clone());
-        }
+        let started = Instant::now();
+        let mut headers = self.headers.clone();
         if self.sim {
-            rb = rb
-                .header("x-evalh-item", req.meta.item_id.as_str())
-                .header("x-evalh-repeat", req.meta.repeat.to_string())
-                .header("x-evalh-attempt", req.meta.attempt.to_string());
+            use reqwest::header::{HeaderName, HeaderValue};
+            let meta = [
+                ("x-evalh-item", req.meta.item_id.clone()),
+                ("x-evalh-repeat", req.meta.repeat.to_string()),
+                ("x-evalh-attempt", req.meta.attempt.to_string()),
+            ];
+            for (n, v) in meta {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    headers.push((HeaderName::from_static(n), v));
+                }
+            }
         }
-        let resp = send(rb, &self.timeouts).await?;
+        let resp = post_json(
+            &self.http,
+            &self.url,
+            &headers,
+            &self.body(req),
+            &self.timeouts,
+        )
+        .await?;
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        if self.stream && (200..300).contains(&status) {
-            return super::openai_stream::read(resp, &self.timeouts).await;
+        let resp_headers = resp.headers().clone();
+        if self.stream && (200..300).contains(&status) && is_event_stream(&resp_headers) {
+            return stream::read(
+                resp,
+                &self.timeouts,
+                started,
+                super::openai_stream::Assembler::default(),
+            )
+            .await;
         }
         let bytes = read_body(resp, &self.timeouts).await?;
         if !(200..300).contains(&status) {
-            return Err(http_error(status, &headers, &bytes));
+            return Err(http_error(status, &resp_headers, &bytes));
         }
         parse_response(&bytes)
     }
@@ -177,38 +177,8 @@ impl Provider for OpenAiClient {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            match tokio::time::timeout(self.timeouts.total, self.call(req)).await {
-                Ok(r) => r,
-                Err(_) => Err(ProviderError::new(
-                    ErrorClass::Timeout,
-                    format!("attempt exceeded {:?}", self.timeouts.total),
-                )),
-            }
-        })
+        Box::pin(with_total_timeout(&self.timeouts, self.call(req)))
     }
-}
-
-/// Replace `${NAME}` with the environment variable's value (used for extra headers).
-fn expand_env(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Parse a non-streaming chat-completions body.
@@ -294,8 +264,11 @@ pub fn parse_tool_call(tc: &Value) -> Option<ToolCall> {
     Some(ToolCall { name, arguments })
 }
 
-/// Normalise an OpenAI-style usage object. Handles xAI (reasoning outside completion_tokens) and DeepSeek's cache
-/// fields.
+/// Normalise an OpenAI-style usage object (OpenAI semantics: cached tokens are part of `prompt_tokens`, reasoning
+/// tokens part of `completion_tokens`). Providers that leave reasoning out of `completion_tokens` (xAI; Gemini's
+/// OpenAI-compatible endpoint, which does not even report it) still count it in `total_tokens`, so any excess of
+/// `total_tokens` over prompt + completion is unreported output: it is added to output and to reasoning. DeepSeek's
+/// `prompt_cache_hit_tokens` and OpenRouter's `cache_write_tokens` are read too.
 pub fn parse_usage(u: &Value) -> Option<Usage> {
     if !u.is_object() {
         return None;
@@ -304,24 +277,23 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
     let prompt = n(u.get("prompt_tokens"));
     let completion = n(u.get("completion_tokens"));
     let total = u.get("total_tokens").and_then(Value::as_u64);
-    let reasoning = n(u.pointer("/completion_tokens_details/reasoning_tokens"));
+    let mut reasoning = n(u.pointer("/completion_tokens_details/reasoning_tokens"));
     let mut cached = n(u.pointer("/prompt_tokens_details/cached_tokens"));
     if cached == 0 {
         cached = n(u.get("prompt_cache_hit_tokens"));
     }
     let cache_write = n(u.pointer("/prompt_tokens_details/cache_write_tokens"));
-    // xAI: total = prompt + completion + reasoning, i.e. completion excludes reasoning.
-    let output = if reasoning > 0 && total == Some(prompt + completion + reasoning) {
-        completion + reasoning
-    } else {
-        completion
-    };
+    let excess = total.map_or(0, |t| t.saturating_sub(prompt + completion));
+    let output = completion + excess;
+    if excess > 0 {
+        reasoning = reasoning.max(excess);
+    }
     Some(Usage {
         input_tokens: prompt,
         output_tokens: output,
         cached_input_tokens: cached.min(prompt),
         cache_write_tokens: cache_write.min(prompt.saturating_sub(cached)),
-        reasoning_tokens: reasoning,
+        reasoning_tokens: reasoning.min(output),
         estimated: false,
     })
 }
@@ -358,7 +330,14 @@ mod tests {
     #[test]
     fn xai_reasoning_is_added_to_output() {
         let u = parse_usage(&json!({"prompt_tokens":307,"completion_tokens":26,"total_tokens":588,"completion_tokens_details":{"reasoning_tokens":255}})).unwrap();
-        assert_eq!(u.output_tokens, 281);
+        assert_eq!((u.output_tokens, u.reasoning_tokens), (281, 255));
+        // Gemini's OpenAI-compatible endpoint: thinking only visible as total > prompt + completion.
+        let u = parse_usage(&json!({"completion_tokens":18,"prompt_tokens":60,"total_tokens":120}))
+            .unwrap();
+        assert_eq!((u.output_tokens, u.reasoning_tokens), (60, 42));
+        // OpenAI: reasoning is inside completion_tokens; nothing is added.
+        let u = parse_usage(&json!({"prompt_tokens":9,"completion_tokens":139,"total_tokens":148,"completion_tokens_details":{"reasoning_tokens":128}})).unwrap();
+        assert_eq!((u.output_tokens, u.reasoning_tokens), (139, 128));
     }
 
     #[test]

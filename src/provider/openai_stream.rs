@@ -2,15 +2,17 @@
 //!
 //! Why this module exists: streamed tool calls arrive as fragments keyed by `index` (id and name only in the first,
 //! arguments split mid-token, some providers omit the index or start it at 1 or send whole calls), usage may come
-//! once, repeatedly or cumulatively, and errors can arrive in-band after HTTP 200. The rules here: accumulate by index
-//! (a missing index means "a new call unless it continues the last one"), keep the LAST usage object, and treat a
-//! stream that ends without a finish reason or `[DONE]` as truncated.
+//! once, repeatedly (Groq sends it three times) or cumulatively on every chunk (vLLM), and errors can arrive in-band
+//! after HTTP 200. The rules here: accumulate by index (a missing index means "a new call unless it continues the
+//! last one"), keep the LAST usage object and never sum, ignore choices other than the first, and treat a stream that
+//! ends without a finish reason or `[DONE]` as truncated. Each rule is exercised by a recording in `shared/wire/`
+//! and a hand-written fixture in `tests/fixtures/wire/`.
 
 use super::openai::{content_text, parse_usage};
-use super::sse::{Event, Parser};
-use super::{Completion, ErrorClass, ProviderError, Timeouts, ToolCall};
+use super::sse::Event;
+use super::stream::{inband_error, Assemble};
+use super::{Completion, ErrorClass, ProviderError, ToolCall};
 use serde_json::{Map, Value};
-use std::time::Instant;
 
 #[derive(Default)]
 struct PartialCall {
@@ -19,79 +21,21 @@ struct PartialCall {
     whole: Option<Value>,
 }
 
-/// Incremental state of one streamed completion.
+/// Incremental state of one streamed OpenAI-style completion.
 #[derive(Default)]
 pub struct Assembler {
     text: String,
+    refusal: String,
     calls: Vec<(i64, PartialCall)>,
     finish: Option<String>,
     usage: Option<super::Usage>,
     done: bool,
 }
 
-impl Assembler {
-    /// Apply one SSE event. Returns Err on an in-band error.
-    pub fn event(&mut self, ev: &Event) -> Result<(), ProviderError> {
-        let data = ev.data.trim();
-        if data.is_empty() {
-            return Ok(());
-        }
-        if data == "[DONE]" {
-            self.done = true;
-            return Ok(());
-        }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            ProviderError::new(
-                ErrorClass::MalformedResponse,
-                format!(
-                    "stream chunk is not JSON ({e}): {}",
-                    &data[..data.len().min(200)]
-                ),
-            )
-        })?;
-        if ev.event == "error" || v.get("error").is_some_and(|e| !e.is_null()) {
-            let (_, _, msg) = super::http::envelope(Some(&v));
-            return Err(ProviderError::new(
-                ErrorClass::StreamError,
-                if msg.is_empty() {
-                    data.to_string()
-                } else {
-                    msg
-                },
-            ));
-        }
-        if let Some(u) = v.get("usage").and_then(parse_usage) {
-            self.usage = Some(u);
-        }
-        let Some(choices) = v.get("choices").and_then(Value::as_array) else {
-            return Ok(());
-        };
-        for ch in choices {
-            if ch.get("index").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                continue; // n > 1: only the first choice is scored
-            }
-            if let Some(fr) = ch.get("finish_reason").and_then(Value::as_str) {
-                if fr == "error" {
-                    return Err(ProviderError::new(
-                        ErrorClass::StreamError,
-                        "stream finished with finish_reason=error",
-                    ));
-                }
-                self.finish = Some(fr.to_string());
-            }
-            let Some(delta) = ch.get("delta") else {
-                continue;
-            };
-            self.text.push_str(&content_text(delta.get("content")));
-            if let Some(tcs) = delta.get("tool_calls").and_then(Value::as_array) {
-                for tc in tcs {
-                    self.tool_fragment(tc);
-                }
-            }
-        }
-        Ok(())
-    }
+/// Synthetic keys for index-less calls sort after every real index, in arrival order.
+const NO_INDEX_BASE: i64 = 1 << 40;
 
+impl Assembler {
     fn tool_fragment(&mut self, tc: &Value) {
         let f = tc.get("function");
         let name = f
@@ -106,7 +50,7 @@ impl Assembler {
             Some(i) => i,
             // No index: a new call when it names a function or carries an id, else a continuation of the last.
             None if !name.is_empty() || has_id || self.calls.is_empty() => {
-                self.calls.len() as i64 + 1_000_000
+                NO_INDEX_BASE + self.calls.len() as i64
             }
             None => self.calls.last().map(|(i, _)| *i).unwrap_or(0),
         };
@@ -127,14 +71,82 @@ impl Assembler {
             _ => {}
         }
     }
+}
 
-    /// Whether the stream said it was finished.
-    pub fn finished(&self) -> bool {
+impl Assemble for Assembler {
+    fn event(&mut self, ev: &Event) -> Result<bool, ProviderError> {
+        let data = ev.data.trim();
+        if data.is_empty() {
+            return Ok(false);
+        }
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(false);
+        }
+        let v: Value = serde_json::from_str(data).map_err(|e| {
+            ProviderError::new(
+                ErrorClass::MalformedResponse,
+                format!(
+                    "stream chunk is not JSON ({e}): {}",
+                    data.chars().take(200).collect::<String>()
+                ),
+            )
+        })?;
+        if ev.event == "error" || v.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(inband_error(&v, data.chars().take(300).collect()));
+        }
+        if let Some(u) = v.get("usage").and_then(parse_usage) {
+            self.usage = Some(u);
+        }
+        let Some(choices) = v.get("choices").and_then(Value::as_array) else {
+            return Ok(false);
+        };
+        let mut output = false;
+        for ch in choices {
+            if ch.get("index").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                continue; // n > 1: only the first choice is scored
+            }
+            if let Some(fr) = ch.get("finish_reason").and_then(Value::as_str) {
+                if fr == "error" {
+                    return Err(ProviderError::new(
+                        ErrorClass::StreamError,
+                        "stream finished with finish_reason=error",
+                    ));
+                }
+                self.finish = Some(fr.to_string());
+            }
+            let Some(delta) = ch.get("delta") else {
+                continue;
+            };
+            let t = content_text(delta.get("content"));
+            output |= !t.is_empty();
+            self.text.push_str(&t);
+            if let Some(Value::String(r)) = delta.get("refusal") {
+                output |= !r.is_empty();
+                self.refusal.push_str(r);
+            }
+            // Reasoning deltas (DeepSeek/llama.cpp `reasoning_content`, Groq/Ollama `reasoning`) are generated
+            // tokens too: they count for time to first token but are not part of the answer.
+            for k in ["reasoning_content", "reasoning"] {
+                if let Some(Value::String(r)) = delta.get(k) {
+                    output |= !r.is_empty();
+                }
+            }
+            if let Some(tcs) = delta.get("tool_calls").and_then(Value::as_array) {
+                for tc in tcs {
+                    output = true;
+                    self.tool_fragment(tc);
+                }
+            }
+        }
+        Ok(output)
+    }
+
+    fn finished(&self) -> bool {
         self.done || self.finish.is_some()
     }
 
-    /// The assembled completion.
-    pub fn into_completion(mut self, ttft_ms: Option<f64>) -> Completion {
+    fn into_completion(mut self, ttft_ms: Option<f64>) -> Completion {
         self.calls.sort_by_key(|(i, _)| *i);
         let tool_calls = self
             .calls
@@ -151,8 +163,14 @@ impl Assembler {
                 }
             })
             .collect();
+        // Same rule as the non-streaming parser: a structured-output refusal is the text when there is no content.
+        let text = if self.text.is_empty() {
+            self.refusal
+        } else {
+            self.text
+        };
         Completion {
-            text: self.text,
+            text,
             tool_calls,
             finish_reason: self.finish,
             usage: self.usage,
@@ -161,73 +179,31 @@ impl Assembler {
     }
 }
 
-/// Read an OpenAI-style SSE response to the end.
-pub async fn read(mut resp: reqwest::Response, t: &Timeouts) -> Result<Completion, ProviderError> {
-    let started = Instant::now();
-    let mut parser = Parser::new();
-    let mut asm = Assembler::default();
-    let mut ttft = None;
-    loop {
-        let chunk = match tokio::time::timeout(t.idle, resp.chunk()).await {
-            Err(_) => {
-                return Err(ProviderError::new(
-                    ErrorClass::Timeout,
-                    format!("stream idle for {:?}", t.idle),
-                ))
-            }
-            Ok(Err(e)) => {
-                let mut pe = super::http::transport_error(&e);
-                pe.class = ErrorClass::TruncatedStream;
-                return Err(pe);
-            }
-            Ok(Ok(c)) => c,
-        };
-        let Some(chunk) = chunk else { break };
-        for ev in parser.feed(&chunk) {
-            if ttft.is_none() && ev.data.contains("\"delta\"") {
-                ttft = Some(started.elapsed().as_secs_f64() * 1000.0);
-            }
-            asm.event(&ev)?;
-        }
-    }
-    if let Some(ev) = parser.finish() {
-        asm.event(&ev)?;
-    }
-    if !parser.stray.trim().is_empty() {
-        let v: Option<Value> = serde_json::from_str(parser.stray.trim()).ok();
-        let (_, _, msg) = super::http::envelope(v.as_ref());
-        return Err(ProviderError::new(
-            ErrorClass::StreamError,
-            if msg.is_empty() {
-                parser.stray.trim().chars().take(300).collect()
-            } else {
-                msg
-            },
-        ));
-    }
-    if !asm.finished() {
-        return Err(ProviderError::new(
-            ErrorClass::TruncatedStream,
-            "stream ended without a finish reason or [DONE]",
-        ));
-    }
-    Ok(asm.into_completion(ttft))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::stream::assemble_bytes;
 
     fn run(s: &str) -> Result<Completion, ProviderError> {
-        let mut p = Parser::new();
-        let mut a = Assembler::default();
-        for ev in p.feed(s.as_bytes()).into_iter().chain(p.finish()) {
-            a.event(&ev)?;
-        }
-        if !a.finished() {
-            return Err(ProviderError::new(ErrorClass::TruncatedStream, "x"));
-        }
-        Ok(a.into_completion(None))
+        assemble_bytes(Assembler::default(), &[s.as_bytes()])
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/wire")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    /// Run a fixture through the assembler, split into `step`-byte pieces (awkward boundaries on purpose).
+    fn run_fixture(name: &str, step: usize) -> Result<Completion, ProviderError> {
+        let bytes = fixture(name);
+        let chunks: Vec<&[u8]> = bytes.chunks(step).collect();
+        assemble_bytes(Assembler::default(), &chunks)
+    }
+
+    fn names(c: &Completion) -> Vec<&str> {
+        c.tool_calls.iter().map(|t| t.name.as_str()).collect()
     }
 
     #[test]
@@ -262,18 +238,80 @@ mod tests {
     }
 
     #[test]
-    fn indexless_whole_calls() {
-        let s = concat!(
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"x\",\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"q\\\":1}\"}}]}}]}\n\n",
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"y\",\"function\":{\"name\":\"b\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"stop\"}]}\n\n",
-        );
-        let c = run(s).unwrap();
+    fn fixture_comments_crlf_multiline_padding_no_done() {
+        for step in [1, 3, 7, 64, 4096] {
+            let c = run_fixture("openai-stream-framing.sse", step).unwrap();
+            assert_eq!(c.text, "Hello, world", "step {step}");
+            assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+            let u = c.usage.unwrap();
+            assert_eq!((u.input_tokens, u.output_tokens), (12, 4));
+        }
+    }
+
+    #[test]
+    fn fixture_index_from_one_and_id_only_first() {
+        let c = run_fixture("openai-stream-tools-index1.sse", 5).unwrap();
+        assert_eq!(c.text, "Let me look.");
+        assert_eq!(names(&c), ["get_weather", "get_time"]);
         assert_eq!(
-            c.tool_calls
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>(),
-            ["a", "b"]
+            c.tool_calls[0].arguments,
+            serde_json::json!({"city": "Paris", "unit": "c"})
         );
+        assert_eq!(c.tool_calls[1].arguments, serde_json::json!({}));
+        assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn fixture_missing_index_and_whole_calls() {
+        let c = run_fixture("openai-stream-tools-noindex.sse", 11).unwrap();
+        assert_eq!(names(&c), ["search", "lookup", "fetch"]);
+        assert_eq!(
+            c.tool_calls[0].arguments,
+            serde_json::json!({"q": "rust sse"})
+        );
+        // A continuation without index, id or name extends the previous call.
+        assert_eq!(
+            c.tool_calls[2].arguments,
+            serde_json::json!({"url": "https://x.test/a"})
+        );
+        // Gemini-compat says "stop" although it called tools: tool calls are still reported.
+        assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn fixture_usage_repeated_and_cumulative_is_never_summed() {
+        let c = run_fixture("openai-stream-usage-repeated.sse", 9).unwrap();
+        let u = c.usage.unwrap();
+        assert_eq!(
+            (u.input_tokens, u.output_tokens, u.cached_input_tokens),
+            (30, 9, 16)
+        );
+        assert_eq!(c.text, "one two three");
+    }
+
+    #[test]
+    fn fixture_inband_error_after_200() {
+        let e = run_fixture("openai-stream-inband-error.sse", 13).unwrap_err();
+        assert_eq!(e.class, ErrorClass::StreamError);
+        assert!(e.message.contains("server_error"), "{}", e.message);
+        let e = run_fixture("openai-stream-finish-error.sse", 13).unwrap_err();
+        assert_eq!(e.class, ErrorClass::StreamError);
+    }
+
+    #[test]
+    fn fixture_reasoning_refusal_and_empty_filter_chunk() {
+        let c = run_fixture("openai-stream-reasoning.sse", 6).unwrap();
+        assert_eq!(c.text, "4");
+        let u = c.usage.unwrap();
+        // completion_tokens excludes reasoning here (total = prompt + completion + reasoning): output adds it.
+        assert_eq!((u.output_tokens, u.reasoning_tokens), (23, 20));
+        let c = run_fixture("openai-stream-refusal.sse", 4).unwrap();
+        assert_eq!(c.text, "I can't help with that.");
+    }
+
+    #[test]
+    fn fixture_truncated_without_finish() {
+        let e = run_fixture("openai-stream-truncated.sse", 8).unwrap_err();
+        assert_eq!(e.class, ErrorClass::TruncatedStream);
     }
 }
