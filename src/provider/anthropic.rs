@@ -207,8 +207,8 @@ fn input_schema(p: &Value) -> Value {
 }
 
 /// Normalise Anthropic usage: `input_tokens` excludes cache reads and writes, so input = input + cache reads +
-/// cache writes; cached = cache reads; cache writes billed separately. Thinking tokens are inside `output_tokens`
-/// and not reported apart.
+/// cache writes; cached = cache reads; cache writes billed separately. Thinking tokens are inside `output_tokens`;
+/// newer responses also report them as `output_tokens_details.thinking_tokens` (reasoning).
 pub fn parse_usage(u: &Value) -> Option<Usage> {
     let o = u.as_object()?;
     let n = |k: &str| o.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -219,7 +219,11 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
         output_tokens: n("output_tokens"),
         cached_input_tokens: read,
         cache_write_tokens: write,
-        reasoning_tokens: 0,
+        reasoning_tokens: u
+            .pointer("/output_tokens_details/thinking_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .min(n("output_tokens")),
         estimated: false,
     })
 }
@@ -305,7 +309,7 @@ impl Assembler {
     fn merge_usage(&mut self, u: Option<&Value>) {
         if let Some(Value::Object(o)) = u {
             for (k, v) in o {
-                if v.is_u64() {
+                if v.is_u64() || v.is_object() {
                     self.usage.insert(k.clone(), v.clone());
                 }
             }

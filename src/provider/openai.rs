@@ -24,6 +24,8 @@ pub struct OpenAiClient {
     model: String,
     params: Map<String, Value>,
     stream: bool,
+    /// False for Azure deployment URLs, where the deployment in the path chooses the model.
+    model_in_body: bool,
     headers: Vec<Header>,
     sim: bool,
     timeouts: Timeouts,
@@ -80,9 +82,11 @@ impl OpenAiClient {
                 &format!("Bearer {k}"),
             )?),
         }
+        let url = endpoint(spec, &base);
         Ok(OpenAiClient {
             http,
-            url: endpoint(spec, &base),
+            model_in_body: !url.contains("/openai/deployments/"),
+            url,
             model: spec.model.clone(),
             params: spec.params.clone(),
             stream: spec.stream,
@@ -95,7 +99,9 @@ impl OpenAiClient {
     /// The JSON body for a request.
     pub fn body(&self, req: &ChatRequest) -> Value {
         let mut body = Map::new();
-        body.insert("model".into(), Value::String(self.model.clone()));
+        if self.model_in_body {
+            body.insert("model".into(), Value::String(self.model.clone()));
+        }
         body.insert(
             "messages".into(),
             Value::Array(
