@@ -34,6 +34,36 @@ pub struct ErrorInfo {
     pub status: Option<u16>,
 }
 
+/// The same request sent once more with the other streaming mode (a provider's `compare_stream: true`). Kept
+/// inside the record it shadows so resume, cost and latency figures are unaffected by it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamCompare {
+    /// Whether this second call streamed.
+    pub stream: bool,
+    /// Text output.
+    pub output_text: String,
+    /// Tool calls.
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    /// Provider finish reason.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    /// Token usage (zeros on error).
+    #[serde(default)]
+    pub usage: Usage,
+    /// Cost in USD of the second call (not part of the record's `cost_usd`).
+    pub cost_usd: f64,
+    /// Wall time of the successful (or last) attempt, ms.
+    pub latency_ms: f64,
+    /// Time to first token, ms (when this call streamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Error, if the second call finally failed.
+    pub error: Option<ErrorInfo>,
+}
+
 /// One finished (item, provider, repeat) request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -73,6 +103,9 @@ pub struct Record {
     /// Local token estimate of the prompt (for the token-count discrepancy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub est_input_tokens: Option<u64>,
+    /// The other-streaming-mode call, when the provider has `compare_stream: true` (repeat 0 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_compare: Option<StreamCompare>,
 }
 
 impl Record {
@@ -217,6 +250,7 @@ mod tests {
             }),
             cached: false,
             est_input_tokens: None,
+            stream_compare: None,
         }
     }
 

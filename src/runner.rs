@@ -9,7 +9,7 @@
 use crate::cost;
 use crate::dataset::Item;
 use crate::error::{Error, Result};
-use crate::journal::{self, ErrorInfo, Record};
+use crate::journal::{self, ErrorInfo, Record, StreamCompare};
 use crate::prompt::Prompter;
 use crate::provider::{self, ChatRequest, Provider, ProviderError, RequestMeta, Timeouts};
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
@@ -69,18 +69,50 @@ pub fn request_hash(spec: &ProviderSpec, base_url: &str, req: &ChatRequest, repe
         .to_string()
 }
 
+fn bpe() -> Option<&'static tiktoken_rs::CoreBPE> {
+    static BPE: std::sync::OnceLock<Option<tiktoken_rs::CoreBPE>> = std::sync::OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+}
+
+fn count_tokens(text: &str) -> u64 {
+    match bpe() {
+        Some(b) => b.encode_ordinary(text).len() as u64,
+        None => (text.len() as u64).div_ceil(4),
+    }
+}
+
 /// Local token estimate of a prompt (o200k BPE when available; chars/4 otherwise).
 pub fn estimate_tokens(messages: &[crate::provider::Message]) -> u64 {
-    static BPE: std::sync::OnceLock<Option<tiktoken_rs::CoreBPE>> = std::sync::OnceLock::new();
-    let bpe = BPE.get_or_init(|| tiktoken_rs::o200k_base().ok());
     let mut n = 3u64;
     for m in messages {
-        n += 4 + match bpe {
-            Some(b) => b.encode_ordinary(&m.content).len() as u64,
-            None => (m.content.len() as u64).div_ceil(4),
-        };
+        n += 4 + count_tokens(&m.content);
     }
     n
+}
+
+/// Local token estimate of a completion: its text plus each tool call's name and JSON arguments.
+pub fn estimate_output_tokens(text: &str, calls: &[crate::provider::ToolCall]) -> u64 {
+    count_tokens(text)
+        + calls
+            .iter()
+            .map(|c| 3 + count_tokens(&c.name) + count_tokens(&c.arguments.to_string()))
+            .sum::<u64>()
+}
+
+/// The usage to record: the provider's, or (when it reported none) local estimates flagged `estimated`.
+fn settle_usage(c: &crate::provider::Completion, est_input: u64) -> crate::provider::Usage {
+    match c.usage {
+        Some(u) => crate::provider::Usage {
+            estimated: false,
+            ..u
+        },
+        None => crate::provider::Usage {
+            input_tokens: est_input,
+            output_tokens: estimate_output_tokens(&c.text, &c.tool_calls),
+            estimated: true,
+            ..Default::default()
+        },
+    }
 }
 
 struct Job {
@@ -91,6 +123,8 @@ struct Job {
 struct ProviderRun {
     spec: ProviderSpec,
     client: Box<dyn Provider>,
+    /// The same provider with the other streaming mode (`compare_stream: true`).
+    alt: Option<Box<dyn Provider>>,
     price: Price,
     base_url: String,
     sem: Arc<Semaphore>,
@@ -158,7 +192,19 @@ pub async fn execute(
             .clone()
             .or_else(|| p.base_url.clone())
             .unwrap_or_default();
-        let client = provider::build(p, http.clone(), timeouts, override_url)?;
+        let client = provider::build(p, http.clone(), timeouts, override_url.clone())?;
+        let alt = if p.compare_stream {
+            let mut other = p.clone();
+            other.stream = !p.stream;
+            Some(provider::build(
+                &other,
+                http.clone(),
+                timeouts,
+                override_url,
+            )?)
+        } else {
+            None
+        };
         let price = cost::price_for(p).unwrap_or_default();
         let bar = mp.add(ProgressBar::new(total_per_provider));
         bar.set_style(style.clone());
@@ -166,6 +212,7 @@ pub async fn execute(
         runs.push(Arc::new(ProviderRun {
             spec: p.clone(),
             client,
+            alt,
             price,
             base_url,
             sem: Arc::new(Semaphore::new(
@@ -256,7 +303,12 @@ pub async fn execute(
                 };
                 let est = estimate_tokens(&messages);
                 if let Some(b) = budget {
-                    let expected = est_cost(&pr, est);
+                    let calls = if pr.alt.is_some() && job.repeat == 0 {
+                        2.0
+                    } else {
+                        1.0
+                    };
+                    let expected = calls * est_cost(&pr, est);
                     let spent = spent_total.load(Ordering::SeqCst) as f64 / 1e6;
                     if spent + expected > b {
                         budget_hit.store(true, Ordering::SeqCst);
@@ -280,7 +332,9 @@ pub async fn execute(
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
                     let rec = perform(&pr, req, job.repeat, est, &run_spec).await;
-                    let micros = (rec.cost_usd * 1e6).round() as u64;
+                    // The comparison call is paid for (budget, progress) but not part of the record's cost.
+                    let compare_cost = rec.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
+                    let micros = ((rec.cost_usd + compare_cost) * 1e6).round() as u64;
                     spent_total.fetch_add(micros, Ordering::SeqCst);
                     pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
                     if rec.error.is_some() {
@@ -353,6 +407,33 @@ pub fn backoff(retry: u32, hint: Option<Duration>, cap: Duration) -> Duration {
     Duration::from_secs_f64(base * jitter).min(cap)
 }
 
+/// One request with retries: the final result, the attempts made and the last attempt's wall time.
+async fn attempt_loop(
+    client: &dyn Provider,
+    req: &mut ChatRequest,
+    run: &crate::suite::RunSpec,
+) -> (
+    std::result::Result<crate::provider::Completion, ProviderError>,
+    u32,
+    f64,
+) {
+    let cap = Duration::from_secs_f64(run.max_backoff_s.max(0.0));
+    let mut attempt = 1u32;
+    loop {
+        req.meta.attempt = attempt;
+        let t0 = Instant::now();
+        let res = client.complete(req).await;
+        let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        match res {
+            Err(e) if e.class.retryable() && attempt <= run.max_retries => {
+                tokio::time::sleep(backoff(attempt - 1, e.retry_after, cap)).await;
+                attempt += 1;
+            }
+            other => return (other, attempt, latency_ms),
+        }
+    }
+}
+
 async fn perform(
     pr: &ProviderRun,
     mut req: ChatRequest,
@@ -361,51 +442,78 @@ async fn perform(
     run: &crate::suite::RunSpec,
 ) -> Record {
     let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
-    let cap = Duration::from_secs_f64(run.max_backoff_s.max(0.0));
-    let mut attempt = 1u32;
-    loop {
-        req.meta.attempt = attempt;
-        let t0 = Instant::now();
-        let res = pr.client.complete(&req).await;
-        let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        match res {
-            Ok(c) => {
-                let (usage, estimated) = match c.usage {
-                    Some(u) => (u, false),
-                    None => (
-                        crate::provider::Usage {
-                            input_tokens: est,
-                            output_tokens: (c.text.len() as u64).div_ceil(4),
-                            ..Default::default()
-                        },
-                        true,
-                    ),
-                };
-                let usage = crate::provider::Usage { estimated, ..usage };
-                return Record {
-                    item_id: req.meta.item_id.clone(),
-                    provider_id: pr.spec.id.clone(),
-                    repeat,
-                    request_hash: hash,
-                    output_text: c.text,
-                    tool_calls: c.tool_calls,
-                    finish_reason: c.finish_reason,
-                    cost_usd: cost::cost_usd(&pr.price, &usage),
-                    usage,
-                    latency_ms,
-                    ttft_ms: c.ttft_ms,
-                    attempts: attempt,
-                    error: None,
-                    cached: false,
-                    est_input_tokens: Some(est),
-                };
+    let (res, attempts, latency_ms) = attempt_loop(pr.client.as_ref(), &mut req, run).await;
+    let c = match res {
+        Ok(c) => c,
+        Err(e) => return error_record(pr, &req, repeat, hash, e, attempts, latency_ms, est),
+    };
+    let stream_compare = match (&pr.alt, repeat) {
+        (Some(alt), 0) => Some(compare_call(pr, alt.as_ref(), &mut req, est, run).await),
+        _ => None,
+    };
+    let usage = settle_usage(&c, est);
+    Record {
+        item_id: req.meta.item_id.clone(),
+        provider_id: pr.spec.id.clone(),
+        repeat,
+        request_hash: hash,
+        output_text: c.text,
+        tool_calls: c.tool_calls,
+        finish_reason: c.finish_reason,
+        cost_usd: cost::cost_usd(&pr.price, &usage),
+        usage,
+        latency_ms,
+        ttft_ms: c.ttft_ms,
+        attempts,
+        error: None,
+        cached: false,
+        est_input_tokens: Some(est),
+        stream_compare,
+    }
+}
+
+/// The same request through the other streaming mode (retried like any request).
+async fn compare_call(
+    pr: &ProviderRun,
+    alt: &dyn Provider,
+    req: &mut ChatRequest,
+    est: u64,
+    run: &crate::suite::RunSpec,
+) -> StreamCompare {
+    let (res, attempts, latency_ms) = attempt_loop(alt, req, run).await;
+    let stream = !pr.spec.stream;
+    match res {
+        Ok(c) => {
+            let usage = settle_usage(&c, est);
+            StreamCompare {
+                stream,
+                output_text: c.text,
+                tool_calls: c.tool_calls,
+                finish_reason: c.finish_reason,
+                cost_usd: cost::cost_usd(&pr.price, &usage),
+                usage,
+                latency_ms,
+                ttft_ms: c.ttft_ms,
+                attempts,
+                error: None,
             }
-            Err(e) if e.class.retryable() && attempt <= run.max_retries => {
-                tokio::time::sleep(backoff(attempt - 1, e.retry_after, cap)).await;
-                attempt += 1;
-            }
-            Err(e) => return error_record(pr, &req, repeat, hash, e, attempt, latency_ms, est),
         }
+        Err(e) => StreamCompare {
+            stream,
+            output_text: String::new(),
+            tool_calls: vec![],
+            finish_reason: None,
+            usage: Default::default(),
+            cost_usd: 0.0,
+            latency_ms,
+            ttft_ms: None,
+            attempts,
+            error: Some(ErrorInfo {
+                class: e.class,
+                message: e.message,
+                status: e.status,
+            }),
+        },
     }
 }
 
@@ -440,6 +548,7 @@ fn error_record(
         }),
         cached: false,
         est_input_tokens: Some(est),
+        stream_compare: None,
     }
 }
 

@@ -56,6 +56,30 @@ pub struct TokenDiscrepancy {
     pub ratio_max: Option<f64>,
 }
 
+/// Stream/non-stream equivalence of one provider (`compare_stream: true`): repeat 0 of each item was sent both
+/// ways; counts of items on which the two answers agree.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct StreamEquivalence {
+    /// Mode of the comparison calls: `stream` or `non_stream` (the other one is the provider's own `stream`).
+    pub compared_mode: String,
+    /// Items where both calls succeeded and were compared.
+    pub n: usize,
+    /// Items with identical text.
+    pub text_equal: usize,
+    /// Items with identical tool calls (names and parsed arguments, in order).
+    pub tool_calls_equal: usize,
+    /// Items with identical usage (every token count, and whether it was estimated).
+    pub usage_equal: usize,
+    /// Items with the same finish reason.
+    pub finish_reason_equal: usize,
+    /// Comparison calls that failed (not in `n`).
+    pub compare_errors: usize,
+    /// Cost of the comparison calls, USD — NOT included in `cost_usd_total`.
+    pub extra_cost_usd: f64,
+    /// First 20 item ids (dataset order) whose text, tool calls or usage differ, or whose comparison call failed.
+    pub differences: Vec<String>,
+}
+
 /// One provider's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderResult {
@@ -110,6 +134,9 @@ pub struct ProviderResult {
     pub consistency: Option<Value>,
     /// Task-specific details.
     pub details: Value,
+    /// Stream/non-stream equivalence (providers with `compare_stream: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_equivalence: Option<StreamEquivalence>,
     /// Gate result (candidates only).
     pub gate: Option<GateResult>,
 }
@@ -271,6 +298,7 @@ pub fn analyse(
             metric_intervals.insert(name.clone(), iv);
         }
         let consistency = (repeats > 1).then(|| consistency(&per_rep));
+        let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
         provider_results.push(ProviderResult {
             id: p.id.clone(),
             role: p.role,
@@ -304,6 +332,7 @@ pub fn analyse(
                 .sum(),
             consistency,
             details: s0.details.clone(),
+            stream_equivalence,
             gate: None,
         });
         scores_r0.push(s0);
@@ -560,6 +589,52 @@ fn discrepancy(ratios: &[f64]) -> TokenDiscrepancy {
         ratio_min: sorted.first().copied(),
         ratio_max: sorted.last().copied(),
     }
+}
+
+/// Compare each repeat-0 record with its other-streaming-mode twin. None unless the provider asked for it (or the
+/// journal holds comparisons from a run that did).
+fn stream_equivalence(
+    p: &crate::suite::ProviderSpec,
+    items: &[Item],
+    recs: &[Option<Record>],
+) -> Option<StreamEquivalence> {
+    let any = recs.iter().flatten().any(|r| r.stream_compare.is_some());
+    if !p.compare_stream && !any {
+        return None;
+    }
+    let mut eq = StreamEquivalence {
+        compared_mode: if p.stream { "non_stream" } else { "stream" }.into(),
+        ..Default::default()
+    };
+    let mut extra = Vec::new();
+    for (item, rec) in items.iter().zip(recs) {
+        let Some(r) = rec.as_ref().filter(|r| r.error.is_none()) else {
+            continue;
+        };
+        let Some(c) = &r.stream_compare else {
+            continue;
+        };
+        extra.push(c.cost_usd);
+        let differs = if c.error.is_some() {
+            eq.compare_errors += 1;
+            true
+        } else {
+            eq.n += 1;
+            let text = r.output_text == c.output_text;
+            let tools = r.tool_calls == c.tool_calls;
+            let usage = r.usage == c.usage;
+            eq.text_equal += usize::from(text);
+            eq.tool_calls_equal += usize::from(tools);
+            eq.usage_equal += usize::from(usage);
+            eq.finish_reason_equal += usize::from(r.finish_reason == c.finish_reason);
+            !(text && tools && usage)
+        };
+        if differs && eq.differences.len() < 20 {
+            eq.differences.push(item.id.clone());
+        }
+    }
+    eq.extra_cost_usd = sorted_sum(extra.into_iter());
+    Some(eq)
 }
 
 fn consistency(per_rep: &[ProviderScores]) -> Value {

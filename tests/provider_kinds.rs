@@ -583,3 +583,132 @@ run: {{concurrency: 2, max_retries: 0}}
         assert_eq!(provider(&results, id)["metrics"]["accuracy"], 1.0, "{id}");
     }
 }
+
+fn compare_reply(_uri: &str, body: &Value) -> Response {
+    let user = last_user_text(body);
+    let label = if user.contains("charged") || user.contains("refund") || user.contains("Invoice") {
+        "billing"
+    } else if user.contains("dark mode") {
+        "feature"
+    } else {
+        "bug"
+    };
+    let usage = json!({"prompt_tokens": 30, "completion_tokens": 1, "total_tokens": 31});
+    if body["stream"] != json!(true) {
+        return json_response(json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": label}, "finish_reason": "stop"}],
+            "usage": usage
+        }));
+    }
+    // The streamed variant differs on two items: other text for the crash ticket, no usage for the login one.
+    let text = if user.contains("crashes") {
+        "bug."
+    } else {
+        label
+    };
+    let ev = |v: Value| format!("data: {v}\n\n");
+    let mut s =
+        ev(json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}}]}));
+    s += &ev(json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
+    if !user.contains("Login") {
+        s += &ev(json!({"choices": [], "usage": usage}));
+    }
+    s += "data: [DONE]\n\n";
+    sse_response(s)
+}
+
+#[test]
+fn compare_stream_reports_differences_and_keeps_costs_apart() {
+    let srv = serve(Arc::new(compare_reply));
+    let suite = format!(
+        r#"name: cmp
+task: classification
+dataset: {{path: data.jsonl, id: id, expected: label}}
+labels: [billing, bug, feature]
+prompt: {{user: "{{{{ text }}}}"}}
+providers:
+  - id: base
+    role: baseline
+    kind: openai
+    model: gpt-4o
+    base_url: {url}/v1
+    compare_stream: true
+gate: {{decision: point, max_p99_latency_increase_ms: 100000}}
+run: {{concurrency: 2, max_retries: 0}}
+"#,
+        url = srv.url
+    );
+    let (recs, results, _d) = run(&suite, TICKETS);
+    let seen = srv.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 12, "each item sent once per mode");
+    assert_eq!(
+        seen.iter()
+            .filter(|s| s.body["stream"] == json!(true))
+            .count(),
+        6
+    );
+    let p = provider(&results, "base");
+    let eq = &p["stream_equivalence"];
+    assert_eq!(eq["compared_mode"], "stream");
+    assert_eq!(
+        (
+            &eq["n"],
+            &eq["text_equal"],
+            &eq["tool_calls_equal"],
+            &eq["usage_equal"],
+            &eq["finish_reason_equal"]
+        ),
+        (&json!(6), &json!(5), &json!(6), &json!(5), &json!(6))
+    );
+    assert_eq!(eq["compare_errors"], 0);
+    assert_eq!(eq["differences"], json!(["a2", "a4"]));
+    // The comparison calls are journaled inside the records but kept out of the provider's cost.
+    let main: f64 = recs.iter().map(|r| r["cost_usd"].as_f64().unwrap()).sum();
+    let extra: f64 = recs
+        .iter()
+        .map(|r| r["stream_compare"]["cost_usd"].as_f64().unwrap())
+        .sum();
+    assert!((p["cost_usd_total"].as_f64().unwrap() - main).abs() < 1e-12);
+    assert!((eq["extra_cost_usd"].as_f64().unwrap() - extra).abs() < 1e-12 && extra > 0.0);
+    let a4 = recs.iter().find(|r| r["item_id"] == "a4").unwrap();
+    assert_eq!(
+        a4["stream_compare"]["usage"]["estimated"], true,
+        "no usage in the stream: estimated"
+    );
+    assert!(a4["stream_compare"]["ttft_ms"].as_f64().is_some());
+    assert!(a4.get("ttft_ms").is_none());
+}
+
+#[test]
+fn compare_stream_with_the_simulator_is_equivalent() {
+    let d = fixture(&[
+        (
+            "s.yaml",
+            &sim_suite("").replace(
+                "    model: m-cand\n",
+                "    model: m-cand\n    stream: true\n    compare_stream: true\n",
+            ),
+        ),
+        ("data.jsonl", TICKETS),
+    ]);
+    let out = evalh(d.path(), &["run", "s.yaml", "--out", "reports"]);
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        text(&out)
+    );
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir(d.path()).join("results.json")).unwrap(),
+    )
+    .unwrap();
+    let eq = &provider(&results, "cand")["stream_equivalence"];
+    assert_eq!(eq["compared_mode"], "non_stream");
+    assert_eq!(
+        (&eq["n"], &eq["text_equal"], &eq["usage_equal"]),
+        (&json!(6), &json!(6), &json!(6))
+    );
+    assert_eq!(eq["differences"], json!([]));
+    assert!(provider(&results, "base")
+        .get("stream_equivalence")
+        .is_none());
+}

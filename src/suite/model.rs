@@ -278,6 +278,11 @@ pub struct ProviderSpec {
     /// Use the streaming API.
     #[serde(default)]
     pub stream: bool,
+    /// Also send each item (repeat 0) once more with the other streaming mode and report in results.json whether
+    /// text, tool calls and usage agree (`stream_equivalence`). The second calls are journaled inside the records
+    /// and kept out of the provider's cost and latency figures (their cost is reported apart).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compare_stream: bool,
     /// Max requests in flight for this provider (default: run.concurrency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
