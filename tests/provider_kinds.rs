@@ -712,3 +712,38 @@ fn compare_stream_with_the_simulator_is_equivalent() {
         .get("stream_equivalence")
         .is_none());
 }
+
+/// Every example provider entry in docs/providers.md and README.md is a valid suite entry.
+#[test]
+fn documented_provider_examples_validate() {
+    let mut blocks = Vec::new();
+    for doc in ["docs/providers.md", "README.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        for part in text.split("```yaml\n").skip(1) {
+            let block = part.split("```").next().unwrap();
+            if block.trim_start().starts_with("- id:") {
+                blocks.push((doc, block.to_string()));
+            }
+        }
+    }
+    assert!(blocks.len() >= 5, "found {} example blocks", blocks.len());
+    for (doc, block) in blocks {
+        let mut providers = block.clone();
+        if !block.contains("role: baseline") {
+            providers.push_str(
+                "  - {id: zz-baseline, role: baseline, kind: sim, model: m, price: {input_per_mtok: 1, output_per_mtok: 1}}\n",
+            );
+        }
+        let suite = format!(
+            "name: docs\ntask: classification\ndataset: {{path: data.jsonl, id: id, expected: label}}\nlabels: [billing, bug, feature]\nprompt: {{user: \"{{{{ text }}}}\"}}\nproviders:\n{providers}"
+        );
+        let d = fixture(&[("s.yaml", &suite), ("data.jsonl", TICKETS)]);
+        let out = evalh(d.path(), &["validate", "s.yaml"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{doc} example:\n{block}\n{}",
+            text(&out)
+        );
+    }
+}

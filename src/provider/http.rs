@@ -217,6 +217,10 @@ pub fn http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderErro
             ErrorClass::Overloaded
         }
         400 if is_context_length(&lower) => ErrorClass::ContextLength,
+        // Gemini rejects a bad key with 400 INVALID_ARGUMENT ("API key not valid", reason API_KEY_INVALID).
+        400 if lower.contains("api key not valid") || text.contains("API_KEY_INVALID") => {
+            ErrorClass::Auth
+        }
         409 => ErrorClass::ServerError,
         s if s >= 500 => ErrorClass::ServerError,
         400..=499 => ErrorClass::BadRequest,
@@ -485,6 +489,13 @@ mod tests {
             ErrorClass::BadRequest
         );
         assert_eq!(c(401, ""), ErrorClass::Auth);
+        assert_eq!(
+            c(
+                400,
+                r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#
+            ),
+            ErrorClass::Auth
+        );
         assert_eq!(c(402, ""), ErrorClass::Quota);
         assert_eq!(c(500, ""), ErrorClass::ServerError);
         assert_eq!(
