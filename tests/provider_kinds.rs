@@ -747,3 +747,57 @@ fn documented_provider_examples_validate() {
         );
     }
 }
+
+/// A stream that sends only keep-alive comments must still produce a first token within the first-byte timeout;
+/// keep-alives do not extend it (the idle timeout alone would never fire here).
+#[test]
+fn keepalives_do_not_extend_the_first_token_deadline() {
+    let srv = serve(Arc::new(|_uri: &str, _body: &Value| {
+        let ticks = futures_util::stream::unfold(0u32, |n| async move {
+            if n >= 100 {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Some((
+                Ok::<_, std::io::Error>(": keep-alive\n\n".to_string()),
+                n + 1,
+            ))
+        });
+        Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(ticks))
+            .unwrap()
+    }));
+    let spec: evalh::suite::ProviderSpec = serde_json::from_value(
+        json!({"id": "p", "kind": "openai", "model": "m", "stream": true, "base_url": format!("{}/v1", srv.url)}),
+    )
+    .unwrap();
+    let t = evalh::provider::Timeouts {
+        connect: std::time::Duration::from_secs(5),
+        first_byte: std::time::Duration::from_millis(400),
+        idle: std::time::Duration::from_secs(10),
+        total: std::time::Duration::from_secs(30),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let res = rt.block_on(async {
+        let client = evalh::provider::build(&spec, reqwest::Client::new(), t, None).unwrap();
+        let req = evalh::provider::ChatRequest {
+            messages: vec![evalh::provider::Message {
+                role: evalh::provider::Role::User,
+                content: "hi".into(),
+            }],
+            tools: Arc::new(vec![]),
+            meta: Default::default(),
+        };
+        client.complete(&req).await
+    });
+    let e = res.unwrap_err();
+    assert_eq!(e.class, evalh::provider::ErrorClass::Timeout, "{e}");
+    assert!(e.message.contains("no token"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}

@@ -74,6 +74,11 @@ impl<A: Assemble> Driver<A> {
         Ok(())
     }
 
+    /// Whether an event carrying generated tokens has been seen.
+    pub fn first_token_seen(&self) -> bool {
+        self.ttft_ms.is_some()
+    }
+
     /// End of the byte stream: flush the parser and decide between a completion and a truncation error.
     pub fn end(mut self, elapsed_ms: f64) -> Result<Completion, ProviderError> {
         if let Some(ev) = self.parser.finish() {
@@ -118,6 +123,9 @@ pub fn assemble_bytes<A: Assemble>(asm: A, chunks: &[&[u8]]) -> Result<Completio
 }
 
 /// Read a live SSE response to its end. `started` is when the request was sent (for time to first token).
+///
+/// Until the first generated token the stream must deliver within the first-byte budget (measured from `started`,
+/// keep-alive comments do not extend it); after that, each gap between chunks is bounded by the idle timeout.
 pub async fn read<A: Assemble>(
     mut resp: reqwest::Response,
     t: &Timeouts,
@@ -127,12 +135,17 @@ pub async fn read<A: Assemble>(
     let mut d = Driver::new(asm);
     let ms = || started.elapsed().as_secs_f64() * 1000.0;
     loop {
-        let chunk = match tokio::time::timeout(t.idle, resp.chunk()).await {
+        let left = t.first_byte.saturating_sub(started.elapsed());
+        let first_byte_bound = !d.first_token_seen() && left < t.idle;
+        let wait = if first_byte_bound { left } else { t.idle };
+        let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
             Err(_) => {
-                return Err(ProviderError::new(
-                    ErrorClass::Timeout,
-                    format!("stream idle for {:?}", t.idle),
-                ))
+                let why = if first_byte_bound {
+                    format!("no token within {:?} of sending", t.first_byte)
+                } else {
+                    format!("stream idle for {:?}", t.idle)
+                };
+                return Err(ProviderError::new(ErrorClass::Timeout, why));
             }
             Ok(Err(e)) => {
                 let mut pe = super::http::transport_error(&e);
