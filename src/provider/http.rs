@@ -416,6 +416,33 @@ mod tests {
     }
 
     #[test]
+    fn suite_headers_replace_builtin_ones_and_expand_env() {
+        let spec: ProviderSpec = serde_json::from_value(serde_json::json!({
+            "id": "p", "kind": "anthropic", "model": "m",
+            "headers": {"Anthropic-Version": "2024-01-01", "X-Org": "org-${EVALH_HTTP_TEST_UNSET_VAR}x"}
+        }))
+        .unwrap();
+        let builtin = vec![
+            (
+                HeaderName::from_static("anthropic-version"),
+                HeaderValue::from_static("2023-06-01"),
+            ),
+            secret_header(&spec, HeaderName::from_static("x-api-key"), "k1").unwrap(),
+        ];
+        let h = request_headers(&spec, builtin).unwrap();
+        let get = |n: &str| {
+            h.iter()
+                .filter(|(k, _)| k == n)
+                .map(|(_, v)| v.to_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get("anthropic-version"), ["2024-01-01"]);
+        assert_eq!(get("x-api-key"), ["k1"]);
+        assert_eq!(get("x-org"), ["org-x"]);
+        assert!(h.iter().all(|(_, v)| v.is_sensitive() || v == "2024-01-01"));
+    }
+
+    #[test]
     fn go_durations() {
         assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
         assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
