@@ -254,7 +254,18 @@ pub fn analyse(
         }
         let mut metric_intervals = BTreeMap::new();
         for (name, v) in &s0.per_item {
-            metric_intervals.insert(name.clone(), stats::t_interval(v, conf));
+            // Wilson for proportions (0/1 scores), a t-interval for means of graded scores.
+            let iv = if v.iter().all(|x| *x == 0.0 || *x == 1.0) {
+                stats::wilson(
+                    v.iter().filter(|x| **x == 1.0).count() as u64,
+                    v.len() as u64,
+                    conf,
+                    true,
+                )
+            } else {
+                stats::t_interval(v, conf)
+            };
+            metric_intervals.insert(name.clone(), iv);
         }
         for (name, _) in s0
             .metrics
@@ -263,7 +274,7 @@ pub fn analyse(
         {
             let iv = stats::bootstrap_interval(
                 items.len(),
-                |idx| scorer.metric_on(&s0, items, name, idx),
+                |idx| scorer.metric_on(&s0, name, idx),
                 conf,
                 suite.gate.bootstrap_iters,
                 seed,
@@ -389,6 +400,8 @@ fn evidence(
     let theta = g.min_quality_ratio;
     let alpha = 1.0 - g.confidence;
     let n = items.len();
+    let mut mcnemar = None;
+    let boot;
     let (ratio, lower, upper, confident, method, needed) = if let (Some(x), Some(y)) =
         (cand.per_item.get(metric), base.per_item.get(metric))
     {
@@ -419,7 +432,14 @@ fn evidence(
                 .count() as u64;
             let m = stats::mcnemar_exact(b, c);
             method.push_str(&format!("; McNemar b={b} c={c} p={:.4}", m.p_two_sided));
+            mcnemar = Some(gate::McNemarEvidence {
+                b,
+                c,
+                p_two_sided: m.p_two_sided,
+                p_candidate_worse: m.p_candidate_worse,
+            });
         }
+        boot = Some((t.bootstrap_ratio_lower, t.bootstrap_ratio_upper));
         (
             t.ratio,
             t.fieller_lower,
@@ -442,8 +462,8 @@ fn evidence(
             n,
             |idx| {
                 (
-                    scorer.metric_on(cand, items, metric, idx),
-                    scorer.metric_on(base, items, metric, idx),
+                    scorer.metric_on(cand, metric, idx),
+                    scorer.metric_on(base, metric, idx),
                 )
             },
             theta,
@@ -451,6 +471,7 @@ fn evidence(
             g.bootstrap_iters,
             seed,
         );
+        boot = Some((lo, hi));
         let confident = if lo >= theta {
             Some(true)
         } else if hi < theta {
@@ -520,6 +541,10 @@ fn evidence(
         p99_latency_increase_ms: p99(cr) - p99(br),
         format_validity: cr.format_validity,
         confidence: g.confidence,
+        n_items: n,
+        bootstrap_ratio_interval: boot,
+        mcnemar,
+        baseline_failed_items: base.answered.iter().filter(|a| !**a).count(),
     }
 }
 

@@ -162,6 +162,28 @@ fn rng_for(seed: u64, parts: &[&str]) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(s)
 }
 
+/// Whether a simulated model answers an item correctly: a pure function of (seed, model, item, repeat).
+///
+/// With probability `correlation` the model's draw is the item's shared difficulty (the same number for every model),
+/// otherwise its own; it answers correctly when the draw is below `quality`. Either way the marginal probability of a
+/// correct answer is exactly `quality`, while models of similar quality fail on mostly the same items.
+pub fn answers_correctly(
+    seed: u64,
+    model: &str,
+    item_id: &str,
+    repeat: &str,
+    profile: &SimSpec,
+) -> bool {
+    let mut own = rng_for(seed, &["correct", model, item_id, repeat]);
+    let shared: f64 = rng_for(seed, &["difficulty", item_id, repeat]).random();
+    let draw = if own.random_bool(profile.correlation.clamp(0.0, 1.0)) {
+        shared
+    } else {
+        own.random()
+    };
+    draw < profile.quality.clamp(0.0, 1.0)
+}
+
 fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
     if p50 <= 0.0 {
         return 0.0;
@@ -317,15 +339,8 @@ async fn handle(
     }
 
     // The answer depends only on (seed, model, item, repeat).
+    let correct = answers_correctly(seed, &model, &id, &repeat, profile);
     let mut arng = rng_for(seed, &["answer", &model, &id, &repeat]);
-    let shared: f64 = rng_for(seed, &["difficulty", &id, &repeat]).random();
-    let own: f64 = arng.random();
-    let draw = if arng.random_bool(profile.correlation.clamp(0.0, 1.0)) {
-        shared
-    } else {
-        own
-    };
-    let correct = draw < profile.quality.clamp(0.0, 1.0);
     let ans = match item_id.as_ref().and_then(|i| st.by_id.get(i)) {
         Some(truth) => answer::answer(
             st.task,
