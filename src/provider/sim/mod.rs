@@ -141,6 +141,11 @@ pub async fn start(state: SimState, port: u16) -> Result<SimServer> {
         .local_addr()
         .map_err(|e| crate::error::Error::io("reading the simulator's address", e))?;
     let app = router(Arc::new(state));
+    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms
+    // per response, which would swamp the configured latency.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let handle = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
