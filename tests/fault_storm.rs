@@ -200,3 +200,73 @@ fn fault_storm_every_item_classified_and_retry_after_honoured() {
         N as u64
     );
 }
+
+/// The other injected faults: 529 overloaded (throttles like a 429), an in-band error event inside a 200 stream, and
+/// a slow first byte that trips the first-byte timeout. Each is classified and retried.
+#[test]
+fn overloaded_stream_errors_and_slow_first_bytes_are_classified() {
+    let data: String = dataset()
+        .lines()
+        .take(150)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let suite = SUITE
+        .replace(
+            "faults: {rate_limit: 0.05, retry_after_s: 1, server_error: 0.02, malformed: 0.01, truncated_stream: 0.01}",
+            "faults: {overloaded: 0.1, stream_error: 0.1, slow_first_byte: 0.1, slow_first_byte_ms: 1500}",
+        )
+        .replace(
+            "run: {concurrency: 16, max_retries: 4, seed: 11}",
+            "run: {concurrency: 8, max_retries: 8, max_backoff_s: 0.5, first_byte_timeout_s: 0.3, seed: 5}",
+        );
+    assert!(suite.contains("overloaded: 0.1") && suite.contains("max_retries: 8"));
+    let d = fixture(&[("s.yaml", &suite), ("data.jsonl", &data)]);
+    let out = evalh(
+        d.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "reports",
+            "--sim-log",
+            "sim.jsonl",
+        ],
+    );
+    let t = text(&out);
+    assert!(!t.contains("panicked"), "{t}");
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let dir = run_dir(d.path());
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut n = 0;
+    for l in journal.lines() {
+        let r: Value = serde_json::from_str(l).unwrap();
+        n += 1;
+        let failed = r["attempt_errors"].as_array().cloned().unwrap_or_default();
+        let expected_failed = r["attempts"].as_u64().unwrap() - u64::from(r["error"].is_null());
+        assert_eq!(failed.len() as u64, expected_failed, "{r}");
+        for c in failed {
+            *seen.entry(c.as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(n, 150);
+    for class in ["overloaded", "stream_error", "timeout"] {
+        assert!(
+            seen.get(class).copied().unwrap_or(0) > 0,
+            "{class}: {seen:?}"
+        );
+    }
+    let log = std::fs::read_to_string(d.path().join("sim.jsonl")).unwrap();
+    // A slow first byte delays the 529 past the client's first-byte timeout: those count as timeouts.
+    let overloaded_in_log = log
+        .lines()
+        .filter(|l| l.contains("\"overloaded\"") && !l.contains("slow_first_byte"))
+        .count() as u64;
+    assert_eq!(seen["overloaded"], overloaded_in_log);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let th = &results["providers"][0]["throttle"];
+    assert_eq!(th["overloaded"], overloaded_in_log, "{th}");
+    assert_eq!(th["rate_limited"], 0, "{th}");
+    assert!(th["min_concurrency"].as_u64().unwrap() < 8, "{th}");
+}

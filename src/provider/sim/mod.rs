@@ -314,7 +314,15 @@ async fn handle(
     };
     let slow = frng.random_bool(f.slow_first_byte.clamp(0.0, 1.0));
     let latency = lognormal_ms(&mut frng, profile.latency_ms.p50, profile.latency_ms.p99);
-    log(&st, &model, &id, &repeat, &attempt, fault.unwrap_or("ok"));
+    log(
+        &st,
+        &model,
+        &id,
+        &repeat,
+        &attempt,
+        fault.unwrap_or("ok"),
+        slow,
+    );
 
     if slow {
         tokio::time::sleep(Duration::from_secs_f64(
@@ -515,9 +523,22 @@ fn async_stream(
     )
 }
 
-fn log(st: &SimState, model: &str, item: &str, repeat: &str, attempt: &str, outcome: &str) {
+/// One line per request: when it arrived, whose it was, and what the sim decided (`slow_first_byte` is logged only
+/// when the response was delayed, since the client may time out before it sees `outcome`).
+fn log(
+    st: &SimState,
+    model: &str,
+    item: &str,
+    repeat: &str,
+    attempt: &str,
+    outcome: &str,
+    slow: bool,
+) {
     if let Some(l) = &st.log {
-        let line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        let mut line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        if slow {
+            line["slow_first_byte"] = Value::Bool(true);
+        }
         if let Ok(mut f) = l.lock() {
             let _ = writeln!(f, "{line}");
         }
