@@ -82,7 +82,7 @@ async fn chat(State(seen): State<Seen>, body: axum::body::Bytes) -> Response {
         "bug"
     };
     match model.as_str() {
-        // First attempt: headers only after 3 s (first-byte timeout is 0.3 s). Then healthy.
+        // First attempt: headers only after 3 s (first-byte timeout is 0.5 s). Then healthy.
         "slow-headers" => {
             if n == 1 {
                 tokio::time::sleep(Duration::from_secs(3)).await;
@@ -94,7 +94,7 @@ async fn chat(State(seen): State<Seen>, body: axum::body::Bytes) -> Response {
             }))
             .into_response()
         }
-        // First attempt: two events, then silence (idle timeout 0.3 s). Then healthy.
+        // First attempt: two events, then silence (idle timeout 0.5 s). Then healthy.
         "stall-stream" => sse(
             stream_events(label),
             Duration::ZERO,
@@ -162,7 +162,7 @@ providers:
     base_url: {url}
     price: {{input_per_mtok: 1, output_per_mtok: 1}}
 gate: {{decision: point, bootstrap_iters: 200}}
-run: {{concurrency: 6, max_retries: 1, timeout_s: 1.0, first_byte_timeout_s: 0.3, idle_timeout_s: 0.3}}
+run: {{concurrency: 6, max_retries: 1, timeout_s: 1.0, first_byte_timeout_s: 0.5, idle_timeout_s: 0.5}}
 "#
     )
 }
