@@ -215,6 +215,9 @@ pub async fn execute(
     }
     let budget = opts.max_cost_usd.or(suite.run.max_cost_usd);
     let spent_total = Arc::new(AtomicU64::new(0)); // micro-USD
+                                                   // Expected cost of requests sent but not finished (micro-USD): up to QUEUE_FACTOR × concurrency of them can be
+                                                   // pending, so the budget check counts them too.
+    let reserved_total = Arc::new(AtomicU64::new(0));
     let budget_hit = Arc::new(AtomicBool::new(false));
 
     // Journal writer: the only task that touches the file.
@@ -254,6 +257,7 @@ pub async fn execute(
         let tx = tx.clone();
         let stop = stop.clone();
         let spent_total = spent_total.clone();
+        let reserved_total = reserved_total.clone();
         let budget_hit = budget_hit.clone();
         let tools = Arc::new(ls.tools.clone());
         let run_spec = suite.run.clone();
@@ -290,15 +294,18 @@ pub async fn execute(
                     }
                     continue;
                 }
+                let expected_micros = (est_cost(&pr, est) * 1e6).round() as u64;
                 if let Some(b) = budget {
-                    let expected = est_cost(&pr, est);
-                    let spent = spent_total.load(Ordering::SeqCst) as f64 / 1e6;
-                    if spent + expected > b {
+                    let committed = spent_total.load(Ordering::SeqCst)
+                        + reserved_total.load(Ordering::SeqCst)
+                        + expected_micros;
+                    if committed as f64 / 1e6 > b {
                         budget_hit.store(true, Ordering::SeqCst);
                         stop.store(true, Ordering::SeqCst);
                         break;
                     }
                 }
+                reserved_total.fetch_add(expected_micros, Ordering::SeqCst);
                 let req = ChatRequest {
                     messages,
                     tools: tools.clone(),
@@ -311,12 +318,14 @@ pub async fn execute(
                 let pr = pr.clone();
                 let tx = tx.clone();
                 let spent_total = spent_total.clone();
+                let reserved_total = reserved_total.clone();
                 let run_spec = run_spec.clone();
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
                     let rec = perform(&pr, req, job.repeat, est, &run_spec).await;
                     let micros = (rec.cost_usd * 1e6).round() as u64;
                     spent_total.fetch_add(micros, Ordering::SeqCst);
+                    reserved_total.fetch_sub(expected_micros, Ordering::SeqCst);
                     pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
                     if rec.error.is_some() {
                         pr.errors.fetch_add(1, Ordering::Relaxed);
