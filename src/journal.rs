@@ -73,6 +73,14 @@ pub struct Record {
     /// Local token estimate of the prompt (for the token-count discrepancy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub est_input_tokens: Option<u64>,
+    /// The class of every failed attempt, in order (the final error included), so every attempt is accounted for:
+    /// `attempts == attempt_errors.len()` on failure, `+ 1` on success. Empty for a preflight skip (0 attempts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_errors: Vec<ErrorClass>,
+    /// The provider's adaptive concurrency limit right after this request's throttled attempts (set only when one
+    /// of its attempts was throttled; the run's minimum is the minimum over records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_concurrency: Option<u32>,
 }
 
 impl Record {
@@ -217,6 +225,8 @@ mod tests {
             }),
             cached: false,
             est_input_tokens: None,
+            attempt_errors: vec![],
+            min_concurrency: None,
         }
     }
 

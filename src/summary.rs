@@ -56,6 +56,17 @@ pub struct TokenDiscrepancy {
     pub ratio_max: Option<f64>,
 }
 
+/// How the provider throttled the run and how far the adaptive concurrency came down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Throttle {
+    /// Attempts answered 429 rate limit (retried or final).
+    pub rate_limited: u64,
+    /// Attempts answered 529/503 overloaded.
+    pub overloaded: u64,
+    /// Lowest in-flight limit the adaptive concurrency reached (the configured concurrency when never throttled).
+    pub min_concurrency: u32,
+}
+
 /// One provider's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderResult {
@@ -105,6 +116,10 @@ pub struct ProviderResult {
     pub ttft_ms: Percentiles,
     /// Retries made (attempts beyond the first).
     pub retries: u64,
+    /// Throttling (429/529) and the adaptive concurrency's lowest point.
+    pub throttle: Throttle,
+    /// Requests the context-window preflight refused to send (local estimate above the window).
+    pub skipped_context: usize,
     /// Repeats > 1: share of items whose repeats all agree on the headline score, and pass^k.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<Value>,
@@ -313,6 +328,8 @@ pub fn analyse(
                 .iter()
                 .map(|r| u64::from(r.attempts.saturating_sub(1)))
                 .sum(),
+            throttle: throttle(&all, p.concurrency.unwrap_or(suite.run.concurrency)),
+            skipped_context: all.iter().filter(|r| is_preflight_skip(r)).count(),
             consistency,
             details: s0.details.clone(),
             gate: None,
@@ -563,6 +580,35 @@ fn percentiles(sorted: &[f64]) -> Percentiles {
     }
 }
 
+/// A record the context-window preflight wrote: a context-length error with no attempt made.
+fn is_preflight_skip(r: &Record) -> bool {
+    r.attempts == 0
+        && r.error
+            .as_ref()
+            .is_some_and(|e| e.class == crate::provider::ErrorClass::ContextLength)
+}
+
+fn throttle(records: &[&Record], configured: usize) -> Throttle {
+    use crate::provider::ErrorClass;
+    let mut t = Throttle {
+        min_concurrency: u32::try_from(configured.max(1)).unwrap_or(u32::MAX),
+        ..Throttle::default()
+    };
+    for r in records {
+        for c in &r.attempt_errors {
+            match c {
+                ErrorClass::RateLimit => t.rate_limited += 1,
+                ErrorClass::Overloaded => t.overloaded += 1,
+                _ => {}
+            }
+        }
+        if let Some(m) = r.min_concurrency {
+            t.min_concurrency = t.min_concurrency.min(m);
+        }
+    }
+    t
+}
+
 fn discrepancy(ratios: &[f64]) -> TokenDiscrepancy {
     if ratios.is_empty() {
         return TokenDiscrepancy::default();
@@ -608,4 +654,88 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
         "pass_hat_k": if n == 0 { 0.0 } else { all_pass as f64 / n as f64 },
         "mean_score_per_repeat": per_rep_mean,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::ErrorInfo;
+    use crate::provider::ErrorClass;
+
+    fn rec(attempts: u32, errors: &[ErrorClass], final_err: Option<ErrorClass>) -> Record {
+        Record {
+            item_id: "i".into(),
+            provider_id: "p".into(),
+            repeat: 0,
+            request_hash: "h".into(),
+            output_text: String::new(),
+            tool_calls: vec![],
+            finish_reason: None,
+            usage: Default::default(),
+            cost_usd: 0.0,
+            latency_ms: 1.0,
+            ttft_ms: None,
+            attempts,
+            error: final_err.map(|class| ErrorInfo {
+                class,
+                message: "m".into(),
+                status: None,
+            }),
+            cached: false,
+            est_input_tokens: Some(10),
+            attempt_errors: errors.to_vec(),
+            min_concurrency: None,
+        }
+    }
+
+    #[test]
+    fn discrepancy_mean_sd_and_range() {
+        let d = discrepancy(&[1.4, 1.0, 1.2]);
+        assert_eq!(d.n, 3);
+        assert!((d.ratio_mean.unwrap() - 1.2).abs() < 1e-12);
+        // deviations -0.2, 0, 0.2 -> sample variance 0.08 / 2 = 0.04
+        assert!((d.ratio_sd.unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!((d.ratio_min, d.ratio_max), (Some(1.0), Some(1.4)));
+        let one = discrepancy(&[1.3]);
+        assert_eq!((one.n, one.ratio_mean, one.ratio_sd), (1, Some(1.3), None));
+        assert_eq!(discrepancy(&[]), TokenDiscrepancy::default());
+    }
+
+    #[test]
+    fn throttle_counts_every_throttled_attempt_and_keeps_the_lowest_limit() {
+        let mut a = rec(3, &[ErrorClass::RateLimit, ErrorClass::Overloaded], None);
+        a.min_concurrency = Some(4);
+        let mut b = rec(
+            2,
+            &[ErrorClass::RateLimit, ErrorClass::RateLimit],
+            Some(ErrorClass::RateLimit),
+        );
+        b.min_concurrency = Some(2);
+        let c = rec(2, &[ErrorClass::ServerError], None);
+        let t = throttle(&[&a, &b, &c], 8);
+        assert_eq!(
+            t,
+            Throttle {
+                rate_limited: 3,
+                overloaded: 1,
+                min_concurrency: 2
+            }
+        );
+        assert_eq!(throttle(&[&c], 8).min_concurrency, 8);
+    }
+
+    #[test]
+    fn preflight_skips_are_told_apart_from_provider_context_errors() {
+        assert!(is_preflight_skip(&rec(
+            0,
+            &[],
+            Some(ErrorClass::ContextLength)
+        )));
+        assert!(!is_preflight_skip(&rec(
+            1,
+            &[ErrorClass::ContextLength],
+            Some(ErrorClass::ContextLength)
+        )));
+        assert!(!is_preflight_skip(&rec(1, &[], None)));
+    }
 }
