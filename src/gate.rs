@@ -89,6 +89,27 @@ pub struct Evidence {
     pub format_validity: f64,
     /// Confidence used.
     pub confidence: f64,
+    /// Items compared.
+    pub n_items: usize,
+    /// Paired-bootstrap interval of the quality ratio (cross-check of the primary bound).
+    pub bootstrap_ratio_interval: Option<(f64, f64)>,
+    /// McNemar exact test for binary per-item scores (diagnostic: tests equality, not the ratio).
+    pub mcnemar: Option<McNemarEvidence>,
+    /// Items on which the baseline itself failed (scored 0 for the baseline, so they favour the candidate).
+    pub baseline_failed_items: usize,
+}
+
+/// McNemar's counts and p-values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct McNemarEvidence {
+    /// Items only the baseline got right.
+    pub b: u64,
+    /// Items only the candidate got right.
+    pub c: u64,
+    /// Two-sided exact p.
+    pub p_two_sided: f64,
+    /// One-sided p that the candidate is worse.
+    pub p_candidate_worse: f64,
 }
 
 /// A candidate's gate result (serialised into results.json).
@@ -146,6 +167,21 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
                 )
             }
         }
+        Decision::Confident if ev.n_items < spec.min_items => (
+            RuleStatus::Inconclusive,
+            format!(
+                "quality ratio {:.3} on only {} items (< min_items {}): not enough evidence{}",
+                ev.quality_ratio,
+                ev.n_items,
+                spec.min_items,
+                ev.items_needed
+                    .map(|n| format!(
+                        " (about {} items would give 80% power)",
+                        n.max(spec.min_items as u64)
+                    ))
+                    .unwrap_or_default()
+            ),
+        ),
         Decision::Confident => {
             let lo = ev
                 .quality_ratio_lower
@@ -241,6 +277,16 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
             ),
         ));
     }
+    if ev.baseline_failed_items > 0 {
+        rules.push(rule(
+            "baseline_errors",
+            RuleStatus::Pass,
+            format!(
+                "note: the baseline failed on {} item(s); they score 0 for the baseline, which favours the candidate on those items",
+                ev.baseline_failed_items
+            ),
+        ));
+    }
     let verdict = if rules.iter().any(|r| r.status == RuleStatus::Fail) {
         Verdict::Fail
     } else if rules.iter().any(|r| r.status == RuleStatus::Inconclusive) {
@@ -321,6 +367,10 @@ mod tests {
             p99_latency_increase_ms: -20.0,
             format_validity: 1.0,
             confidence: 0.95,
+            n_items: 200,
+            bootstrap_ratio_interval: None,
+            mcnemar: None,
+            baseline_failed_items: 0,
         }
     }
 
@@ -342,6 +392,21 @@ mod tests {
             ..GateSpec::default()
         };
         assert_eq!(exit_code(&warn, &[&g]), 0);
+    }
+
+    #[test]
+    fn too_few_items_is_never_a_confident_pass() {
+        let mut e = ev();
+        e.quality_confident = Some(true);
+        e.n_items = 5;
+        let g = decide(&GateSpec::default(), &e, true);
+        assert_eq!(g.verdict, Verdict::Inconclusive);
+        assert!(g.reasons[0].contains("only 5 items"), "{:?}", g.reasons);
+        let point = GateSpec {
+            decision: Decision::Point,
+            ..GateSpec::default()
+        };
+        assert_eq!(decide(&point, &e, true).verdict, Verdict::Pass);
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct StreamCompare {
     pub attempts: u32,
     /// Error, if the second call finally failed.
     pub error: Option<ErrorInfo>,
+    /// The class of every failed attempt of the second call, in order (as [`Record::attempt_errors`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_errors: Vec<ErrorClass>,
 }
 
 /// One finished (item, provider, repeat) request.
@@ -106,6 +109,15 @@ pub struct Record {
     /// The other-streaming-mode call, when the provider has `compare_stream: true` (repeat 0 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_compare: Option<StreamCompare>,
+    /// The class of every failed attempt, in order (the final error included), so every attempt is accounted for:
+    /// `attempts == attempt_errors.len()` on failure, `+ 1` on success. Empty for a preflight skip (0 attempts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_errors: Vec<ErrorClass>,
+    /// The provider's adaptive concurrency limit right after this request's throttled attempts, its `stream_compare`
+    /// call's included (set only when one of its attempts was throttled; the run's minimum is the minimum over
+    /// records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_concurrency: Option<u32>,
 }
 
 impl Record {
@@ -251,6 +263,8 @@ mod tests {
             cached: false,
             est_input_tokens: None,
             stream_compare: None,
+            attempt_errors: vec![],
+            min_concurrency: None,
         }
     }
 

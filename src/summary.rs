@@ -80,6 +80,17 @@ pub struct StreamEquivalence {
     pub differences: Vec<String>,
 }
 
+/// How the provider throttled the run and how far the adaptive concurrency came down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Throttle {
+    /// Attempts answered 429 rate limit (retried or final; `compare_stream` calls included).
+    pub rate_limited: u64,
+    /// Attempts answered 529/503 overloaded.
+    pub overloaded: u64,
+    /// Lowest in-flight limit the adaptive concurrency reached (the configured concurrency when never throttled).
+    pub min_concurrency: u32,
+}
+
 /// One provider's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderResult {
@@ -129,6 +140,10 @@ pub struct ProviderResult {
     pub ttft_ms: Percentiles,
     /// Retries made (attempts beyond the first).
     pub retries: u64,
+    /// Throttling (429/529) and the adaptive concurrency's lowest point.
+    pub throttle: Throttle,
+    /// Requests the context-window preflight refused to send (local estimate above the window).
+    pub skipped_context: usize,
     /// Repeats > 1: share of items whose repeats all agree on the headline score, and pass^k.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<Value>,
@@ -281,7 +296,18 @@ pub fn analyse(
         }
         let mut metric_intervals = BTreeMap::new();
         for (name, v) in &s0.per_item {
-            metric_intervals.insert(name.clone(), stats::t_interval(v, conf));
+            // Wilson for proportions (0/1 scores), a t-interval for means of graded scores.
+            let iv = if v.iter().all(|x| *x == 0.0 || *x == 1.0) {
+                stats::wilson(
+                    v.iter().filter(|x| **x == 1.0).count() as u64,
+                    v.len() as u64,
+                    conf,
+                    true,
+                )
+            } else {
+                stats::t_interval(v, conf)
+            };
+            metric_intervals.insert(name.clone(), iv);
         }
         for (name, _) in s0
             .metrics
@@ -290,7 +316,7 @@ pub fn analyse(
         {
             let iv = stats::bootstrap_interval(
                 items.len(),
-                |idx| scorer.metric_on(&s0, items, name, idx),
+                |idx| scorer.metric_on(&s0, name, idx),
                 conf,
                 suite.gate.bootstrap_iters,
                 seed,
@@ -330,6 +356,8 @@ pub fn analyse(
                 .iter()
                 .map(|r| u64::from(r.attempts.saturating_sub(1)))
                 .sum(),
+            throttle: throttle(&all, p.concurrency.unwrap_or(suite.run.concurrency)),
+            skipped_context: all.iter().filter(|r| is_preflight_skip(r)).count(),
             consistency,
             details: s0.details.clone(),
             stream_equivalence,
@@ -418,6 +446,8 @@ fn evidence(
     let theta = g.min_quality_ratio;
     let alpha = 1.0 - g.confidence;
     let n = items.len();
+    let mut mcnemar = None;
+    let boot;
     let (ratio, lower, upper, confident, method, needed) = if let (Some(x), Some(y)) =
         (cand.per_item.get(metric), base.per_item.get(metric))
     {
@@ -448,7 +478,14 @@ fn evidence(
                 .count() as u64;
             let m = stats::mcnemar_exact(b, c);
             method.push_str(&format!("; McNemar b={b} c={c} p={:.4}", m.p_two_sided));
+            mcnemar = Some(gate::McNemarEvidence {
+                b,
+                c,
+                p_two_sided: m.p_two_sided,
+                p_candidate_worse: m.p_candidate_worse,
+            });
         }
+        boot = Some((t.bootstrap_ratio_lower, t.bootstrap_ratio_upper));
         (
             t.ratio,
             t.fieller_lower,
@@ -471,8 +508,8 @@ fn evidence(
             n,
             |idx| {
                 (
-                    scorer.metric_on(cand, items, metric, idx),
-                    scorer.metric_on(base, items, metric, idx),
+                    scorer.metric_on(cand, metric, idx),
+                    scorer.metric_on(base, metric, idx),
                 )
             },
             theta,
@@ -480,6 +517,7 @@ fn evidence(
             g.bootstrap_iters,
             seed,
         );
+        boot = Some((lo, hi));
         let confident = if lo >= theta {
             Some(true)
         } else if hi < theta {
@@ -549,6 +587,10 @@ fn evidence(
         p99_latency_increase_ms: p99(cr) - p99(br),
         format_validity: cr.format_validity,
         confidence: g.confidence,
+        n_items: n,
+        bootstrap_ratio_interval: boot,
+        mcnemar,
+        baseline_failed_items: base.answered.iter().filter(|a| !**a).count(),
     }
 }
 
@@ -565,6 +607,36 @@ fn percentiles(sorted: &[f64]) -> Percentiles {
         p95: stats::percentile_nearest_rank(sorted, 95.0),
         p99: stats::percentile_nearest_rank(sorted, 99.0),
     }
+}
+
+/// A record the context-window preflight wrote: a context-length error with no attempt made.
+fn is_preflight_skip(r: &Record) -> bool {
+    r.attempts == 0
+        && r.error
+            .as_ref()
+            .is_some_and(|e| e.class == crate::provider::ErrorClass::ContextLength)
+}
+
+fn throttle(records: &[&Record], configured: usize) -> Throttle {
+    use crate::provider::ErrorClass;
+    let mut t = Throttle {
+        min_concurrency: u32::try_from(configured.max(1)).unwrap_or(u32::MAX),
+        ..Throttle::default()
+    };
+    for r in records {
+        let compare = r.stream_compare.iter().flat_map(|c| &c.attempt_errors);
+        for c in r.attempt_errors.iter().chain(compare) {
+            match c {
+                ErrorClass::RateLimit => t.rate_limited += 1,
+                ErrorClass::Overloaded => t.overloaded += 1,
+                _ => {}
+            }
+        }
+        if let Some(m) = r.min_concurrency {
+            t.min_concurrency = t.min_concurrency.min(m);
+        }
+    }
+    t
 }
 
 fn discrepancy(ratios: &[f64]) -> TokenDiscrepancy {
@@ -658,4 +730,110 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
         "pass_hat_k": if n == 0 { 0.0 } else { all_pass as f64 / n as f64 },
         "mean_score_per_repeat": per_rep_mean,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::ErrorInfo;
+    use crate::provider::ErrorClass;
+
+    fn rec(attempts: u32, errors: &[ErrorClass], final_err: Option<ErrorClass>) -> Record {
+        Record {
+            item_id: "i".into(),
+            provider_id: "p".into(),
+            repeat: 0,
+            request_hash: "h".into(),
+            output_text: String::new(),
+            tool_calls: vec![],
+            finish_reason: None,
+            usage: Default::default(),
+            cost_usd: 0.0,
+            latency_ms: 1.0,
+            ttft_ms: None,
+            attempts,
+            error: final_err.map(|class| ErrorInfo {
+                class,
+                message: "m".into(),
+                status: None,
+            }),
+            cached: false,
+            est_input_tokens: Some(10),
+            stream_compare: None,
+            attempt_errors: errors.to_vec(),
+            min_concurrency: None,
+        }
+    }
+
+    #[test]
+    fn discrepancy_mean_sd_and_range() {
+        let d = discrepancy(&[1.4, 1.0, 1.2]);
+        assert_eq!(d.n, 3);
+        assert!((d.ratio_mean.unwrap() - 1.2).abs() < 1e-12);
+        // deviations -0.2, 0, 0.2 -> sample variance 0.08 / 2 = 0.04
+        assert!((d.ratio_sd.unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!((d.ratio_min, d.ratio_max), (Some(1.0), Some(1.4)));
+        let one = discrepancy(&[1.3]);
+        assert_eq!((one.n, one.ratio_mean, one.ratio_sd), (1, Some(1.3), None));
+        assert_eq!(discrepancy(&[]), TokenDiscrepancy::default());
+    }
+
+    #[test]
+    fn throttle_counts_every_throttled_attempt_and_keeps_the_lowest_limit() {
+        let mut a = rec(3, &[ErrorClass::RateLimit, ErrorClass::Overloaded], None);
+        a.min_concurrency = Some(4);
+        let mut b = rec(
+            2,
+            &[ErrorClass::RateLimit, ErrorClass::RateLimit],
+            Some(ErrorClass::RateLimit),
+        );
+        b.min_concurrency = Some(2);
+        let c = rec(2, &[ErrorClass::ServerError], None);
+        let t = throttle(&[&a, &b, &c], 8);
+        assert_eq!(
+            t,
+            Throttle {
+                rate_limited: 3,
+                overloaded: 1,
+                min_concurrency: 2
+            }
+        );
+        assert_eq!(throttle(&[&c], 8).min_concurrency, 8);
+    }
+
+    #[test]
+    fn throttle_counts_the_stream_comparison_calls_attempts_too() {
+        let mut a = rec(1, &[], None);
+        a.stream_compare = Some(crate::journal::StreamCompare {
+            stream: true,
+            output_text: String::new(),
+            tool_calls: vec![],
+            finish_reason: None,
+            usage: Default::default(),
+            cost_usd: 0.0,
+            latency_ms: 1.0,
+            ttft_ms: None,
+            attempts: 3,
+            error: None,
+            attempt_errors: vec![ErrorClass::Overloaded, ErrorClass::RateLimit],
+        });
+        a.min_concurrency = Some(3);
+        let t = throttle(&[&a], 8);
+        assert_eq!((t.rate_limited, t.overloaded, t.min_concurrency), (1, 1, 3));
+    }
+
+    #[test]
+    fn preflight_skips_are_told_apart_from_provider_context_errors() {
+        assert!(is_preflight_skip(&rec(
+            0,
+            &[],
+            Some(ErrorClass::ContextLength)
+        )));
+        assert!(!is_preflight_skip(&rec(
+            1,
+            &[ErrorClass::ContextLength],
+            Some(ErrorClass::ContextLength)
+        )));
+        assert!(!is_preflight_skip(&rec(1, &[], None)));
+    }
 }

@@ -140,3 +140,36 @@ fn providers_file_replaces_the_suites_providers() {
         .collect();
     assert_eq!(ids, ["p1", "p2"]);
 }
+
+#[test]
+fn exit_3_when_the_budget_stops_the_run() {
+    let d = fixture(&[
+        (
+            "s.yaml",
+            &sim_suite("gate: {decision: point}\nrun: {concurrency: 1}\n"),
+        ),
+        ("data.jsonl", TICKETS),
+    ]);
+    let out = evalh(d.path(), &["run", "s.yaml", "--max-cost", "0.00003"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("budget reached") && t.contains("--resume"),
+        "{t}"
+    );
+}
+
+#[test]
+fn inconclusive_exit_code_follows_on_inconclusive() {
+    // 6 items is below min_items, so a confident decision is INCONCLUSIVE.
+    let d = fixture(&[("s.yaml", &sim_suite("")), ("data.jsonl", TICKETS)]);
+    let out = evalh(d.path(), &["run", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("INCONCLUSIVE"));
+    let d = fixture(&[
+        ("s.yaml", &sim_suite("gate: {on_inconclusive: warn}\n")),
+        ("data.jsonl", TICKETS),
+    ]);
+    let out = evalh(d.path(), &["run", "s.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -713,6 +713,91 @@ fn compare_stream_with_the_simulator_is_equivalent() {
         .is_none());
 }
 
+/// The comparison call goes through the same retry path as the first: a 429 is retried after its Retry-After, its
+/// attempts are journaled in `stream_compare`, and the provider's `throttle` counts them.
+#[test]
+fn compare_stream_calls_are_retried_and_counted_in_throttle() {
+    let suite = r#"name: cmp-faults
+task: classification
+dataset: {path: data.jsonl, id: id, expected: label}
+labels: [billing, bug, feature]
+prompt: {user: "{{ text }}"}
+providers:
+  - id: cand
+    role: baseline
+    kind: sim
+    model: m-cand
+    stream: true
+    compare_stream: true
+    price: {input_per_mtok: 1, output_per_mtok: 1}
+    sim: {quality: 1.0, latency_ms: {p50: 2, p99: 5}, faults: {rate_limit: 0.3, retry_after_s: 0.05}}
+gate: {decision: point, bootstrap_iters: 200}
+run: {concurrency: 4, max_retries: 8, repeats: 2, seed: 3}
+"#;
+    let d = fixture(&[("s.yaml", suite), ("data.jsonl", TICKETS)]);
+    let out = evalh(
+        d.path(),
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "reports",
+            "--sim-log",
+            "sim.jsonl",
+        ],
+    );
+    let t = text(&out);
+    assert!(!t.contains("panicked"), "{t}");
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let dir = run_dir(d.path());
+    let recs: Vec<Value> = std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 12);
+    let count = |v: &Value, class: &str| {
+        v["attempt_errors"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|c| *c == class).count() as u64)
+    };
+    let (mut attempts, mut limited, mut compare_limited) = (0u64, 0u64, 0u64);
+    for r in &recs {
+        assert!(r["error"].is_null(), "{r}");
+        attempts += r["attempts"].as_u64().unwrap();
+        limited += count(r, "rate_limit");
+        let c = &r["stream_compare"];
+        if r["repeat"] == 0 {
+            assert!(c["error"].is_null(), "{r}");
+            assert_eq!(c["stream"], false, "{r}");
+            let n = c["attempts"].as_u64().unwrap();
+            assert_eq!(count(c, "rate_limit") + 1, n, "{r}");
+            attempts += n;
+            compare_limited += count(c, "rate_limit");
+        } else {
+            assert!(c.is_null(), "only repeat 0 is compared: {r}");
+        }
+    }
+    assert!(
+        compare_limited > 0,
+        "the seed gives some 429s to the comparison calls"
+    );
+    // Every attempt of both calls reached the sim, and every 429 the sim sent is in `throttle`.
+    let log = std::fs::read_to_string(d.path().join("sim.jsonl")).unwrap();
+    assert_eq!(log.lines().count() as u64, attempts);
+    let limited_in_log = log.lines().filter(|l| l.contains("\"rate_limit\"")).count() as u64;
+    assert_eq!(limited + compare_limited, limited_in_log);
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let p = provider(&results, "cand");
+    assert_eq!(
+        p["throttle"]["rate_limited"], limited_in_log,
+        "{}",
+        p["throttle"]
+    );
+    assert_eq!(p["stream_equivalence"]["n"], 6);
+}
+
 /// Every example provider entry in docs/providers.md and README.md is a valid suite entry.
 #[test]
 fn documented_provider_examples_validate() {

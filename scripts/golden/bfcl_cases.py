@@ -6,7 +6,7 @@ There is no Python reference to run here (BFCL's checker is not cleanly
 pip-installable, and evalh deliberately fixes two of its flaws: greedy parallel
 matching and "unparseable call counts as abstention"). The expected verdicts
 below are therefore written by hand from the rules in the module docs and in
-/work/shared/reference/anchors/eval-harnesses.md (BFCL section); each case names
+shared/reference/anchors/eval-harnesses.md (BFCL section); each case names
 the rule it exercises.
 
 Data format (one JSON document):

@@ -3,7 +3,7 @@
 
 Reference implementations: statsmodels 0.15.0, scipy 1.17.1, numpy 2.4.6 (CPython 3.11); mpmath
 (arbitrary precision) for exact Student-t / normal quantiles.
-See /work/shared/reference/metrics.md sections 5 (statistics), 6 (percentiles) and 7 (tolerances).
+See shared/reference/metrics.md sections 5 (statistics), 6 (percentiles) and 7 (tolerances).
 
 Writes three files under tests/data/golden/ (inputs AND expected outputs):
   stats.json            Wilson intervals, numpy mean/var/std, t intervals, percentiles, exact McNemar

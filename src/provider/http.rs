@@ -249,7 +249,13 @@ pub fn http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderErro
         class,
         message,
         status: Some(status),
-        retry_after: retry_after(headers, json.as_ref()),
+        // Reset headers say when a quota refills; they ride on every response, so they are a wait hint only for a
+        // rate limit. Other failures use only an explicit Retry-After / RetryInfo.
+        retry_after: if class == ErrorClass::RateLimit {
+            retry_after(headers, json.as_ref())
+        } else {
+            explicit_retry_after(headers, json.as_ref())
+        },
     }
 }
 
@@ -289,6 +295,12 @@ pub fn envelope(v: Option<&Value>) -> (String, String, String) {
 /// `RetryInfo.retryDelay`, then OpenAI `x-ratelimit-reset-*` durations and Anthropic `anthropic-ratelimit-*-reset`
 /// timestamps. None when there is no usable hint.
 pub fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
+    explicit_retry_after(headers, body).or_else(|| reset_wait(headers))
+}
+
+/// The wait a provider asked for explicitly: `retry-after-ms`, `retry-after` (seconds or HTTP date), Gemini
+/// `RetryInfo.retryDelay`.
+pub fn explicit_retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
     let h = |name: &str| {
         headers
             .get(name)
@@ -332,6 +344,18 @@ pub fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration
             }
         }
     }
+    None
+}
+
+/// When the exhausted rate-limit window refills: OpenAI `x-ratelimit-reset-*` durations, Anthropic
+/// `anthropic-ratelimit-*-reset` timestamps (the latest of them).
+fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let reset = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
         .iter()
         .filter_map(|n| h(n).and_then(parse_go_duration))
@@ -541,5 +565,23 @@ mod tests {
         );
         let e = http_error(529, &hm(&[("x-should-retry", "false")]), b"");
         assert!(!e.class.retryable());
+    }
+
+    #[test]
+    fn reset_headers_are_a_hint_for_rate_limits_only() {
+        let h = hm(&[
+            ("x-ratelimit-reset-requests", "120ms"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        assert_eq!(
+            http_error(429, &h, b"").retry_after,
+            Some(Duration::from_secs(360))
+        );
+        assert_eq!(http_error(500, &h, b"").retry_after, None);
+        let h = hm(&[("retry-after", "2"), ("x-ratelimit-reset-tokens", "6m0s")]);
+        assert_eq!(
+            http_error(503, &h, b"").retry_after,
+            Some(Duration::from_secs(2))
+        );
     }
 }

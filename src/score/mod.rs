@@ -81,9 +81,9 @@ pub struct ProviderScores {
     pub notes: Vec<String>,
     /// Task-specific details (confusion matrix, per-class, per-function, per-field).
     pub details: Value,
-    /// Classification only: predicted label per item (None = unparseable or error), for corpus resampling.
+    /// Classification only: label ids per item, for fast corpus-metric resampling.
     #[serde(skip)]
-    predicted: Vec<Option<String>>,
+    label_ids: Option<LabelIds>,
 }
 
 /// Compiled scorers for one suite.
@@ -158,13 +158,7 @@ impl Scorer {
     }
 
     /// A metric recomputed on a resample of item indices (for the paired bootstrap).
-    pub fn metric_on(
-        &self,
-        s: &ProviderScores,
-        items: &[Item],
-        metric: &str,
-        idx: &[usize],
-    ) -> f64 {
+    pub fn metric_on(&self, s: &ProviderScores, metric: &str, idx: &[usize]) -> f64 {
         if let Some(v) = s.per_item.get(metric) {
             if idx.is_empty() {
                 return 0.0;
@@ -172,8 +166,9 @@ impl Scorer {
             return idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64;
         }
         if self.task == TaskKind::Classification {
-            let (t, p) = self.label_pairs(items, &s.predicted, idx.iter().copied());
-            return classification_metric(&report_without_marker(&t, &p), metric);
+            if let Some(ids) = &s.label_ids {
+                return ids.metric(metric, idx);
+            }
         }
         f64::NAN
     }
@@ -211,6 +206,7 @@ impl Scorer {
             })
             .collect();
         let (t, p) = self.label_pairs(items, &predicted, 0..items.len());
+        debug_assert_eq!(t.len(), p.len());
         let rep = report_without_marker(&t, &p);
         let correct: Vec<f64> = t
             .iter()
@@ -243,7 +239,7 @@ impl Scorer {
                 "micro": rep.micro, "macro": rep.macro_avg, "weighted": rep.weighted,
                 "unparseable": n_unparseable, "zero_division": 0
             }),
-            predicted,
+            label_ids: Some(LabelIds::new(&t, &p)),
         }
     }
 
@@ -343,7 +339,7 @@ impl Scorer {
             notes,
             details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
             per_item,
-            predicted: Vec::new(),
+            label_ids: None,
         }
     }
 
@@ -421,7 +417,7 @@ impl Scorer {
             notes,
             details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
             per_item,
-            predicted: Vec::new(),
+            label_ids: None,
         }
     }
 
@@ -517,12 +513,95 @@ impl Scorer {
                 "irrelevance": {"n": irr_n, "correct": irr_ok},
             }),
             per_item,
-            predicted: Vec::new(),
+            label_ids: None,
         }
     }
 }
 
 const UNPARSEABLE: &str = "\u{0}unparseable";
+
+/// Expected and predicted labels as small integers, so a corpus metric on a bootstrap resample is a counting loop
+/// instead of a string-keyed report. Semantics equal `report_without_marker` (scikit-learn with the label set taken
+/// from the resample, unparseable answers counted as wrong but not as a class): checked by a unit test.
+#[derive(Debug, Clone)]
+struct LabelIds {
+    n_labels: usize,
+    truth: Vec<u32>,
+    pred: Vec<Option<u32>>,
+}
+
+impl LabelIds {
+    fn new(t: &[String], p: &[String]) -> Self {
+        let mut vocab: Vec<&str> = t
+            .iter()
+            .chain(p)
+            .map(String::as_str)
+            .filter(|l| *l != UNPARSEABLE)
+            .collect();
+        vocab.sort_unstable();
+        vocab.dedup();
+        let id = |l: &str| vocab.binary_search(&l).ok().map(|i| i as u32);
+        LabelIds {
+            n_labels: vocab.len(),
+            truth: t.iter().map(|l| id(l).unwrap_or(u32::MAX)).collect(),
+            pred: p.iter().map(|l| id(l)).collect(),
+        }
+    }
+
+    fn metric(&self, metric: &str, idx: &[usize]) -> f64 {
+        let k = self.n_labels;
+        let (mut tp, mut npred, mut ntrue) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
+        for &i in idx {
+            let t = self.truth[i] as usize;
+            if t < k {
+                ntrue[t] += 1;
+            }
+            if let Some(p) = self.pred[i] {
+                npred[p as usize] += 1;
+                if p as usize == t {
+                    tp[t] += 1;
+                }
+            }
+        }
+        let present: Vec<usize> = (0..k).filter(|&l| ntrue[l] + npred[l] > 0).collect();
+        let div = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let per = |l: usize| {
+            (
+                div(tp[l], npred[l]),
+                div(tp[l], ntrue[l]),
+                div(2 * tp[l], ntrue[l] + npred[l]),
+            )
+        };
+        let macro_of = |f: fn((f64, f64, f64)) -> f64| {
+            if present.is_empty() {
+                0.0
+            } else {
+                present.iter().map(|&l| f(per(l))).sum::<f64>() / present.len() as f64
+            }
+        };
+        let (stp, spred, strue): (u64, u64, u64) =
+            (tp.iter().sum(), npred.iter().sum(), ntrue.iter().sum());
+        match metric {
+            "accuracy" => div(stp, idx.len() as u64),
+            "micro_f1" => div(2 * stp, spred + strue),
+            "macro_f1" => macro_of(|x| x.2),
+            "macro_precision" => macro_of(|x| x.0),
+            "macro_recall" => macro_of(|x| x.1),
+            "weighted_f1" => {
+                if strue == 0 {
+                    macro_of(|x| x.2)
+                } else {
+                    present
+                        .iter()
+                        .map(|&l| per(l).2 * ntrue[l] as f64)
+                        .sum::<f64>()
+                        / strue as f64
+                }
+            }
+            _ => f64::NAN,
+        }
+    }
+}
 
 fn report_without_marker(t: &[String], p: &[String]) -> classification::ClassificationReport {
     let mut labels: Vec<&str> = t
@@ -578,7 +657,48 @@ impl ProviderScores {
             item_score: vec![0.0; n],
             notes: vec![String::new(); n],
             details: Value::Null,
-            predicted: Vec::new(),
+            label_ids: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_label_counts_equal_the_sklearn_report_on_subsets() {
+        let labels = ["a", "b", "c", "d"];
+        let mut state = 12345u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        for _ in 0..200 {
+            let n = 1 + next(40) as usize;
+            let t: Vec<String> = (0..n)
+                .map(|_| labels[next(3) as usize].to_string())
+                .collect();
+            let p: Vec<String> = (0..n)
+                .map(|_| {
+                    if next(6) == 0 {
+                        UNPARSEABLE.to_string()
+                    } else {
+                        labels[next(4) as usize].to_string()
+                    }
+                })
+                .collect();
+            let ids = LabelIds::new(&t, &p);
+            let idx: Vec<usize> = (0..n).map(|_| next(n as u64) as usize).collect();
+            let ts: Vec<String> = idx.iter().map(|&i| t[i].clone()).collect();
+            let ps: Vec<String> = idx.iter().map(|&i| p[i].clone()).collect();
+            let r = report_without_marker(&ts, &ps);
+            for m in metric_names(TaskKind::Classification) {
+                let (fast, slow) = (ids.metric(m, &idx), classification_metric(&r, m));
+                assert!((fast - slow).abs() < 1e-12, "{m}: {fast} vs {slow}");
+            }
         }
     }
 }

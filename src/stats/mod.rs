@@ -2,7 +2,7 @@
 //!
 //! Why this module exists: a point estimate such as "accuracy 0.957 of baseline" is not evidence
 //! on 50–500 items, so every comparison evalh reports carries an interval or a test, and the gate
-//! decides on a one-sided confidence bound. The formulas follow `/work/shared/reference/metrics.md`
+//! decides on a one-sided confidence bound. The formulas follow `shared/reference/metrics.md`
 //! §5 (statistics) and §6 (percentiles) and are checked against golden vectors produced by
 //! statsmodels 0.15.0, scipy 1.17.1 and numpy 2.4.6 (`scripts/golden/stats.py`,
 //! `tests/data/golden/stats*.json`):

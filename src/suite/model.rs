@@ -455,6 +455,14 @@ pub struct GateSpec {
     /// Bootstrap resamples.
     #[serde(default = "default_bootstrap")]
     pub bootstrap_iters: usize,
+    /// Below this many items a confident quality decision is never PASS (a zero-variance sample of 2 items proves
+    /// nothing); the verdict is INCONCLUSIVE with sample-size advice.
+    #[serde(default = "default_min_items")]
+    pub min_items: usize,
+}
+
+fn default_min_items() -> usize {
+    30
 }
 
 fn default_min_quality_ratio() -> f64 {
@@ -490,6 +498,7 @@ impl Default for GateSpec {
             on_inconclusive: OnInconclusive::default(),
             candidates: None,
             bootstrap_iters: default_bootstrap(),
+            min_items: default_min_items(),
         }
     }
 }

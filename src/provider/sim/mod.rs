@@ -141,6 +141,11 @@ pub async fn start(state: SimState, port: u16) -> Result<SimServer> {
         .local_addr()
         .map_err(|e| crate::error::Error::io("reading the simulator's address", e))?;
     let app = router(Arc::new(state));
+    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms
+    // per response, which would swamp the configured latency.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let handle = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -162,6 +167,28 @@ fn rng_for(seed: u64, parts: &[&str]) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(s)
 }
 
+/// Whether a simulated model answers an item correctly: a pure function of (seed, model, item, repeat).
+///
+/// With probability `correlation` the model's draw is the item's shared difficulty (the same number for every model),
+/// otherwise its own; it answers correctly when the draw is below `quality`. Either way the marginal probability of a
+/// correct answer is exactly `quality`, while models of similar quality fail on mostly the same items.
+pub fn answers_correctly(
+    seed: u64,
+    model: &str,
+    item_id: &str,
+    repeat: &str,
+    profile: &SimSpec,
+) -> bool {
+    let mut own = rng_for(seed, &["correct", model, item_id, repeat]);
+    let shared: f64 = rng_for(seed, &["difficulty", item_id, repeat]).random();
+    let draw = if own.random_bool(profile.correlation.clamp(0.0, 1.0)) {
+        shared
+    } else {
+        own.random()
+    };
+    draw < profile.quality.clamp(0.0, 1.0)
+}
+
 fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
     if p50 <= 0.0 {
         return 0.0;
@@ -172,6 +199,30 @@ fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
     let u2: f64 = rng.random();
     let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
     p50 * (sigma * z).exp()
+}
+
+/// Prompt tokens the sim reports: evalh's own local estimate of the messages times `token_factor`, so a factor of
+/// 1.3 shows up as a reported/estimated ratio of 1.3 in the token-count discrepancy — the way a model with another
+/// tokenizer would.
+fn prompt_tokens(req: &Value, factor: f64) -> u64 {
+    let messages: Vec<crate::provider::Message> = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .map(|m| crate::provider::Message {
+                    role: crate::provider::Role::User,
+                    content: m
+                        .get("content")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let est = crate::runner::estimate_tokens(&messages) as f64;
+    (est * factor.max(0.0)).round().max(1.0) as u64
 }
 
 fn estimate_tokens(text: &str, factor: f64) -> u64 {
@@ -285,7 +336,15 @@ async fn handle(
     };
     let slow = frng.random_bool(f.slow_first_byte.clamp(0.0, 1.0));
     let latency = lognormal_ms(&mut frng, profile.latency_ms.p50, profile.latency_ms.p99);
-    log(&st, &model, &id, &repeat, &attempt, fault.unwrap_or("ok"));
+    log(
+        &st,
+        &model,
+        &id,
+        &repeat,
+        &attempt,
+        fault.unwrap_or("ok"),
+        slow,
+    );
 
     if slow {
         tokio::time::sleep(Duration::from_secs_f64(
@@ -317,15 +376,8 @@ async fn handle(
     }
 
     // The answer depends only on (seed, model, item, repeat).
+    let correct = answers_correctly(seed, &model, &id, &repeat, profile);
     let mut arng = rng_for(seed, &["answer", &model, &id, &repeat]);
-    let shared: f64 = rng_for(seed, &["difficulty", &id, &repeat]).random();
-    let own: f64 = arng.random();
-    let draw = if arng.random_bool(profile.correlation.clamp(0.0, 1.0)) {
-        shared
-    } else {
-        own
-    };
-    let correct = draw < profile.quality.clamp(0.0, 1.0);
     let ans = match item_id.as_ref().and_then(|i| st.by_id.get(i)) {
         Some(truth) => answer::answer(
             st.task,
@@ -340,17 +392,7 @@ async fn handle(
             tool_calls: vec![],
         },
     };
-    let prompt_chars: usize = req
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m.get("content").and_then(Value::as_str))
-                .map(|s| s.len() + 4)
-                .sum()
-        })
-        .unwrap_or(0);
-    let input_tokens = estimate_tokens(&" ".repeat(prompt_chars), profile.token_factor);
+    let input_tokens = prompt_tokens(&req, profile.token_factor);
     let out_len = ans.text.len()
         + ans
             .tool_calls
@@ -496,9 +538,22 @@ fn async_stream(
     )
 }
 
-fn log(st: &SimState, model: &str, item: &str, repeat: &str, attempt: &str, outcome: &str) {
+/// One line per request: when it arrived, whose it was, and what the sim decided (`slow_first_byte` is logged only
+/// when the response was delayed, since the client may time out before it sees `outcome`).
+fn log(
+    st: &SimState,
+    model: &str,
+    item: &str,
+    repeat: &str,
+    attempt: &str,
+    outcome: &str,
+    slow: bool,
+) {
     if let Some(l) = &st.log {
-        let line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        let mut line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        if slow {
+            line["slow_first_byte"] = Value::Bool(true);
+        }
         if let Ok(mut f) = l.lock() {
             let _ = writeln!(f, "{line}");
         }
@@ -520,6 +575,29 @@ mod tests {
         let p99 = xs[19800];
         assert!((p50 - 100.0).abs() < 5.0, "{p50}");
         assert!((p99 - 400.0).abs() < 40.0, "{p99}");
+    }
+
+    #[test]
+    fn reported_prompt_tokens_follow_the_token_factor() {
+        let req = json!({"messages": [
+            {"role": "system", "content": "Classify the ticket into billing, bug or feature."},
+            {"role": "user", "content": "I was charged twice this month and want a refund for the second payment."}
+        ]});
+        let base = prompt_tokens(&req, 1.0);
+        let msgs: Vec<crate::provider::Message> = req["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| crate::provider::Message {
+                role: crate::provider::Role::User,
+                content: m["content"].as_str().unwrap().into(),
+            })
+            .collect();
+        assert_eq!(base, crate::runner::estimate_tokens(&msgs));
+        let scaled = prompt_tokens(&req, 1.3);
+        assert_eq!(scaled, (base as f64 * 1.3).round() as u64);
+        let ratio = scaled as f64 / base as f64;
+        assert!((ratio - 1.3).abs() < 0.02, "{ratio}");
     }
 
     #[test]

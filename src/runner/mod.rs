@@ -1,20 +1,26 @@
 //! The runner: every (provider × item × repeat) request, sent concurrently, retried sensibly, journaled as it ends.
 //!
 //! Why this module exists: evaluation runs are long, rate-limited and paid. The runner bounds in-flight requests per
-//! provider, retries only what a retry can fix (honouring the provider's Retry-After, with exponential backoff and
-//! jitter otherwise), stops sending on Ctrl-C or when the budget would be exceeded while letting in-flight requests
-//! finish, and writes each result to the journal the moment it is known — so an interrupted run loses nothing and a
-//! resumed run never pays twice.
+//! provider and adapts that bound to the provider's throttling ([`aimd`]), keeps to configured request/token rates
+//! ([`rate`]), retries only what a retry can fix and never before the provider's Retry-After ([`retry`]), refuses to
+//! send prompts that cannot fit the model's context window (a preflight, reported — never truncated), stops sending
+//! on Ctrl-C or when the budget would be exceeded while letting in-flight requests finish, and writes each result to
+//! the journal the moment it is known — so an interrupted run loses nothing and a resumed run never pays twice.
+
+pub mod aimd;
+pub mod rate;
+pub mod retry;
 
 use crate::cost;
 use crate::dataset::Item;
 use crate::error::{Error, Result};
 use crate::journal::{self, ErrorInfo, Record, StreamCompare};
 use crate::prompt::Prompter;
-use crate::provider::{self, ChatRequest, Provider, ProviderError, RequestMeta, Timeouts};
+use crate::provider::{
+    self, ChatRequest, Completion, ErrorClass, Provider, ProviderError, RequestMeta, Timeouts,
+};
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::Path;
@@ -22,6 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
+
+pub use retry::backoff;
 
 /// Options from the command line.
 #[derive(Debug, Clone, Default)]
@@ -120,6 +128,11 @@ struct Job {
     repeat: u32,
 }
 
+/// Spawned-but-unfinished requests per provider, as a multiple of its concurrency: enough that requests waiting out
+/// a Retry-After (which give their slot back) do not starve the provider, few enough that a huge dataset is not
+/// rendered into memory all at once.
+const QUEUE_FACTOR: usize = 4;
+
 struct ProviderRun {
     spec: ProviderSpec,
     client: Box<dyn Provider>,
@@ -127,7 +140,14 @@ struct ProviderRun {
     alt: Option<Box<dyn Provider>>,
     price: Price,
     base_url: String,
-    sem: Arc<Semaphore>,
+    /// Adaptive in-flight limit (AIMD), ceiling = the configured concurrency.
+    limit: aimd::AdaptiveLimit,
+    /// Optional rpm/tpm buckets.
+    rate: rate::RateGate,
+    /// Output tokens each request may use (`max_tokens`), for the tpm cost and the budget estimate.
+    max_tokens: u64,
+    /// Context window in force (override or price table), for the preflight.
+    context_window: Option<u64>,
     bar: ProgressBar,
     spent_micros: AtomicU64,
     errors: AtomicU64,
@@ -209,15 +229,17 @@ pub async fn execute(
         let bar = mp.add(ProgressBar::new(total_per_provider));
         bar.set_style(style.clone());
         bar.set_prefix(p.id.clone());
+        let conc = p.concurrency.unwrap_or(suite.run.concurrency).max(1);
         runs.push(Arc::new(ProviderRun {
             spec: p.clone(),
             client,
             alt,
             price,
             base_url,
-            sem: Arc::new(Semaphore::new(
-                p.concurrency.unwrap_or(suite.run.concurrency).max(1),
-            )),
+            limit: aimd::AdaptiveLimit::new(u32::try_from(conc).unwrap_or(u32::MAX)),
+            rate: rate::RateGate::new(p.rpm, p.tpm),
+            max_tokens: max_output_tokens(p),
+            context_window: cost::context_window_for(p),
             bar,
             spent_micros: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -240,6 +262,9 @@ pub async fn execute(
     }
     let budget = opts.max_cost_usd.or(suite.run.max_cost_usd);
     let spent_total = Arc::new(AtomicU64::new(0)); // micro-USD
+                                                   // Expected cost of requests sent but not finished (micro-USD): up to QUEUE_FACTOR × concurrency of them can be
+                                                   // pending, so the budget check counts them too.
+    let reserved_total = Arc::new(AtomicU64::new(0));
     let budget_hit = Arc::new(AtomicBool::new(false));
 
     // Journal writer: the only task that touches the file.
@@ -279,14 +304,18 @@ pub async fn execute(
         let tx = tx.clone();
         let stop = stop.clone();
         let spent_total = spent_total.clone();
+        let reserved_total = reserved_total.clone();
         let budget_hit = budget_hit.clone();
         let tools = Arc::new(ls.tools.clone());
         let run_spec = suite.run.clone();
         let sent = sent.clone();
+        let queue = Arc::new(Semaphore::new(
+            (pr.limit.snapshot().max() as usize).saturating_mul(QUEUE_FACTOR),
+        ));
         handles.push(tokio::spawn(async move {
             let mut inflight = tokio::task::JoinSet::new();
             for job in jobs {
-                let Ok(permit) = pr.sem.clone().acquire_owned().await else {
+                let Ok(permit) = queue.clone().acquire_owned().await else {
                     break;
                 };
                 if stop.load(Ordering::SeqCst) {
@@ -302,20 +331,34 @@ pub async fn execute(
                     }
                 };
                 let est = estimate_tokens(&messages);
+                if let Some(window) = pr.context_window.filter(|w| est > *w) {
+                    let rec =
+                        preflight_record(&pr, item, job.repeat, &messages, &tools, est, window);
+                    pr.errors.fetch_add(1, Ordering::Relaxed);
+                    pr.bar.inc(1);
+                    if tx.send(rec).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                // Repeat 0 of a `compare_stream` provider is sent twice (once per streaming mode).
+                let calls = if pr.alt.is_some() && job.repeat == 0 {
+                    2.0
+                } else {
+                    1.0
+                };
+                let expected_micros = (calls * est_cost(&pr, est) * 1e6).round() as u64;
                 if let Some(b) = budget {
-                    let calls = if pr.alt.is_some() && job.repeat == 0 {
-                        2.0
-                    } else {
-                        1.0
-                    };
-                    let expected = calls * est_cost(&pr, est);
-                    let spent = spent_total.load(Ordering::SeqCst) as f64 / 1e6;
-                    if spent + expected > b {
+                    let committed = spent_total.load(Ordering::SeqCst)
+                        + reserved_total.load(Ordering::SeqCst)
+                        + expected_micros;
+                    if committed as f64 / 1e6 > b {
                         budget_hit.store(true, Ordering::SeqCst);
                         stop.store(true, Ordering::SeqCst);
                         break;
                     }
                 }
+                reserved_total.fetch_add(expected_micros, Ordering::SeqCst);
                 let req = ChatRequest {
                     messages,
                     tools: tools.clone(),
@@ -328,6 +371,7 @@ pub async fn execute(
                 let pr = pr.clone();
                 let tx = tx.clone();
                 let spent_total = spent_total.clone();
+                let reserved_total = reserved_total.clone();
                 let run_spec = run_spec.clone();
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
@@ -336,6 +380,7 @@ pub async fn execute(
                     let compare_cost = rec.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
                     let micros = ((rec.cost_usd + compare_cost) * 1e6).round() as u64;
                     spent_total.fetch_add(micros, Ordering::SeqCst);
+                    reserved_total.fetch_sub(expected_micros, Ordering::SeqCst);
                     pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
                     if rec.error.is_some() {
                         pr.errors.fetch_add(1, Ordering::Relaxed);
@@ -385,55 +430,138 @@ pub async fn execute(
     })
 }
 
-fn est_cost(pr: &ProviderRun, est_input: u64) -> f64 {
-    let max_out = pr
-        .spec
-        .params
+/// Output tokens a request may use: its `max_tokens` / `max_completion_tokens`, else 256 (a typical completion).
+fn max_output_tokens(p: &ProviderSpec) -> u64 {
+    p.params
         .get("max_tokens")
-        .or(pr.spec.params.get("max_completion_tokens"))
+        .or(p.params.get("max_completion_tokens"))
         .and_then(Value::as_u64)
-        .unwrap_or(256);
-    (est_input as f64 * pr.price.input_per_mtok + max_out as f64 * pr.price.output_per_mtok) * 1e-6
+        .unwrap_or(256)
 }
 
-/// Backoff before retry number `retry` (0-based): the provider's hint if any (capped), else 0.5 s · 2^retry capped
-/// at 8 s, with 0–25% jitter taken off (the OpenAI/Anthropic SDK schedule).
-pub fn backoff(retry: u32, hint: Option<Duration>, cap: Duration) -> Duration {
-    if let Some(h) = hint {
-        return h.min(cap);
+fn est_cost(pr: &ProviderRun, est_input: u64) -> f64 {
+    (est_input as f64 * pr.price.input_per_mtok + pr.max_tokens as f64 * pr.price.output_per_mtok)
+        * 1e-6
+}
+
+/// The record of a request the preflight refused: its prompt's local estimate exceeds the context window. Nothing was
+/// sent (attempts 0, cost 0); the class is final, so a resumed run does not send it either.
+fn preflight_record(
+    pr: &ProviderRun,
+    item: &Item,
+    repeat: u32,
+    messages: &[provider::Message],
+    tools: &Arc<Vec<crate::suite::ToolDef>>,
+    est: u64,
+    window: u64,
+) -> Record {
+    let req = ChatRequest {
+        messages: messages.to_vec(),
+        tools: tools.clone(),
+        meta: RequestMeta {
+            item_id: item.id.clone(),
+            repeat,
+            attempt: 0,
+        },
+    };
+    let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
+    let e = ProviderError::new(
+        ErrorClass::ContextLength,
+        format!("preflight: {est} estimated tokens > window {window}"),
+    );
+    error_record(pr, &req, repeat, hash, e, 0, 0.0, est, Vec::new(), None)
+}
+
+/// One request sent until it succeeded or a retry could not help.
+struct Attempted {
+    /// The final attempt's result (a given-up error carries the reason it was not retried in its message).
+    result: std::result::Result<Completion, ProviderError>,
+    /// Attempts made.
+    attempts: u32,
+    /// Wall time of the last attempt, ms.
+    latency_ms: f64,
+    /// Class of every failed attempt, in order.
+    failures: Vec<ErrorClass>,
+    /// The adaptive limit right after the lowest throttled attempt, if any attempt was throttled.
+    min_concurrency: Option<u32>,
+}
+
+fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
     }
-    let base = (0.5 * 2f64.powi(retry.min(16) as i32)).min(8.0);
-    let jitter = 1.0 - 0.25 * rand::rng().random::<f64>();
-    Duration::from_secs_f64(base * jitter).min(cap)
 }
 
-/// One request with retries: the final result, the attempts made and the last attempt's wall time.
+/// Send `req` through `client` until it succeeds or a retry cannot help.
+///
+/// Each attempt waits for a slot under the provider's adaptive limit and for its rpm/tpm allowance, is sent, and
+/// gives its slot back before any backoff (a request waiting out a Retry-After is not in flight). A throttle (429,
+/// 529/503 overloaded) cuts the adaptive limit, a success grows it back. `client` is the provider's own client or
+/// its other-streaming-mode twin; both share the provider's limit and rate buckets.
 async fn attempt_loop(
+    pr: &ProviderRun,
     client: &dyn Provider,
     req: &mut ChatRequest,
+    est: u64,
     run: &crate::suite::RunSpec,
-) -> (
-    std::result::Result<crate::provider::Completion, ProviderError>,
-    u32,
-    f64,
-) {
+) -> Attempted {
     let cap = Duration::from_secs_f64(run.max_backoff_s.max(0.0));
+    let mut failures: Vec<ErrorClass> = Vec::new();
+    let mut min_concurrency: Option<u32> = None;
     let mut attempt = 1u32;
     loop {
         req.meta.attempt = attempt;
+        let slot = pr.limit.acquire().await;
+        pr.rate.admit(est.saturating_add(pr.max_tokens)).await;
         let t0 = Instant::now();
         let res = client.complete(req).await;
         let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        match res {
-            Err(e) if e.class.retryable() && attempt <= run.max_retries => {
-                tokio::time::sleep(backoff(attempt - 1, e.retry_after, cap)).await;
+        let mut e = match res {
+            Ok(c) => {
+                slot.success();
+                drop(slot);
+                return Attempted {
+                    result: Ok(c),
+                    attempts: attempt,
+                    latency_ms,
+                    failures,
+                    min_concurrency,
+                };
+            }
+            Err(e) => e,
+        };
+        if matches!(e.class, ErrorClass::RateLimit | ErrorClass::Overloaded) {
+            min_concurrency = min_opt(min_concurrency, Some(slot.throttled()));
+        }
+        drop(slot);
+        failures.push(e.class);
+        match retry::decide(&e, attempt, run.max_retries, cap) {
+            retry::Decision::Retry(wait) => {
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             }
-            other => return (other, attempt, latency_ms),
+            retry::Decision::GiveUp(note) => {
+                if let Some(n) = note {
+                    e.message = format!("{} ({n})", e.message);
+                }
+                return Attempted {
+                    result: Err(e),
+                    attempts: attempt,
+                    latency_ms,
+                    failures,
+                    min_concurrency,
+                };
+            }
         }
     }
 }
 
+/// Send one request until it succeeds or a retry cannot help, and return its journal record.
+///
+/// Every failed attempt's class is kept in the record's `attempt_errors`, so `attempts` and the journal agree. On a
+/// success at repeat 0 of a `compare_stream` provider, the same request is then sent with the other streaming mode
+/// (through the same limit, rate and retry path) and journaled inside the record as `stream_compare`.
 async fn perform(
     pr: &ProviderRun,
     mut req: ChatRequest,
@@ -442,15 +570,111 @@ async fn perform(
     run: &crate::suite::RunSpec,
 ) -> Record {
     let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
-    let (res, attempts, latency_ms) = attempt_loop(pr.client.as_ref(), &mut req, run).await;
-    let c = match res {
+    let a = attempt_loop(pr, pr.client.as_ref(), &mut req, est, run).await;
+    let c = match a.result {
         Ok(c) => c,
-        Err(e) => return error_record(pr, &req, repeat, hash, e, attempts, latency_ms, est),
+        Err(e) => {
+            return error_record(
+                pr,
+                &req,
+                repeat,
+                hash,
+                e,
+                a.attempts,
+                a.latency_ms,
+                est,
+                a.failures,
+                a.min_concurrency,
+            )
+        }
     };
+    let mut min_concurrency = a.min_concurrency;
     let stream_compare = match (&pr.alt, repeat) {
-        (Some(alt), 0) => Some(compare_call(pr, alt.as_ref(), &mut req, est, run).await),
+        (Some(alt), 0) => {
+            let (sc, m) = compare_call(pr, alt.as_ref(), &mut req, est, run).await;
+            min_concurrency = min_opt(min_concurrency, m);
+            Some(sc)
+        }
         _ => None,
     };
+    let mut rec = success_record(
+        pr,
+        &req,
+        repeat,
+        hash,
+        c,
+        a.attempts,
+        a.latency_ms,
+        est,
+        a.failures,
+        min_concurrency,
+    );
+    rec.stream_compare = stream_compare;
+    rec
+}
+
+/// The same request through the other streaming mode (retried like any request), and the adaptive limit it reached
+/// if it was throttled.
+async fn compare_call(
+    pr: &ProviderRun,
+    alt: &dyn Provider,
+    req: &mut ChatRequest,
+    est: u64,
+    run: &crate::suite::RunSpec,
+) -> (StreamCompare, Option<u32>) {
+    let a = attempt_loop(pr, alt, req, est, run).await;
+    let stream = !pr.spec.stream;
+    let sc = match a.result {
+        Ok(c) => {
+            let usage = settle_usage(&c, est);
+            StreamCompare {
+                stream,
+                output_text: c.text,
+                tool_calls: c.tool_calls,
+                finish_reason: c.finish_reason,
+                cost_usd: cost::cost_usd(&pr.price, &usage),
+                usage,
+                latency_ms: a.latency_ms,
+                ttft_ms: c.ttft_ms,
+                attempts: a.attempts,
+                error: None,
+                attempt_errors: a.failures,
+            }
+        }
+        Err(e) => StreamCompare {
+            stream,
+            output_text: String::new(),
+            tool_calls: vec![],
+            finish_reason: None,
+            usage: Default::default(),
+            cost_usd: 0.0,
+            latency_ms: a.latency_ms,
+            ttft_ms: None,
+            attempts: a.attempts,
+            error: Some(ErrorInfo {
+                class: e.class,
+                message: e.message,
+                status: e.status,
+            }),
+            attempt_errors: a.failures,
+        },
+    };
+    (sc, a.min_concurrency)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn success_record(
+    pr: &ProviderRun,
+    req: &ChatRequest,
+    repeat: u32,
+    hash: String,
+    c: Completion,
+    attempts: u32,
+    latency_ms: f64,
+    est: u64,
+    attempt_errors: Vec<ErrorClass>,
+    min_concurrency: Option<u32>,
+) -> Record {
     let usage = settle_usage(&c, est);
     Record {
         item_id: req.meta.item_id.clone(),
@@ -468,52 +692,9 @@ async fn perform(
         error: None,
         cached: false,
         est_input_tokens: Some(est),
-        stream_compare,
-    }
-}
-
-/// The same request through the other streaming mode (retried like any request).
-async fn compare_call(
-    pr: &ProviderRun,
-    alt: &dyn Provider,
-    req: &mut ChatRequest,
-    est: u64,
-    run: &crate::suite::RunSpec,
-) -> StreamCompare {
-    let (res, attempts, latency_ms) = attempt_loop(alt, req, run).await;
-    let stream = !pr.spec.stream;
-    match res {
-        Ok(c) => {
-            let usage = settle_usage(&c, est);
-            StreamCompare {
-                stream,
-                output_text: c.text,
-                tool_calls: c.tool_calls,
-                finish_reason: c.finish_reason,
-                cost_usd: cost::cost_usd(&pr.price, &usage),
-                usage,
-                latency_ms,
-                ttft_ms: c.ttft_ms,
-                attempts,
-                error: None,
-            }
-        }
-        Err(e) => StreamCompare {
-            stream,
-            output_text: String::new(),
-            tool_calls: vec![],
-            finish_reason: None,
-            usage: Default::default(),
-            cost_usd: 0.0,
-            latency_ms,
-            ttft_ms: None,
-            attempts,
-            error: Some(ErrorInfo {
-                class: e.class,
-                message: e.message,
-                status: e.status,
-            }),
-        },
+        stream_compare: None,
+        attempt_errors,
+        min_concurrency,
     }
 }
 
@@ -527,6 +708,8 @@ fn error_record(
     attempts: u32,
     latency_ms: f64,
     est: u64,
+    attempt_errors: Vec<ErrorClass>,
+    min_concurrency: Option<u32>,
 ) -> Record {
     Record {
         item_id: req.meta.item_id.clone(),
@@ -549,29 +732,14 @@ fn error_record(
         cached: false,
         est_input_tokens: Some(est),
         stream_compare: None,
+        attempt_errors,
+        min_concurrency,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_honours_hint_and_cap() {
-        let cap = Duration::from_secs(60);
-        assert_eq!(
-            backoff(0, Some(Duration::from_secs(3)), cap),
-            Duration::from_secs(3)
-        );
-        assert_eq!(backoff(0, Some(Duration::from_secs(300)), cap), cap);
-        let b = backoff(0, None, cap);
-        assert!(
-            b >= Duration::from_millis(375) && b <= Duration::from_millis(500),
-            "{b:?}"
-        );
-        let b = backoff(10, None, cap);
-        assert!(b <= Duration::from_secs(8) && b >= Duration::from_secs(6));
-    }
 
     #[test]
     fn estimate_is_positive_and_grows() {
