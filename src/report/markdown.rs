@@ -63,6 +63,17 @@ pub fn render(r: &Results, charts: &[String]) -> String {
     }
     let _ = writeln!(s, "\n{} items, {} repeat(s), seed {}. Decision: {:?} at {}% confidence; promote at >= {} quality ratio and <= {} cost ratio.",
         r.n_items, r.repeats, r.seed, r.gate_config.decision, (r.gate_config.confidence * 100.0).round(), r.gate_config.min_quality_ratio, r.gate_config.max_cost_ratio);
+    let notes: Vec<String> = r
+        .providers
+        .iter()
+        .flat_map(super::terminal::provider_notes)
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\n**Notes**\n");
+        for n in notes {
+            let _ = writeln!(s, "- {}", n.replace('|', "\\|"));
+        }
+    }
     if !charts.is_empty() {
         let _ = writeln!(s);
         for c in charts {

@@ -88,6 +88,13 @@ pub fn render(r: &Results) -> String {
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
+    let notes: Vec<String> = r.providers.iter().flat_map(provider_notes).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nnotes:");
+        for n in notes {
+            let _ = writeln!(out, "  {n}");
+        }
+    }
     for p in &r.providers {
         if let Some(g) = &p.gate {
             let _ = writeln!(out, "\n{} {}:", p.id, g.verdict.as_str());
@@ -102,4 +109,59 @@ pub fn render(r: &Results) -> String {
         }
     }
     out
+}
+
+/// What a reader should know about a provider beyond the table: throttling, retries, skipped items, token-count
+/// discrepancy and stream/non-stream differences.
+pub fn provider_notes(p: &crate::summary::ProviderResult) -> Vec<String> {
+    let mut v = Vec::new();
+    let t = &p.throttle;
+    if t.rate_limited + t.overloaded > 0 {
+        v.push(format!(
+            "{}: throttled {} time(s) (429: {}, overloaded: {}); concurrency came down to {}; {} retries in all",
+            p.id,
+            t.rate_limited + t.overloaded,
+            t.rate_limited,
+            t.overloaded,
+            t.min_concurrency,
+            p.retries
+        ));
+    } else if p.retries > 0 {
+        v.push(format!("{}: {} retries", p.id, p.retries));
+    }
+    if p.skipped_context > 0 {
+        v.push(format!(
+            "{}: {} item(s) not sent: prompt exceeds the context window (counted as errors)",
+            p.id, p.skipped_context
+        ));
+    }
+    if !p.errors_by_class.is_empty() {
+        let e: Vec<String> = p
+            .errors_by_class
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        v.push(format!("{}: errors by class: {}", p.id, e.join(", ")));
+    }
+    if let (Some(m), Some(sd)) = (p.token_discrepancy.ratio_mean, p.token_discrepancy.ratio_sd) {
+        if (m - 1.0).abs() > 0.1 {
+            v.push(format!(
+                "{}: reports {:.2}x the prompt tokens of the local o200k estimate (sd {:.2}): its tokenizer differs",
+                p.id, m, sd
+            ));
+        }
+    }
+    if let Some(se) = &p.stream_equivalence {
+        v.push(format!(
+            "{}: {} vs its own mode on {} items: text equal {}, tool calls equal {}, usage equal {}{}",
+            p.id,
+            se.compared_mode,
+            se.n,
+            se.text_equal,
+            se.tool_calls_equal,
+            se.usage_equal,
+            if se.compare_errors > 0 { format!(", {} comparison calls failed", se.compare_errors) } else { String::new() }
+        ));
+    }
+    v
 }
