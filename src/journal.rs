@@ -164,23 +164,46 @@ pub struct ReadResult {
 
 /// Read a journal, ignoring torn or corrupt lines.
 pub fn read(run_dir: &Path) -> Result<ReadResult> {
+    let mut records = Vec::new();
+    let skipped_lines = for_each(run_dir, |r| records.push(r))?;
+    Ok(ReadResult {
+        records,
+        skipped_lines,
+    })
+}
+
+/// Stream a journal record by record (one line in memory at a time), ignoring torn or corrupt lines; returns the
+/// 1-based numbers of the lines it skipped. A missing journal is an empty one.
+pub fn for_each(run_dir: &Path, mut f: impl FnMut(Record)) -> Result<Vec<usize>> {
+    use std::io::BufRead;
     let path = run_dir.join(JOURNAL_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadResult::default()),
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
-    let mut out = ReadResult::default();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+    let mut rdr = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut skipped = Vec::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let got = rdr
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Record>(line) {
-            Ok(r) => out.records.push(r),
-            Err(_) => out.skipped_lines.push(i + 1),
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(r) => f(r),
+            Err(_) => skipped.push(n),
         }
     }
-    Ok(out)
+    Ok(skipped)
 }
 
 /// The latest record per (item, provider, repeat): later lines supersede earlier ones (a retried error).

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub max_cost_usd: Option<f64>,
     /// Write the sim's request log here.
     pub sim_log: Option<std::path::PathBuf>,
+    /// The response cache (None = `--no-cache`).
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// How the run ended.
@@ -47,6 +49,10 @@ pub struct RunOutcome {
     pub budget_exhausted: bool,
     /// Spend in this invocation, USD.
     pub spent_usd: f64,
+    /// Spend of the whole run so far (earlier invocations of a resumed run included), USD.
+    pub run_spent_usd: f64,
+    /// The budget that applied, USD.
+    pub budget_usd: Option<f64>,
     /// Requests not done (interrupted or budget) — the run is incomplete when > 0.
     pub missing: u64,
 }
@@ -109,7 +115,13 @@ pub async fn execute(
 ) -> Result<RunOutcome> {
     let suite = &ls.suite;
     let existing = journal::read(run_dir)?;
-    let done: HashSet<(String, String, u32)> = journal::latest(existing.records)
+    let latest = journal::latest(existing.records);
+    // The budget covers the whole run: what earlier invocations of a resumed run spent counts too.
+    let spent_before_micros: u64 = latest
+        .values()
+        .map(|r| (r.cost_usd * 1e6).round() as u64)
+        .sum();
+    let done: HashSet<(String, String, u32)> = latest
         .into_values()
         .filter(|r| r.settled())
         .map(|r| r.key())
@@ -192,7 +204,8 @@ pub async fn execute(
         });
     }
     let budget = opts.max_cost_usd.or(suite.run.max_cost_usd);
-    let spent_total = Arc::new(AtomicU64::new(0)); // micro-USD
+    // micro-USD: spent in earlier invocations + spent in this one + reserved (estimated) for requests in flight.
+    let spent_total = Arc::new(AtomicU64::new(spent_before_micros));
     let budget_hit = Arc::new(AtomicBool::new(false));
 
     // Journal writer: the only task that touches the file.
@@ -236,6 +249,7 @@ pub async fn execute(
         let tools = Arc::new(ls.tools.clone());
         let run_spec = suite.run.clone();
         let sent = sent.clone();
+        let cache = opts.cache.clone();
         handles.push(tokio::spawn(async move {
             let mut inflight = tokio::task::JoinSet::new();
             for job in jobs {
@@ -255,15 +269,22 @@ pub async fn execute(
                     }
                 };
                 let est = estimate_tokens(&messages);
-                if let Some(b) = budget {
-                    let expected = est_cost(&pr, est);
-                    let spent = spent_total.load(Ordering::SeqCst) as f64 / 1e6;
-                    if spent + expected > b {
-                        budget_hit.store(true, Ordering::SeqCst);
-                        stop.store(true, Ordering::SeqCst);
-                        break;
+                // Budget: reserve this request's estimated cost before sending; the reservation is replaced by the
+                // actual cost when it finishes, so requests in flight can never take the run past the budget.
+                let reserved = match budget {
+                    Some(b) => {
+                        let expected = (est_cost(&pr, est) * 1e6).ceil() as u64;
+                        let spent = spent_total.load(Ordering::SeqCst);
+                        if (spent + expected) as f64 / 1e6 > b {
+                            budget_hit.store(true, Ordering::SeqCst);
+                            stop.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        spent_total.fetch_add(expected, Ordering::SeqCst);
+                        expected
                     }
-                }
+                    None => 0,
+                };
                 let req = ChatRequest {
                     messages,
                     tools: tools.clone(),
@@ -277,11 +298,15 @@ pub async fn execute(
                 let tx = tx.clone();
                 let spent_total = spent_total.clone();
                 let run_spec = run_spec.clone();
+                let cache = cache.clone();
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
-                    let rec = perform(&pr, req, job.repeat, est, &run_spec).await;
+                    let rec =
+                        perform_cached(cache.as_deref(), &pr, req, job.repeat, est, &run_spec)
+                            .await;
                     let micros = (rec.cost_usd * 1e6).round() as u64;
                     spent_total.fetch_add(micros, Ordering::SeqCst);
+                    spent_total.fetch_sub(reserved, Ordering::SeqCst);
                     pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
                     if rec.error.is_some() {
                         pr.errors.fetch_add(1, Ordering::Relaxed);
@@ -326,7 +351,12 @@ pub async fn execute(
         resumed,
         interrupted: interrupted.load(Ordering::SeqCst),
         budget_exhausted: budget_hit.load(Ordering::SeqCst),
-        spent_usd: spent_total.load(Ordering::SeqCst) as f64 / 1e6,
+        spent_usd: spent_total
+            .load(Ordering::SeqCst)
+            .saturating_sub(spent_before_micros) as f64
+            / 1e6,
+        run_spent_usd: spent_total.load(Ordering::SeqCst) as f64 / 1e6,
+        budget_usd: budget,
         missing: expected.saturating_sub(after.len() as u64),
     })
 }
@@ -341,6 +371,40 @@ fn est_cost(pr: &ProviderRun, est_input: u64) -> f64 {
         .unwrap_or(256);
     (est_input as f64 * pr.price.input_per_mtok + max_out as f64 * pr.price.output_per_mtok) * 1e-6
 }
+
+// ---- Response-cache hook (durability branch) -------------------------------------------------------------------
+// The only place the cache touches the runner: looked up once before the first attempt, filled only by successes.
+// Retries, timeouts and concurrency stay entirely inside `perform` and the sending loop.
+
+/// `perform`, behind the response cache: a fresh entry becomes a `cached: true`, cost-0 record without sending.
+async fn perform_cached(
+    cache: Option<&crate::cache::Cache>,
+    pr: &ProviderRun,
+    req: ChatRequest,
+    repeat: u32,
+    est: u64,
+    run: &crate::suite::RunSpec,
+) -> Record {
+    let Some(cache) = cache else {
+        return perform(pr, req, repeat, est, run).await;
+    };
+    let t0 = Instant::now();
+    let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
+    if let Some(entry) = cache.get(&hash) {
+        return crate::cache::hit_record(
+            entry,
+            req.meta.item_id,
+            pr.spec.id.clone(),
+            repeat,
+            est,
+            t0.elapsed().as_secs_f64() * 1000.0,
+        );
+    }
+    let rec = perform(pr, req, repeat, est, run).await;
+    cache.put(&rec);
+    rec
+}
+// ---- end of the response-cache hook ------------------------------------------------------------------------------
 
 /// Backoff before retry number `retry` (0-based): the provider's hint if any (capped), else 0.5 s · 2^retry capped
 /// at 8 s, with 0–25% jitter taken off (the OpenAI/Anthropic SDK schedule).
