@@ -230,10 +230,26 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
-    let (ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    if let Some(b) = a.max_cost {
+        if !(b.is_finite() && b >= 0.0) {
+            return Err(
+                InputError::new("", format!("--max-cost {b} is not a budget"))
+                    .hint("pass a non-negative number of USD, e.g. --max-cost 5")
+                    .into(),
+            );
+        }
+        // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
+        ls.suite.run.max_cost_usd = Some(b);
+    }
     let cache = open_cache(&a.cache)?;
     let run_dir = match run_dir {
-        Some(d) => d,
+        Some(d) => {
+            if a.max_cost.is_some() {
+                write_resolved(&ls, &d)?; // the new budget holds for later resumes too
+            }
+            d
+        }
         None => {
             if let Some((dir, missing)) = latest_run_missing(&a.out, &ls.suite.name) {
                 if missing > 0 {

@@ -153,6 +153,23 @@ impl Writer {
     }
 }
 
+/// Replace every occurrence of `secret` in a record's free text (output, error message) with `[REDACTED]`. Secrets
+/// shorter than 8 characters are not searched for (they would match ordinary text).
+pub fn redact(r: &mut Record, secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < 8 {
+        return;
+    }
+    if r.output_text.contains(secret) {
+        r.output_text = r.output_text.replace(secret, "[REDACTED]");
+    }
+    if let Some(e) = &mut r.error {
+        if e.message.contains(secret) {
+            e.message = e.message.replace(secret, "[REDACTED]");
+        }
+    }
+}
+
 /// What reading a journal found.
 #[derive(Debug, Default)]
 pub struct ReadResult {
@@ -269,6 +286,22 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["a", "c"]
         );
+    }
+
+    #[test]
+    fn redaction_removes_the_secret_from_free_text() {
+        let mut r = rec("a", Some(ErrorClass::Auth));
+        r.error.as_mut().unwrap().message = "Incorrect API key provided: sk-live-123456789".into();
+        r.output_text = "echo sk-live-123456789 echo".into();
+        redact(&mut r, "sk-live-123456789");
+        assert_eq!(
+            r.error.unwrap().message,
+            "Incorrect API key provided: [REDACTED]"
+        );
+        assert_eq!(r.output_text, "echo [REDACTED] echo");
+        let mut r = rec("a", None);
+        redact(&mut r, "x");
+        assert_eq!(r.output_text, "x", "short secrets are not searched for");
     }
 
     #[test]

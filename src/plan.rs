@@ -74,8 +74,7 @@ pub fn plan(
     for p in &ls.suite.providers {
         let price = crate::cost::price_for(p).unwrap_or_default();
         let window = crate::cost::context_window_for(p);
-        // The runner hashes with the provider's configured base URL (sim providers are normalised to "sim").
-        let base_url = p.base_url.clone().unwrap_or_default();
+        let base_url = crate::runner::hash_endpoint(p, ls.suite.run.seed);
         let (mut inp, mut out) = (0u64, 0u64);
         let (mut hits, mut uncached_in, mut uncached_out) = (0u64, 0u64, 0u64);
         let mut over = Vec::new();

@@ -57,12 +57,13 @@ pub struct RunOutcome {
     pub missing: u64,
 }
 
-/// Canonical request hash: provider kind, base URL, model, messages, params, tools, repeat. Never the key.
-pub fn request_hash(spec: &ProviderSpec, base_url: &str, req: &ChatRequest, repeat: u32) -> String {
-    let canon = json!({
+/// Canonical request hash (the response-cache key): provider kind, endpoint (see [`hash_endpoint`]), model, messages,
+/// params, streaming, tools, repeat — and for the simulator its behaviour profile. Never the key or any header.
+pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repeat: u32) -> String {
+    let mut canon = json!({
         "v": 1,
         "kind": spec.kind.as_str(),
-        "base_url": if spec.kind == ProviderKind::Sim { "sim" } else { base_url },
+        "base_url": endpoint,
         "model": spec.model,
         "messages": req.messages,
         "params": spec.params,
@@ -70,9 +71,23 @@ pub fn request_hash(spec: &ProviderSpec, base_url: &str, req: &ChatRequest, repe
         "tools": *req.tools,
         "repeat": repeat,
     });
+    if spec.kind == ProviderKind::Sim {
+        // The simulator's answers are a function of its profile and the run seed (the seed is in the endpoint).
+        canon["sim"] = json!(spec.sim.clone().unwrap_or_default());
+    }
     blake3::hash(canon.to_string().as_bytes())
         .to_hex()
         .to_string()
+}
+
+/// The endpoint identity hashed into [`request_hash`]: the configured base URL; for the simulator, whose loopback
+/// port changes every run, `sim:seed=<run seed>` (its answers depend on the seed, not on the port).
+pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
+    if spec.kind == ProviderKind::Sim {
+        format!("sim:seed={seed}")
+    } else {
+        spec.base_url.clone().unwrap_or_default()
+    }
 }
 
 /// Local token estimate of a prompt (o200k BPE when available; chars/4 otherwise).
@@ -98,6 +113,7 @@ struct ProviderRun {
     spec: ProviderSpec,
     client: Box<dyn Provider>,
     price: Price,
+    /// The endpoint identity for request hashes ([`hash_endpoint`]).
     base_url: String,
     sem: Arc<Semaphore>,
     bar: ProgressBar,
@@ -166,10 +182,7 @@ pub async fn execute(
         let override_url = (p.kind == ProviderKind::Sim)
             .then(|| sim.as_ref().map(|s| s.base_url.clone()))
             .flatten();
-        let base_url = override_url
-            .clone()
-            .or_else(|| p.base_url.clone())
-            .unwrap_or_default();
+        let base_url = hash_endpoint(p, suite.run.seed);
         let client = provider::build(p, http.clone(), timeouts, override_url)?;
         let price = cost::price_for(p).unwrap_or_default();
         let bar = mp.add(ProgressBar::new(total_per_provider));
@@ -202,6 +215,24 @@ pub async fn execute(
                 eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
             }
         });
+    }
+    // SIGTERM (a CI job cancelled, `kill`, a container stopped) is handled like Ctrl-C: requests already sent are
+    // paid for, so their answers are waited for and journaled instead of being lost and re-sent on resume.
+    #[cfg(unix)]
+    {
+        let stop = stop.clone();
+        let interrupted = interrupted.clone();
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::spawn(async move {
+                if term.recv().await.is_some() {
+                    interrupted.store(true, Ordering::SeqCst);
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                }
+            });
+        }
     }
     let budget = opts.max_cost_usd.or(suite.run.max_cost_usd);
     // micro-USD: spent in earlier invocations + spent in this one + reserved (estimated) for requests in flight.
@@ -376,7 +407,7 @@ fn est_cost(pr: &ProviderRun, est_input: u64) -> f64 {
 // The only place the cache touches the runner: looked up once before the first attempt, filled only by successes.
 // Retries, timeouts and concurrency stay entirely inside `perform` and the sending loop.
 
-/// `perform`, behind the response cache: a fresh entry becomes a `cached: true`, cost-0 record without sending.
+/// `perform`, behind the response cache (and with the provider's API key redacted from what it returns): a fresh entry becomes a `cached: true`, cost-0 record without sending.
 async fn perform_cached(
     cache: Option<&crate::cache::Cache>,
     pr: &ProviderRun,
@@ -385,12 +416,9 @@ async fn perform_cached(
     est: u64,
     run: &crate::suite::RunSpec,
 ) -> Record {
-    let Some(cache) = cache else {
-        return perform(pr, req, repeat, est, run).await;
-    };
     let t0 = Instant::now();
-    let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
-    if let Some(entry) = cache.get(&hash) {
+    let hit = cache.and_then(|c| c.get(&request_hash(&pr.spec, &pr.base_url, &req, repeat)));
+    if let Some(entry) = hit {
         return crate::cache::hit_record(
             entry,
             req.meta.item_id,
@@ -400,8 +428,19 @@ async fn perform_cached(
             t0.elapsed().as_secs_f64() * 1000.0,
         );
     }
-    let rec = perform(pr, req, repeat, est, run).await;
-    cache.put(&rec);
+    let mut rec = perform(pr, req, repeat, est, run).await;
+    // A provider that echoes the API key in an error body must not get it into the journal or the cache.
+    if let Some(key) = pr
+        .spec
+        .api_key_env
+        .as_deref()
+        .and_then(|v| std::env::var(v).ok())
+    {
+        journal::redact(&mut rec, &key);
+    }
+    if let Some(c) = cache {
+        c.put(&rec);
+    }
     rec
 }
 // ---- end of the response-cache hook ------------------------------------------------------------------------------
