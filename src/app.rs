@@ -174,21 +174,15 @@ pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
         return None;
     }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset).ok()?;
-    let index: std::collections::HashMap<&str, usize> =
-        items.iter().map(|it| (it.id.as_str(), it.index)).collect();
-    let providers: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
-    let repeats = ls.suite.run.repeats.max(1) as usize;
-    let mut seen = vec![false; items.len() * providers.len() * repeats];
+    let slots = journal::Slots::new(
+        items.iter().map(|it| it.id.as_str()),
+        ls.suite.providers.iter().map(|p| p.id.as_str()),
+        ls.suite.run.repeats,
+    );
+    let mut seen = vec![false; slots.len()];
     journal::for_each(&newest, |r| {
-        let (Some(&i), Some(p)) = (
-            index.get(r.item_id.as_str()),
-            providers.iter().position(|p| *p == r.provider_id),
-        ) else {
-            return;
-        };
-        let rep = r.repeat as usize;
-        if rep < repeats {
-            seen[(p * repeats + rep) * items.len() + i] = true;
+        if let Some(s) = slots.of(&r) {
+            seen[s] = true;
         }
     })
     .ok()?;
@@ -314,15 +308,18 @@ fn run(a: RunArgs) -> Result<i32> {
 }
 
 fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
-    let read = journal::read(run_dir)?;
-    if !read.skipped_lines.is_empty() {
+    // Streamed: the records go straight from the file into the analysis, never all into one list first.
+    let mut reader = journal::Reader::open(run_dir)?;
+    let analysis = summary::analyse(ls, items, reader.by_ref())?;
+    let skipped = reader.finish()?;
+    if !skipped.is_empty() {
         eprintln!(
             "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
-            read.skipped_lines.len(),
-            read.skipped_lines
+            skipped.len(),
+            skipped
         );
     }
-    summary::analyse(ls, items, read.records)
+    Ok(analysis)
 }
 
 /// Write results.json and every report, print the table; returns the gate's exit code.

@@ -181,46 +181,140 @@ pub struct ReadResult {
 
 /// Read a journal, ignoring torn or corrupt lines.
 pub fn read(run_dir: &Path) -> Result<ReadResult> {
-    let mut records = Vec::new();
-    let skipped_lines = for_each(run_dir, |r| records.push(r))?;
+    let mut rd = Reader::open(run_dir)?;
+    let records = rd.by_ref().collect();
+    let skipped_lines = rd.finish()?;
     Ok(ReadResult {
         records,
         skipped_lines,
     })
 }
 
-/// Stream a journal record by record (one line in memory at a time), ignoring torn or corrupt lines; returns the
-/// 1-based numbers of the lines it skipped. A missing journal is an empty one.
+/// Stream a journal record by record, ignoring torn or corrupt lines; returns the 1-based numbers of the lines it
+/// skipped. A missing journal is an empty one.
 pub fn for_each(run_dir: &Path, mut f: impl FnMut(Record)) -> Result<Vec<usize>> {
-    use std::io::BufRead;
-    let path = run_dir.join(JOURNAL_FILE);
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-    };
-    let mut rdr = std::io::BufReader::with_capacity(1 << 16, file);
-    let mut line = Vec::new();
-    let mut skipped = Vec::new();
-    let mut n = 0usize;
-    loop {
-        line.clear();
-        let got = rdr
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        if got == 0 {
-            break;
-        }
-        n += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(r) => f(r),
-            Err(_) => skipped.push(n),
+    let mut rd = Reader::open(run_dir)?;
+    for r in rd.by_ref() {
+        f(r);
+    }
+    rd.finish()
+}
+
+/// A streaming journal reader: an iterator over its valid records that holds one line in memory at a time, so a
+/// run of any size is read in bounded memory. Call [`Reader::finish`] afterwards for I/O errors and skipped lines.
+pub struct Reader {
+    path: std::path::PathBuf,
+    rdr: Option<std::io::BufReader<std::fs::File>>,
+    line: Vec<u8>,
+    n: usize,
+    skipped: Vec<usize>,
+    error: Option<std::io::Error>,
+}
+
+impl Reader {
+    /// Open the journal of `run_dir` (a missing journal reads as empty).
+    pub fn open(run_dir: &Path) -> Result<Reader> {
+        let path = run_dir.join(JOURNAL_FILE);
+        let rdr = match std::fs::File::open(&path) {
+            Ok(f) => Some(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        Ok(Reader {
+            path,
+            rdr,
+            line: Vec::new(),
+            n: 0,
+            skipped: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// The lines skipped as unreadable (1-based), or the I/O error that ended the iteration early.
+    pub fn finish(self) -> Result<Vec<usize>> {
+        match self.error {
+            Some(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
+            None => Ok(self.skipped),
         }
     }
-    Ok(skipped)
+}
+
+impl Iterator for Reader {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        use std::io::BufRead;
+        let rdr = self.rdr.as_mut()?;
+        loop {
+            self.line.clear();
+            match rdr.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    self.rdr = None;
+                    return None;
+                }
+            }
+            self.n += 1;
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Record>(&self.line) {
+                Ok(r) => return Some(r),
+                Err(_) => self.skipped.push(self.n),
+            }
+        }
+    }
+}
+
+/// A dense numbering of a run's (provider, repeat, item) slots, so bookkeeping over a journal of any size (what is
+/// done, what is missing) takes one bit-sized flag per request instead of a set of string keys.
+pub struct Slots<'a> {
+    items: HashMap<&'a str, usize>,
+    providers: Vec<&'a str>,
+    repeats: usize,
+}
+
+impl<'a> Slots<'a> {
+    /// Slots for these item ids (in dataset order), provider ids and repeat count.
+    pub fn new(
+        item_ids: impl IntoIterator<Item = &'a str>,
+        provider_ids: impl IntoIterator<Item = &'a str>,
+        repeats: u32,
+    ) -> Self {
+        Slots {
+            items: item_ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (id, i))
+                .collect(),
+            providers: provider_ids.into_iter().collect(),
+            repeats: repeats.max(1) as usize,
+        }
+    }
+
+    /// Number of slots (requests in the run).
+    pub fn len(&self) -> usize {
+        self.items.len() * self.providers.len() * self.repeats
+    }
+
+    /// Whether the run has no requests.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot of provider number `provider`, repeat `repeat`, item number `item`.
+    pub fn at(&self, provider: usize, repeat: u32, item: usize) -> usize {
+        (provider * self.repeats + repeat as usize) * self.items.len() + item
+    }
+
+    /// The slot a record fills, if it belongs to this run.
+    pub fn of(&self, r: &Record) -> Option<usize> {
+        let item = *self.items.get(r.item_id.as_str())?;
+        let provider = self.providers.iter().position(|p| *p == r.provider_id)?;
+        ((r.repeat as usize) < self.repeats).then(|| self.at(provider, r.repeat, item))
+    }
 }
 
 /// The latest record per (item, provider, repeat): later lines supersede earlier ones (a retried error).
@@ -302,6 +396,51 @@ mod tests {
         let mut r = rec("a", None);
         redact(&mut r, "x");
         assert_eq!(r.output_text, "x", "short secrets are not searched for");
+    }
+
+    #[test]
+    fn slots_number_every_request_once() {
+        let s = Slots::new(["a", "b", "c"], ["p", "q"], 2);
+        assert_eq!(s.len(), 12);
+        let mut seen = std::collections::HashSet::new();
+        for p in 0..2 {
+            for rep in 0..2 {
+                for i in 0..3 {
+                    assert!(seen.insert(s.at(p, rep, i)));
+                }
+            }
+        }
+        assert!(seen.iter().all(|&x| x < 12));
+        let mut r = rec("b", None);
+        r.provider_id = "q".into();
+        r.repeat = 1;
+        assert_eq!(s.of(&r), Some(s.at(1, 1, 1)));
+        r.repeat = 2;
+        assert_eq!(s.of(&r), None);
+        r.repeat = 0;
+        r.item_id = "zz".into();
+        assert_eq!(s.of(&r), None);
+    }
+
+    #[test]
+    fn reader_streams_and_reports_skipped_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(d.path()).unwrap();
+        for i in 0..5 {
+            w.append(&rec(&format!("i{i}"), None)).unwrap();
+        }
+        drop(w);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.path().join(JOURNAL_FILE))
+            .unwrap();
+        f.write_all(b"\n   \n{not json}\n").unwrap();
+        drop(f);
+        let mut rd = Reader::open(d.path()).unwrap();
+        assert_eq!(rd.by_ref().count(), 5);
+        assert_eq!(rd.finish().unwrap(), vec![8]);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(Reader::open(empty.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -16,7 +16,6 @@ use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -130,18 +129,21 @@ pub async fn execute(
     opts: &RunOptions,
 ) -> Result<RunOutcome> {
     let suite = &ls.suite;
-    let existing = journal::read(run_dir)?;
-    let latest = journal::latest(existing.records);
-    // The budget covers the whole run: what earlier invocations of a resumed run spent counts too.
-    let spent_before_micros: u64 = latest
-        .values()
-        .map(|r| (r.cost_usd * 1e6).round() as u64)
-        .sum();
-    let done: HashSet<(String, String, u32)> = latest
-        .into_values()
-        .filter(|r| r.settled())
-        .map(|r| r.key())
-        .collect();
+    // Resume: stream the journal once; the latest record of each request decides whether it is settled. The budget
+    // covers the whole run, so what earlier invocations of a resumed run spent counts too.
+    let slots = journal::Slots::new(
+        items.iter().map(|it| it.id.as_str()),
+        suite.providers.iter().map(|p| p.id.as_str()),
+        suite.run.repeats,
+    );
+    let mut done = vec![false; slots.len()];
+    let mut spent_before_micros = 0u64;
+    journal::for_each(run_dir, |r| {
+        spent_before_micros += (r.cost_usd * 1e6).round() as u64;
+        if let Some(s) = slots.of(&r) {
+            done[s] = r.settled();
+        }
+    })?;
 
     let sim = if suite.providers.iter().any(|p| p.kind == ProviderKind::Sim) {
         let state = provider::sim::SimState::new(ls, &items, &prompter, opts.sim_log.as_deref())?;
@@ -255,11 +257,11 @@ pub async fn execute(
     let mut resumed = 0u64;
     let mut handles = Vec::new();
     let sent = Arc::new(AtomicU64::new(0));
-    for pr in &runs {
+    for (pi, pr) in runs.iter().enumerate() {
         let mut jobs = Vec::new();
         for repeat in 0..repeats {
             for it in items.iter() {
-                if done.contains(&(it.id.clone(), pr.spec.id.clone(), repeat)) {
+                if done[slots.at(pi, repeat, it.index)] {
                     resumed += 1;
                     pr.bar.inc(1);
                 } else {
@@ -375,8 +377,13 @@ pub async fn execute(
     }
     drop(sim);
 
-    let after = journal::latest(journal::read(run_dir)?.records);
-    let expected = runs.len() as u64 * total_per_provider;
+    let mut recorded = vec![false; slots.len()];
+    journal::for_each(run_dir, |r| {
+        if let Some(s) = slots.of(&r) {
+            recorded[s] = true;
+        }
+    })?;
+    let missing = recorded.iter().filter(|x| !**x).count() as u64;
     Ok(RunOutcome {
         sent: sent.load(Ordering::Relaxed),
         resumed,
@@ -388,7 +395,7 @@ pub async fn execute(
             / 1e6,
         run_spent_usd: spent_total.load(Ordering::SeqCst) as f64 / 1e6,
         budget_usd: budget,
-        missing: expected.saturating_sub(after.len() as u64),
+        missing,
     })
 }
 

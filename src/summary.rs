@@ -159,7 +159,7 @@ pub struct Analysis {
 pub fn analyse(
     ls: &LoadedSuite,
     items: &[Item],
-    records: Vec<Record>,
+    records: impl IntoIterator<Item = Record>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
