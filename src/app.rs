@@ -1,7 +1,9 @@
 //! The commands: glue between the command line and the pipeline stages. No business logic lives here; each step
 //! calls the stage module that owns it, in data-flow order.
 
-use crate::cli::{Cli, Command, OutputArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs};
+use crate::cli::{
+    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs,
+};
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
 use crate::journal;
@@ -58,9 +60,10 @@ fn validate(a: SuiteArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn plan(a: SuiteArgs) -> Result<i32> {
-    let (ls, items, prompter) = prepare(&a.suite, a.providers.as_deref())?;
-    let p = crate::plan::plan(&ls, &items, &prompter)?;
+fn plan(a: PlanArgs) -> Result<i32> {
+    let (ls, items, prompter) = prepare(&a.suite.suite, a.suite.providers.as_deref())?;
+    let cache = open_cache(&a.cache)?;
+    let p = crate::plan::plan(&ls, &items, &prompter, cache.as_deref())?;
     print!("{}", crate::plan::render(&p));
     Ok(0)
 }
@@ -93,13 +96,40 @@ fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     }
     let yaml = serde_yaml::to_string(&s)
         .map_err(|e| Error::Internal(format!("serializing the suite: {e}")))?;
+    // Temporary file + rename: a crash never leaves a half-written suite.yaml that `--resume` would choke on.
     let path = dir.join(RESOLVED_SUITE);
-    std::fs::write(&path, yaml).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    let tmp = dir.join(format!(".{RESOLVED_SUITE}.tmp"));
+    std::fs::write(&tmp, yaml)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
-fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
-    let safe: String = name
-        .chars()
+/// Open the response cache the command line asks for: `None` with `--no-cache` (or when no default location exists
+/// and none was given). An explicit `--cache-dir` that cannot be used is an error; a default one only a warning.
+pub fn open_cache(a: &CacheArgs) -> Result<Option<Arc<crate::cache::Cache>>> {
+    if a.no_cache {
+        return Ok(None);
+    }
+    match &a.cache_dir {
+        Some(dir) => Ok(Some(Arc::new(crate::cache::Cache::open(dir, a.cache_ttl)?))),
+        None => match crate::cache::default_dir() {
+            Some(dir) => match crate::cache::Cache::open(&dir, a.cache_ttl) {
+                Ok(c) => Ok(Some(Arc::new(c))),
+                Err(e) => {
+                    eprintln!("warning: response cache disabled: {e}");
+                    Ok(None)
+                }
+            },
+            None => {
+                eprintln!("note: response cache disabled: set EVALH_CACHE_DIR or pass --cache-dir");
+                Ok(None)
+            }
+        },
+    }
+}
+
+fn safe_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -107,7 +137,61 @@ fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `<stamp>` or `<stamp>-<n>` as `new_run_dir` makes them: (stamp, n) for ordering.
+fn parse_stamp(rest: &str) -> Option<(&str, u32)> {
+    let (stamp, n) = match rest.split_once('-') {
+        Some((s, n)) => (s, n.parse().ok()?),
+        None => (rest, 1),
+    };
+    let b = stamp.as_bytes();
+    let ok = b.len() == 16
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+    ok.then_some((stamp, n))
+}
+
+/// The newest run directory of suite `name` under `out` and how many of its requests have no journal record, or
+/// `None` when there is no such run or it cannot be read (then there is nothing useful to say).
+pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
+    let prefix = format!("{}-", safe_name(name));
+    let newest = std::fs::read_dir(out)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            let (stamp, n) = parse_stamp(file.strip_prefix(&prefix)?)?;
+            Some(((stamp.to_string(), n), e.path()))
+        })
+        .filter(|(_, p)| p.join(RESOLVED_SUITE).is_file())
+        .max()?
+        .1;
+    let ls = suite::load_suite(&newest.join(RESOLVED_SUITE), None).ok()?;
+    if ls.suite.name != name {
+        return None;
+    }
+    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset).ok()?;
+    let slots = journal::Slots::new(
+        items.iter().map(|it| it.id.as_str()),
+        ls.suite.providers.iter().map(|p| p.id.as_str()),
+        ls.suite.run.repeats,
+    );
+    let mut seen = vec![false; slots.len()];
+    journal::for_each(&newest, |r| {
+        if let Some(s) = slots.of(&r) {
+            seen[s] = true;
+        }
+    })
+    .ok()?;
+    let missing = seen.iter().filter(|s| !**s).count() as u64;
+    Some((newest, missing))
+}
+
+fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let safe = safe_name(name);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut dir = out.join(format!("{safe}-{stamp}"));
     let mut n = 1;
@@ -140,10 +224,36 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
-    let (ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    if let Some(b) = a.max_cost {
+        if !(b.is_finite() && b >= 0.0) {
+            return Err(
+                InputError::new("", format!("--max-cost {b} is not a budget"))
+                    .hint("pass a non-negative number of USD, e.g. --max-cost 5")
+                    .into(),
+            );
+        }
+        // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
+        ls.suite.run.max_cost_usd = Some(b);
+    }
+    let cache = open_cache(&a.cache)?;
     let run_dir = match run_dir {
-        Some(d) => d,
+        Some(d) => {
+            if a.max_cost.is_some() {
+                write_resolved(&ls, &d)?; // the new budget holds for later resumes too
+            }
+            d
+        }
         None => {
+            if let Some((dir, missing)) = latest_run_missing(&a.out, &ls.suite.name) {
+                if missing > 0 {
+                    eprintln!(
+                        "note: the latest run {} is incomplete ({missing} missing); resume it with evalh run --resume {}",
+                        dir.display(),
+                        dir.display()
+                    );
+                }
+            }
             let d = new_run_dir(&a.out, &ls.suite.name)?;
             write_resolved(&ls, &d)?;
             d
@@ -155,6 +265,7 @@ fn run(a: RunArgs) -> Result<i32> {
         progress: !a.no_progress,
         max_cost_usd: a.max_cost,
         sim_log: a.sim_log.clone(),
+        cache: cache.clone(),
     };
     let outcome = runtime()?.block_on(crate::runner::execute(
         &ls,
@@ -163,11 +274,25 @@ fn run(a: RunArgs) -> Result<i32> {
         &run_dir,
         &opts,
     ))?;
+    if let Some(c) = &cache {
+        if c.hits() > 0 {
+            eprintln!(
+                "response cache: {} responses served from {} (not paid, left out of latency statistics)",
+                c.hits(),
+                c.root().display()
+            );
+        }
+    }
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
     let code = emit(&analysis, &run_dir, &a.outputs)?;
     if outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
-            format!("budget reached after spending ${:.4}", outcome.spent_usd)
+            format!(
+                "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
+                 (raise it with --max-cost when resuming)",
+                outcome.run_spent_usd,
+                outcome.budget_usd.unwrap_or(0.0)
+            )
         } else if outcome.interrupted {
             "interrupted".to_string()
         } else {
@@ -183,15 +308,18 @@ fn run(a: RunArgs) -> Result<i32> {
 }
 
 fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
-    let read = journal::read(run_dir)?;
-    if !read.skipped_lines.is_empty() {
+    // Streamed: the records go straight from the file into the analysis, never all into one list first.
+    let mut reader = journal::Reader::open(run_dir)?;
+    let analysis = summary::analyse(ls, items, reader.by_ref())?;
+    let skipped = reader.finish()?;
+    if !skipped.is_empty() {
         eprintln!(
             "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
-            read.skipped_lines.len(),
-            read.skipped_lines
+            skipped.len(),
+            skipped
         );
     }
-    summary::analyse(ls, items, read.records)
+    Ok(analysis)
 }
 
 /// Write results.json and every report, print the table; returns the gate's exit code.

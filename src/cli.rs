@@ -19,8 +19,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check a suite (and its dataset and templates) without sending anything.
     Validate(SuiteArgs),
-    /// Estimate tokens and cost of a suite before spending anything.
-    Plan(SuiteArgs),
+    /// Estimate tokens, cost and cache hits of a suite before spending anything.
+    Plan(PlanArgs),
     /// Recompute scores, statistics and verdicts of a run directory from its journal (offline).
     Score(OutputArgs),
     /// Regenerate the reports of a run directory (offline).
@@ -41,6 +41,31 @@ pub struct SuiteArgs {
     /// Replace the suite's providers with those in this YAML file.
     #[arg(long)]
     pub providers: Option<PathBuf>,
+}
+
+/// `evalh plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The suite.
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Where to look for cached responses.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The response cache (shared across runs; see docs/runs.md).
+#[derive(Debug, Args, Clone)]
+pub struct CacheArgs {
+    /// Neither read nor write the response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Response cache directory [default: $EVALH_CACHE_DIR, else $XDG_CACHE_HOME/evalh, else ~/.cache/evalh].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Ignore cached responses older than this (e.g. 7d, 12h, 30m, 45s).
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = crate::cache::parse_ttl)]
+    pub cache_ttl: std::time::Duration,
 }
 
 /// `evalh run`.
@@ -66,6 +91,9 @@ pub struct RunArgs {
     /// Write the simulator's request log (JSONL) to this file.
     #[arg(long, value_name = "FILE")]
     pub sim_log: Option<PathBuf>,
+    /// The response cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,

@@ -65,12 +65,28 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Va
             continue;
         }
         let v: Value = serde_json::from_str(t).map_err(|e| {
-            InputError::new(path, format!("row is not valid JSON: {e}"))
+            let hint = if t.starts_with('\u{feff}') {
+                "the line starts with a byte-order mark (U+FEFF), typically from files concatenated together; remove it"
+            } else {
+                "each line of a JSONL file must be one complete JSON object"
+            };
+            InputError::new(path, format!("row is not valid JSON: {}", json_message(&e)))
                 .at(line_no, e.column())
-                .hint("each line of a JSONL file must be one complete JSON object")
+                .hint(hint)
         })?;
         match v {
-            Value::Object(m) => rows.push((line_no, m)),
+            Value::Object(m) => {
+                // serde_json keeps the last of two equal keys; for ground truth that silent choice is a bug.
+                if let Err(e) = serde_json::from_str::<NoDuplicateKeys>(t) {
+                    return Err(
+                        InputError::new(path, format!("row has a {}", json_message(&e)))
+                            .at(line_no, e.column())
+                            .hint("each field may appear once per row; keep the right one")
+                            .into(),
+                    );
+                }
+                rows.push((line_no, m))
+            }
             other => {
                 return Err(InputError::new(
                     path,
@@ -86,10 +102,40 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Va
     }
     if rows.is_empty() {
         return Err(InputError::new(path, "dataset has no rows")
+            .at_line(1)
             .hint("add at least one item")
             .into());
     }
     Ok(rows)
+}
+
+/// Deserializes a JSON object only to check that no key appears twice in it (values are skipped).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<NoDuplicateKeys, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    if !seen.insert(k.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                    }
+                    a.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(NoDuplicateKeys)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Parse CSV text (header row required) into (line, object) rows; cells that hold JSON objects/arrays are parsed.
@@ -99,7 +145,7 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Valu
         .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| csv_error(path, e))?
+        .map_err(|e| csv_error(path, text, e))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect::<Vec<_>>();
@@ -109,9 +155,31 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Valu
             .hint("the first line must name the columns")
             .into());
     }
+    if let [only] = headers.as_slice() {
+        if let Some(sep) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c)) {
+            return Err(InputError::new(
+                path,
+                format!("the header is a single column `{only}`"),
+            )
+            .at_line(1)
+            .hint(format!(
+                "evalh reads comma-separated CSV; this file looks separated by {sep:?}: convert it to commas (or JSONL)"
+            ))
+            .into());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(
+            InputError::new(path, format!("column `{dup}` appears twice in the header"))
+                .at_line(1)
+                .hint("rename or remove one of them: a row would silently keep only one value")
+                .into(),
+        );
+    }
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_error(path, e))?;
+        let rec = rec.map_err(|e| csv_error(path, text, e))?;
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
         let mut m = Map::new();
         for (h, cell) in headers.iter().zip(rec.iter()) {
@@ -129,26 +197,50 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Valu
     }
     if rows.is_empty() {
         return Err(InputError::new(path, "dataset has no rows")
+            .at_line(1)
             .hint("add at least one item below the header")
             .into());
     }
     Ok(rows)
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> crate::error::Error {
+fn csv_error(path: &Path, text: &str, e: csv::Error) -> crate::error::Error {
     let line = e.position().map(|p| p.line() as usize);
+    // A quote opened and never closed swallows the rest of the file into one cell, which the csv crate reports as a
+    // short record; say what actually happened.
+    let unclosed = line
+        .and_then(|l| text.lines().nth(l.saturating_sub(1)))
+        .is_some_and(|row| row.matches('"').count() % 2 == 1);
     let hint = match e.kind() {
+        csv::ErrorKind::UnequalLengths { .. } if unclosed => {
+            "a quoted cell on this line is never closed: add the closing `\"` (write a quote inside a cell as `\"\"`)"
+        }
         csv::ErrorKind::UnequalLengths { .. } => {
             "every row needs as many cells as the header; quote cells that contain commas"
         }
         csv::ErrorKind::Utf8 { .. } => "save the file as UTF-8",
         _ => "check the CSV quoting on this row",
     };
-    let mut ie = InputError::new(path, format!("CSV error: {e}")).hint(hint);
+    let detail = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("row has {len} cells, the header has {expected_len}"),
+        _ => e.to_string().trim_start_matches("CSV error: ").to_string(),
+    };
+    let mut ie = InputError::new(path, format!("CSV error: {detail}")).hint(hint);
     if let Some(l) = line {
         ie = ie.at_line(l);
     }
     ie.into()
+}
+
+/// A serde_json error without its " at line 1 column N" suffix (the position is reported as file:line:column).
+fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -178,7 +270,21 @@ fn build_items(
             Some(f) => match fields.get(f) {
                 Some(Value::String(s)) if !s.is_empty() => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
-                Some(_) | None => {
+                None => {
+                    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    let hint = match crate::error::did_you_mean(f, keys.iter().copied()) {
+                        Some(k) => format!("did you mean `{k}`? (set `dataset.id` in the suite)"),
+                        None => format!(
+                            "fields in this row: {}; set `dataset.id` to one of them, or remove it to use row numbers",
+                            keys.join(", ")
+                        ),
+                    };
+                    return Err(InputError::new(path, format!("row has no id field `{f}`"))
+                        .at_line(line)
+                        .hint(hint)
+                        .into());
+                }
+                Some(_) => {
                     return Err(InputError::new(path, format!("row has no usable id field `{f}`"))
                         .at_line(line)
                         .hint(format!("give every row a non-empty string or number `{f}`, or remove `dataset.id` to use row numbers"))
@@ -315,6 +421,48 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("d.csv:3:"), "{err}");
+    }
+
+    #[test]
+    fn ambiguous_rows_and_headers_are_errors() {
+        let p = Path::new("d.jsonl");
+        let err = parse_jsonl(
+            p,
+            "{\"id\":\"a\",\"label\":\"x\"}\n{\"id\":\"b\",\"label\":\"x\",\"label\":\"y\"}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("d.jsonl:2:"), "{err}");
+        assert!(err.contains("duplicate key `label`"), "{err}");
+        assert!(!err.contains(" at line 1"), "{err}");
+        let p = Path::new("d.csv");
+        let err = parse_csv(p, "id,label,label\n1,x,y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("d.csv:1: column `label` appears twice"),
+            "{err}"
+        );
+        let err = parse_csv(p, "id;label\n1;x\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.csv:1:") && err.contains("';'"), "{err}");
+        let err = parse_csv(p, "id,text,label\n1,\"open,x\n2,b,y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("never closed"), "{err}");
+        let err = parse_jsonl(Path::new("e.jsonl"), "\n\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("e.jsonl:1: dataset has no rows"), "{err}");
+        let err = parse_jsonl(
+            Path::new("b.jsonl"),
+            "{\"id\":\"a\",\"label\":\"x\"}\n\u{feff}{\"id\":\"b\",\"label\":\"x\"}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("b.jsonl:2:") && err.contains("byte-order mark"),
+            "{err}"
+        );
     }
 
     #[test]

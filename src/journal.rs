@@ -198,6 +198,23 @@ impl Writer {
     }
 }
 
+/// Replace every occurrence of `secret` in a record's free text (output, error message) with `[REDACTED]`. Secrets
+/// shorter than 8 characters are not searched for (they would match ordinary text).
+pub fn redact(r: &mut Record, secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < 8 {
+        return;
+    }
+    if r.output_text.contains(secret) {
+        r.output_text = r.output_text.replace(secret, "[REDACTED]");
+    }
+    if let Some(e) = &mut r.error {
+        if e.message.contains(secret) {
+            e.message = e.message.replace(secret, "[REDACTED]");
+        }
+    }
+}
+
 /// What reading a journal found.
 #[derive(Debug, Default)]
 pub struct ReadResult {
@@ -209,23 +226,140 @@ pub struct ReadResult {
 
 /// Read a journal, ignoring torn or corrupt lines.
 pub fn read(run_dir: &Path) -> Result<ReadResult> {
-    let path = run_dir.join(JOURNAL_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ReadResult::default()),
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-    };
-    let mut out = ReadResult::default();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Record>(line) {
-            Ok(r) => out.records.push(r),
-            Err(_) => out.skipped_lines.push(i + 1),
+    let mut rd = Reader::open(run_dir)?;
+    let records = rd.by_ref().collect();
+    let skipped_lines = rd.finish()?;
+    Ok(ReadResult {
+        records,
+        skipped_lines,
+    })
+}
+
+/// Stream a journal record by record, ignoring torn or corrupt lines; returns the 1-based numbers of the lines it
+/// skipped. A missing journal is an empty one.
+pub fn for_each(run_dir: &Path, mut f: impl FnMut(Record)) -> Result<Vec<usize>> {
+    let mut rd = Reader::open(run_dir)?;
+    for r in rd.by_ref() {
+        f(r);
+    }
+    rd.finish()
+}
+
+/// A streaming journal reader: an iterator over its valid records that holds one line in memory at a time, so a
+/// run of any size is read in bounded memory. Call [`Reader::finish`] afterwards for I/O errors and skipped lines.
+pub struct Reader {
+    path: std::path::PathBuf,
+    rdr: Option<std::io::BufReader<std::fs::File>>,
+    line: Vec<u8>,
+    n: usize,
+    skipped: Vec<usize>,
+    error: Option<std::io::Error>,
+}
+
+impl Reader {
+    /// Open the journal of `run_dir` (a missing journal reads as empty).
+    pub fn open(run_dir: &Path) -> Result<Reader> {
+        let path = run_dir.join(JOURNAL_FILE);
+        let rdr = match std::fs::File::open(&path) {
+            Ok(f) => Some(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        Ok(Reader {
+            path,
+            rdr,
+            line: Vec::new(),
+            n: 0,
+            skipped: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// The lines skipped as unreadable (1-based), or the I/O error that ended the iteration early.
+    pub fn finish(self) -> Result<Vec<usize>> {
+        match self.error {
+            Some(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
+            None => Ok(self.skipped),
         }
     }
-    Ok(out)
+}
+
+impl Iterator for Reader {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        use std::io::BufRead;
+        let rdr = self.rdr.as_mut()?;
+        loop {
+            self.line.clear();
+            match rdr.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    self.rdr = None;
+                    return None;
+                }
+            }
+            self.n += 1;
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Record>(&self.line) {
+                Ok(r) => return Some(r),
+                Err(_) => self.skipped.push(self.n),
+            }
+        }
+    }
+}
+
+/// A dense numbering of a run's (provider, repeat, item) slots, so bookkeeping over a journal of any size (what is
+/// done, what is missing) takes one bit-sized flag per request instead of a set of string keys.
+pub struct Slots<'a> {
+    items: HashMap<&'a str, usize>,
+    providers: Vec<&'a str>,
+    repeats: usize,
+}
+
+impl<'a> Slots<'a> {
+    /// Slots for these item ids (in dataset order), provider ids and repeat count.
+    pub fn new(
+        item_ids: impl IntoIterator<Item = &'a str>,
+        provider_ids: impl IntoIterator<Item = &'a str>,
+        repeats: u32,
+    ) -> Self {
+        Slots {
+            items: item_ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (id, i))
+                .collect(),
+            providers: provider_ids.into_iter().collect(),
+            repeats: repeats.max(1) as usize,
+        }
+    }
+
+    /// Number of slots (requests in the run).
+    pub fn len(&self) -> usize {
+        self.items.len() * self.providers.len() * self.repeats
+    }
+
+    /// Whether the run has no requests.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot of provider number `provider`, repeat `repeat`, item number `item`.
+    pub fn at(&self, provider: usize, repeat: u32, item: usize) -> usize {
+        (provider * self.repeats + repeat as usize) * self.items.len() + item
+    }
+
+    /// The slot a record fills, if it belongs to this run.
+    pub fn of(&self, r: &Record) -> Option<usize> {
+        let item = *self.items.get(r.item_id.as_str())?;
+        let provider = self.providers.iter().position(|p| *p == r.provider_id)?;
+        ((r.repeat as usize) < self.repeats).then(|| self.at(provider, r.repeat, item))
+    }
 }
 
 /// The latest record per (item, provider, repeat): later lines supersede earlier ones (a retried error).
@@ -294,6 +428,67 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["a", "c"]
         );
+    }
+
+    #[test]
+    fn redaction_removes_the_secret_from_free_text() {
+        let mut r = rec("a", Some(ErrorClass::Auth));
+        r.error.as_mut().unwrap().message = "Incorrect API key provided: sk-live-123456789".into();
+        r.output_text = "echo sk-live-123456789 echo".into();
+        redact(&mut r, "sk-live-123456789");
+        assert_eq!(
+            r.error.unwrap().message,
+            "Incorrect API key provided: [REDACTED]"
+        );
+        assert_eq!(r.output_text, "echo [REDACTED] echo");
+        let mut r = rec("a", None);
+        redact(&mut r, "x");
+        assert_eq!(r.output_text, "x", "short secrets are not searched for");
+    }
+
+    #[test]
+    fn slots_number_every_request_once() {
+        let s = Slots::new(["a", "b", "c"], ["p", "q"], 2);
+        assert_eq!(s.len(), 12);
+        let mut seen = std::collections::HashSet::new();
+        for p in 0..2 {
+            for rep in 0..2 {
+                for i in 0..3 {
+                    assert!(seen.insert(s.at(p, rep, i)));
+                }
+            }
+        }
+        assert!(seen.iter().all(|&x| x < 12));
+        let mut r = rec("b", None);
+        r.provider_id = "q".into();
+        r.repeat = 1;
+        assert_eq!(s.of(&r), Some(s.at(1, 1, 1)));
+        r.repeat = 2;
+        assert_eq!(s.of(&r), None);
+        r.repeat = 0;
+        r.item_id = "zz".into();
+        assert_eq!(s.of(&r), None);
+    }
+
+    #[test]
+    fn reader_streams_and_reports_skipped_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(d.path()).unwrap();
+        for i in 0..5 {
+            w.append(&rec(&format!("i{i}"), None)).unwrap();
+        }
+        drop(w);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.path().join(JOURNAL_FILE))
+            .unwrap();
+        f.write_all(b"\n   \n{not json}\n").unwrap();
+        drop(f);
+        let mut rd = Reader::open(d.path()).unwrap();
+        assert_eq!(rd.by_ref().count(), 5);
+        assert_eq!(rd.finish().unwrap(), vec![8]);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(Reader::open(empty.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod app_metrics;
+pub mod cache;
 pub mod cli;
 pub mod cost;
 pub mod dataset;

@@ -3,11 +3,14 @@
 //! Why this module exists: nobody should learn the bill afterwards. The plan renders every prompt, counts its tokens
 //! with a local tokenizer (o200k BPE; other vendors' tokenizers differ, so the estimate is marked as such), estimates
 //! output tokens from the dataset's expected answers, prices both per provider and flags prompts that do not fit a
-//! provider's context window.
+//! provider's context window. With a response cache it also counts the requests whose answer is already cached (the
+//! same canonical request hash the runner looks up), which a run would not pay for.
 
+use crate::cache::{Cache, Probe};
 use crate::dataset::Item;
 use crate::error::Result;
 use crate::prompt::Prompter;
+use crate::provider::{ChatRequest, RequestMeta};
 use crate::suite::LoadedSuite;
 use serde::Serialize;
 use std::fmt::Write;
@@ -29,6 +32,10 @@ pub struct ProviderPlan {
     pub over_context: Vec<String>,
     /// Context window used for the check.
     pub context_window: Option<u64>,
+    /// Requests already answered in the response cache (None: no cache consulted).
+    pub cache_hits: Option<u64>,
+    /// Estimated cost of the requests the cache cannot answer, USD.
+    pub cost_usd_uncached: f64,
 }
 
 /// The plan.
@@ -42,6 +49,8 @@ pub struct Plan {
     pub providers: Vec<ProviderPlan>,
     /// Sum of provider costs.
     pub total_cost_usd: f64,
+    /// Sum of provider costs not covered by the cache.
+    pub total_cost_usd_uncached: f64,
 }
 
 fn output_estimate(item: &Item) -> u64 {
@@ -52,43 +61,73 @@ fn output_estimate(item: &Item) -> u64 {
     (text.len() as u64).div_ceil(4).max(1) + 2
 }
 
-/// Build the plan.
-pub fn plan(ls: &LoadedSuite, items: &[Item], prompter: &Prompter) -> Result<Plan> {
-    let repeats = u64::from(ls.suite.run.repeats.max(1));
+/// Build the plan; with `cache`, count the requests it already answers.
+pub fn plan(
+    ls: &LoadedSuite,
+    items: &[Item],
+    prompter: &Prompter,
+    cache: Option<&Cache>,
+) -> Result<Plan> {
+    let repeats = ls.suite.run.repeats.max(1);
+    let tools = std::sync::Arc::new(ls.tools.clone());
     let mut providers = Vec::new();
     for p in &ls.suite.providers {
         let price = crate::cost::price_for(p).unwrap_or_default();
         let window = crate::cost::context_window_for(p);
+        let base_url = crate::runner::hash_endpoint(p, ls.suite.run.seed);
         let (mut inp, mut out) = (0u64, 0u64);
+        let (mut hits, mut uncached_in, mut uncached_out) = (0u64, 0u64, 0u64);
         let mut over = Vec::new();
         for it in items {
             let msgs = prompter.messages(it, &p.id)?;
             let est = crate::runner::estimate_tokens(&msgs);
+            let out_est = output_estimate(it);
             if window.is_some_and(|w| est > w) {
                 over.push(it.id.clone());
             }
-            inp += est;
-            out += output_estimate(it);
+            inp += est * u64::from(repeats);
+            out += out_est * u64::from(repeats);
+            let req = ChatRequest {
+                messages: msgs,
+                tools: tools.clone(),
+                meta: RequestMeta::default(),
+            };
+            for repeat in 0..repeats {
+                let fresh = cache.is_some_and(|c| {
+                    c.probe(&crate::runner::request_hash(p, &base_url, &req, repeat))
+                        == Probe::Fresh
+                });
+                if fresh {
+                    hits += 1;
+                } else {
+                    uncached_in += est;
+                    uncached_out += out_est;
+                }
+            }
         }
-        inp *= repeats;
-        out *= repeats;
-        let cost = (inp as f64 * price.input_per_mtok + out as f64 * price.output_per_mtok) * 1e-6;
+        let price_of = |i: u64, o: u64| {
+            (i as f64 * price.input_per_mtok + o as f64 * price.output_per_mtok) * 1e-6
+        };
         providers.push(ProviderPlan {
             id: p.id.clone(),
-            requests: items.len() as u64 * repeats,
+            requests: items.len() as u64 * u64::from(repeats),
             input_tokens: inp,
             output_tokens: out,
-            cost_usd: cost,
+            cost_usd: price_of(inp, out),
             over_context: over,
             context_window: window,
+            cache_hits: cache.map(|_| hits),
+            cost_usd_uncached: price_of(uncached_in, uncached_out),
         });
     }
     let total = providers.iter().map(|p| p.cost_usd).sum();
+    let total_uncached = providers.iter().map(|p| p.cost_usd_uncached).sum();
     Ok(Plan {
         suite: ls.suite.name.clone(),
         items: items.len(),
         providers,
         total_cost_usd: total,
+        total_cost_usd_uncached: total_uncached,
     })
 }
 
@@ -102,18 +141,27 @@ pub fn render(p: &Plan) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<20} {:>9} {:>14} {:>14} {:>12}  context",
-        "provider", "requests", "input tokens", "output tokens", "est. cost"
+        "{:<20} {:>9} {:>14} {:>14} {:>12} {:>14} {:>12}  context",
+        "provider",
+        "requests",
+        "input tokens",
+        "output tokens",
+        "est. cost",
+        "cache hits",
+        "to pay"
     );
     for pp in &p.providers {
         let _ = writeln!(
             s,
-            "{:<20} {:>9} {:>14} {:>14} {:>12}  {}",
+            "{:<20} {:>9} {:>14} {:>14} {:>12} {:>14} {:>12}  {}",
             pp.id,
             pp.requests,
             pp.input_tokens,
             pp.output_tokens,
             crate::report::usd(pp.cost_usd),
+            pp.cache_hits
+                .map_or_else(|| "-".to_string(), |h| h.to_string()),
+            crate::report::usd(pp.cost_usd_uncached),
             if pp.over_context.is_empty() {
                 "ok".to_string()
             } else {
@@ -125,10 +173,24 @@ pub fn render(p: &Plan) -> String {
             }
         );
     }
-    let _ = writeln!(
-        s,
-        "total estimated cost: {}",
-        crate::report::usd(p.total_cost_usd)
-    );
+    let hits: Option<u64> = p.providers.iter().map(|pp| pp.cache_hits).sum();
+    match hits {
+        Some(h) => {
+            let _ = writeln!(
+                s,
+                "total estimated cost: {}; {h} of {} requests are cached, so a run would pay about {}",
+                crate::report::usd(p.total_cost_usd),
+                p.providers.iter().map(|pp| pp.requests).sum::<u64>(),
+                crate::report::usd(p.total_cost_usd_uncached)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "total estimated cost: {} (response cache not consulted)",
+                crate::report::usd(p.total_cost_usd)
+            );
+        }
+    }
     s
 }

@@ -18,6 +18,9 @@ pub struct Prompter {
     n_few_shot: usize,
     overrides: Vec<String>,
     suite_path: std::path::PathBuf,
+    dataset_path: std::path::PathBuf,
+    /// Where `prompt.system` / `prompt.user` are written in the suite, for render errors.
+    template_pos: Vec<(&'static str, (usize, usize))>,
     labels: Vec<String>,
 }
 
@@ -63,12 +66,20 @@ impl Prompter {
                 overrides.push(pr.id.clone());
             }
         }
+        let template_pos = [(SYSTEM, "system"), (USER, "user")]
+            .into_iter()
+            .filter_map(|(name, key)| {
+                crate::suite::load::locate(&ls.src, key, None, 0).map(|pos| (name, pos))
+            })
+            .collect();
         Ok(Prompter {
             env,
             has_system: p.system.is_some(),
             n_few_shot: p.few_shot.len(),
             overrides,
             suite_path: ls.path.clone(),
+            dataset_path: ls.dataset_path.clone(),
+            template_pos,
             labels: ls.suite.labels.clone(),
         })
     }
@@ -87,20 +98,23 @@ impl Prompter {
         }
         tmpl.render(minijinja::Value::from_serialize(&ctx))
             .map_err(|e| {
-                InputError::new(
-                    &self.suite_path,
-                    format!(
-                        "template `{name}` failed for item `{}` (dataset line {}): {}",
-                        item.id,
-                        item.line,
-                        e.detail().unwrap_or(&e.to_string())
-                    ),
-                )
-                .hint(format!(
-                    "templates may use the item's fields ({}), `id`, `item` and `labels`",
-                    item.fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-                .into()
+                let msg = format!(
+                    "template `{name}` failed for item `{}` (dataset line {}): {}",
+                    item.id,
+                    item.line,
+                    e.detail().unwrap_or(&e.to_string())
+                );
+                // Located at the template in the suite when we know where it is, else at the item's row.
+                let located = match self.template_pos.iter().find(|(n, _)| *n == name) {
+                    Some((_, (l, c))) => InputError::new(&self.suite_path, msg).at(*l, *c),
+                    None => InputError::new(&self.dataset_path, msg).at_line(item.line),
+                };
+                located
+                    .hint(format!(
+                        "templates may use the item's fields ({}), `id`, `item` and `labels`",
+                        item.fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ))
+                    .into()
             })
     }
 

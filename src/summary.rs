@@ -124,8 +124,10 @@ pub struct ProviderResult {
     pub metrics: BTreeMap<String, f64>,
     /// Confidence intervals of the metrics (t for means, bootstrap for corpus metrics).
     pub metric_intervals: BTreeMap<String, stats::Interval>,
-    /// Total cost USD.
+    /// Total cost USD of the responses at the provider's prices, cached ones included (what the workload costs).
     pub cost_usd_total: f64,
+    /// What this run actually paid, USD: `cost_usd_total` minus the responses served from the cache.
+    pub cost_usd_paid: f64,
     /// Mean cost per item (all repeats).
     pub cost_usd_per_item: f64,
     /// Cost per 1,000 items.
@@ -199,7 +201,7 @@ pub struct Analysis {
 pub fn analyse(
     ls: &LoadedSuite,
     items: &[Item],
-    records: Vec<Record>,
+    records: impl IntoIterator<Item = Record>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
@@ -214,7 +216,14 @@ pub fn analyse(
     // table[provider][repeat][item]; later records of the same key win (journal order).
     let mut table: Vec<Vec<Vec<Option<Record>>>> =
         vec![vec![vec![None; items.len()]; repeats]; suite.providers.len()];
-    for r in records {
+    // A cached record cost this run nothing (its journal cost is 0) but the gate compares what the workload costs,
+    // so cached responses are valued at the provider's price from their usage.
+    let prices: Vec<crate::suite::Price> = suite
+        .providers
+        .iter()
+        .map(|p| crate::cost::price_for(p).unwrap_or_default())
+        .collect();
+    for mut r in records {
         let (Some(&p), Some(&i)) = (
             pidx.get(r.provider_id.as_str()),
             index.get(r.item_id.as_str()),
@@ -222,6 +231,9 @@ pub fn analyse(
             continue;
         };
         let rep = r.repeat as usize;
+        if r.cached {
+            r.cost_usd = crate::cost::cost_usd(&prices[p], &r.usage);
+        }
         if rep < repeats {
             table[p][rep][i] = Some(r);
         }
@@ -346,6 +358,7 @@ pub fn analyse(
             metrics: s0.metrics.clone(),
             metric_intervals,
             cost_usd_total: cost_total,
+            cost_usd_paid: sorted_sum(all.iter().filter(|r| !r.cached).map(|r| r.cost_usd)),
             cost_usd_per_item: cost_per_item,
             cost_usd_per_1k_items: cost_per_item * 1000.0,
             tokens,

@@ -22,7 +22,6 @@ use crate::provider::{
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +39,8 @@ pub struct RunOptions {
     pub max_cost_usd: Option<f64>,
     /// Write the sim's request log here.
     pub sim_log: Option<std::path::PathBuf>,
+    /// The response cache (None = `--no-cache`).
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// How the run ended.
@@ -55,16 +56,21 @@ pub struct RunOutcome {
     pub budget_exhausted: bool,
     /// Spend in this invocation, USD.
     pub spent_usd: f64,
+    /// Spend of the whole run so far (earlier invocations of a resumed run included), USD.
+    pub run_spent_usd: f64,
+    /// The budget that applied, USD.
+    pub budget_usd: Option<f64>,
     /// Requests not done (interrupted or budget) — the run is incomplete when > 0.
     pub missing: u64,
 }
 
-/// Canonical request hash: provider kind, base URL, model, messages, params, tools, repeat. Never the key.
-pub fn request_hash(spec: &ProviderSpec, base_url: &str, req: &ChatRequest, repeat: u32) -> String {
-    let canon = json!({
+/// Canonical request hash (the response-cache key): provider kind, endpoint (see [`hash_endpoint`]), model, messages,
+/// params, streaming, tools, repeat — and for the simulator its behaviour profile. Never the key or any header.
+pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repeat: u32) -> String {
+    let mut canon = json!({
         "v": 1,
         "kind": spec.kind.as_str(),
-        "base_url": if spec.kind == ProviderKind::Sim { "sim" } else { base_url },
+        "base_url": endpoint,
         "model": spec.model,
         "messages": req.messages,
         "params": spec.params,
@@ -72,9 +78,23 @@ pub fn request_hash(spec: &ProviderSpec, base_url: &str, req: &ChatRequest, repe
         "tools": *req.tools,
         "repeat": repeat,
     });
+    if spec.kind == ProviderKind::Sim {
+        // The simulator's answers are a function of its profile and the run seed (the seed is in the endpoint).
+        canon["sim"] = json!(spec.sim.clone().unwrap_or_default());
+    }
     blake3::hash(canon.to_string().as_bytes())
         .to_hex()
         .to_string()
+}
+
+/// The endpoint identity hashed into [`request_hash`]: the configured base URL; for the simulator, whose loopback
+/// port changes every run, `sim:seed=<run seed>` (its answers depend on the seed, not on the port).
+pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
+    if spec.kind == ProviderKind::Sim {
+        format!("sim:seed={seed}")
+    } else {
+        spec.base_url.clone().unwrap_or_default()
+    }
 }
 
 fn bpe() -> Option<&'static tiktoken_rs::CoreBPE> {
@@ -162,12 +182,22 @@ pub async fn execute(
     opts: &RunOptions,
 ) -> Result<RunOutcome> {
     let suite = &ls.suite;
-    let existing = journal::read(run_dir)?;
-    let done: HashSet<(String, String, u32)> = journal::latest(existing.records)
-        .into_values()
-        .filter(|r| r.settled())
-        .map(|r| r.key())
-        .collect();
+    // Resume: stream the journal once; the latest record of each request decides whether it is settled. The budget
+    // covers the whole run, so what earlier invocations of a resumed run spent counts too.
+    let slots = journal::Slots::new(
+        items.iter().map(|it| it.id.as_str()),
+        suite.providers.iter().map(|p| p.id.as_str()),
+        suite.run.repeats,
+    );
+    let mut done = vec![false; slots.len()];
+    let mut spent_before_micros = 0u64;
+    journal::for_each(run_dir, |r| {
+        let compare_cost = r.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
+        spent_before_micros += ((r.cost_usd + compare_cost) * 1e6).round() as u64;
+        if let Some(s) = slots.of(&r) {
+            done[s] = r.settled();
+        }
+    })?;
 
     let sim = if suite.providers.iter().any(|p| p.kind == ProviderKind::Sim) {
         let state = provider::sim::SimState::new(ls, &items, &prompter, opts.sim_log.as_deref())?;
@@ -208,10 +238,7 @@ pub async fn execute(
         let override_url = (p.kind == ProviderKind::Sim)
             .then(|| sim.as_ref().map(|s| s.base_url.clone()))
             .flatten();
-        let base_url = override_url
-            .clone()
-            .or_else(|| p.base_url.clone())
-            .unwrap_or_default();
+        let base_url = hash_endpoint(p, suite.run.seed);
         let client = provider::build(p, http.clone(), timeouts, override_url.clone())?;
         let alt = if p.compare_stream {
             let mut other = p.clone();
@@ -260,10 +287,29 @@ pub async fn execute(
             }
         });
     }
+    // SIGTERM (a CI job cancelled, `kill`, a container stopped) is handled like Ctrl-C: requests already sent are
+    // paid for, so their answers are waited for and journaled instead of being lost and re-sent on resume.
+    #[cfg(unix)]
+    {
+        let stop = stop.clone();
+        let interrupted = interrupted.clone();
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::spawn(async move {
+                if term.recv().await.is_some() {
+                    interrupted.store(true, Ordering::SeqCst);
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                }
+            });
+        }
+    }
     let budget = opts.max_cost_usd.or(suite.run.max_cost_usd);
-    let spent_total = Arc::new(AtomicU64::new(0)); // micro-USD
-                                                   // Expected cost of requests sent but not finished (micro-USD): up to QUEUE_FACTOR × concurrency of them can be
-                                                   // pending, so the budget check counts them too.
+    // micro-USD spent so far by the whole run (earlier invocations of a resumed run included).
+    let spent_total = Arc::new(AtomicU64::new(spent_before_micros));
+    // Expected cost of requests sent but not finished (micro-USD): up to QUEUE_FACTOR × concurrency of them can be
+    // pending, so the budget check counts them too.
     let reserved_total = Arc::new(AtomicU64::new(0));
     let budget_hit = Arc::new(AtomicBool::new(false));
 
@@ -283,11 +329,11 @@ pub async fn execute(
     let mut resumed = 0u64;
     let mut handles = Vec::new();
     let sent = Arc::new(AtomicU64::new(0));
-    for pr in &runs {
+    for (pi, pr) in runs.iter().enumerate() {
         let mut jobs = Vec::new();
         for repeat in 0..repeats {
             for it in items.iter() {
-                if done.contains(&(it.id.clone(), pr.spec.id.clone(), repeat)) {
+                if done[slots.at(pi, repeat, it.index)] {
                     resumed += 1;
                     pr.bar.inc(1);
                 } else {
@@ -309,6 +355,7 @@ pub async fn execute(
         let tools = Arc::new(ls.tools.clone());
         let run_spec = suite.run.clone();
         let sent = sent.clone();
+        let cache = opts.cache.clone();
         let queue = Arc::new(Semaphore::new(
             (pr.limit.snapshot().max() as usize).saturating_mul(QUEUE_FACTOR),
         ));
@@ -373,9 +420,12 @@ pub async fn execute(
                 let spent_total = spent_total.clone();
                 let reserved_total = reserved_total.clone();
                 let run_spec = run_spec.clone();
+                let cache = cache.clone();
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
-                    let rec = perform(&pr, req, job.repeat, est, &run_spec).await;
+                    let rec =
+                        perform_cached(cache.as_deref(), &pr, req, job.repeat, est, &run_spec)
+                            .await;
                     // The comparison call is paid for (budget, progress) but not part of the record's cost.
                     let compare_cost = rec.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
                     let micros = ((rec.cost_usd + compare_cost) * 1e6).round() as u64;
@@ -418,15 +468,23 @@ pub async fn execute(
     }
     drop(sim);
 
-    let after = journal::latest(journal::read(run_dir)?.records);
-    let expected = runs.len() as u64 * total_per_provider;
+    let mut recorded = vec![false; slots.len()];
+    journal::for_each(run_dir, |r| {
+        if let Some(s) = slots.of(&r) {
+            recorded[s] = true;
+        }
+    })?;
+    let missing = recorded.iter().filter(|x| !**x).count() as u64;
+    let run_spent = spent_total.load(Ordering::SeqCst);
     Ok(RunOutcome {
         sent: sent.load(Ordering::Relaxed),
         resumed,
         interrupted: interrupted.load(Ordering::SeqCst),
         budget_exhausted: budget_hit.load(Ordering::SeqCst),
-        spent_usd: spent_total.load(Ordering::SeqCst) as f64 / 1e6,
-        missing: expected.saturating_sub(after.len() as u64),
+        spent_usd: run_spent.saturating_sub(spent_before_micros) as f64 / 1e6,
+        run_spent_usd: run_spent as f64 / 1e6,
+        budget_usd: budget,
+        missing,
     })
 }
 
@@ -562,6 +620,49 @@ async fn attempt_loop(
 /// Every failed attempt's class is kept in the record's `attempt_errors`, so `attempts` and the journal agree. On a
 /// success at repeat 0 of a `compare_stream` provider, the same request is then sent with the other streaming mode
 /// (through the same limit, rate and retry path) and journaled inside the record as `stream_compare`.
+// ---- Response-cache hook ----------------------------------------------------------------------------------------
+// The only place the cache touches the runner: looked up once before the first attempt, filled only by successes.
+// Retries, timeouts and concurrency stay entirely inside `perform` and the sending loop.
+
+/// `perform`, behind the response cache (and with the provider's API key redacted from what it returns): a fresh
+/// entry becomes a `cached: true`, cost-0 record without sending.
+async fn perform_cached(
+    cache: Option<&crate::cache::Cache>,
+    pr: &ProviderRun,
+    req: ChatRequest,
+    repeat: u32,
+    est: u64,
+    run: &crate::suite::RunSpec,
+) -> Record {
+    let t0 = Instant::now();
+    let hit = cache.and_then(|c| c.get(&request_hash(&pr.spec, &pr.base_url, &req, repeat)));
+    if let Some(entry) = hit {
+        return crate::cache::hit_record(
+            entry,
+            req.meta.item_id,
+            pr.spec.id.clone(),
+            repeat,
+            est,
+            t0.elapsed().as_secs_f64() * 1000.0,
+        );
+    }
+    let mut rec = perform(pr, req, repeat, est, run).await;
+    // A provider that echoes the API key in an error body must not get it into the journal or the cache.
+    if let Some(key) = pr
+        .spec
+        .api_key_env
+        .as_deref()
+        .and_then(|v| std::env::var(v).ok())
+    {
+        journal::redact(&mut rec, &key);
+    }
+    if let Some(c) = cache {
+        c.put(&rec);
+    }
+    rec
+}
+// ---- end of the response-cache hook ------------------------------------------------------------------------------
+
 async fn perform(
     pr: &ProviderRun,
     mut req: ChatRequest,

@@ -63,7 +63,34 @@ pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError
     if let Some(loc) = err.location() {
         e = e.at(loc.line(), loc.column());
     }
-    if src.contains('\t') && msg.contains("tab") {
+    // serde reports a duplicate key at the start of its mapping; point at the second occurrence instead.
+    if let Some(rest) = msg.split("duplicate field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or("");
+        if let Some((l, c)) = locate(src, field, None, 1) {
+            e = e.at(l, c);
+        }
+        e = e.hint(format!(
+            "`{field}` appears twice in the same mapping; keep one"
+        ));
+    }
+    if e.line.is_none() {
+        // Errors without a position (alias expansion limits, ...): the first alias, else the top of the file.
+        let alias_line = src.lines().position(|l| {
+            l.split('#')
+                .next()
+                .is_some_and(|code| code.contains(" *") || code.contains("[*"))
+        });
+        e = e.at_line(alias_line.map_or(1, |i| i + 1));
+        if msg.contains("repetition limit") {
+            e = e
+                .hint("YAML aliases (*name) expand to too much data; write the values out instead");
+        }
+    }
+    let tab_on_line = err
+        .location()
+        .and_then(|loc| src.lines().nth(loc.line().saturating_sub(1)))
+        .is_some_and(|l| l.contains('\t'));
+    if (src.contains('\t') && msg.contains("tab")) || tab_on_line {
         e = e.hint("YAML indentation must use spaces, not tabs");
     } else if let Some(rest) = msg.split("unknown field `").nth(1) {
         let field = rest.split('`').next().unwrap_or("");
@@ -149,6 +176,17 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
 }
 
 fn load_tools(suite_path: &Path, suite_src: &str, tools_path: &Path) -> Result<Vec<ToolDef>> {
+    if tools_path.is_dir() {
+        let mut e = InputError::new(
+            suite_path,
+            format!("tools path {} is a directory", tools_path.display()),
+        )
+        .hint("name the tools file (JSON or YAML) inside it");
+        if let Some((l, c)) = locate(suite_src, "tools", None, 0) {
+            e = e.at(l, c);
+        }
+        return Err(e.into());
+    }
     if !tools_path.exists() {
         let mut e = InputError::new(
             suite_path,

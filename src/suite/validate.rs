@@ -9,19 +9,20 @@ use std::collections::HashSet;
 pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
     let s = &ls.suite;
     let mut errs = Vec::new();
+    // Every error names a line: the key's, else (a key that is absent) the top of the file.
     let suite_err = |key: &str, value: Option<&str>, msg: String| {
-        let mut e = InputError::new(&ls.path, msg);
-        if let Some((l, c)) = locate(&ls.src, key, value, 0) {
-            e = e.at(l, c);
+        let e = InputError::new(&ls.path, msg);
+        match locate(&ls.src, key, value, 0) {
+            Some((l, c)) => e.at(l, c),
+            None => e.at_line(1),
         }
-        e
     };
     let prov_err = |key: &str, value: Option<&str>, nth: usize, msg: String| {
-        let mut e = InputError::new(&ls.providers_path, msg);
-        if let Some((l, c)) = locate(&ls.providers_src, key, value, nth) {
-            e = e.at(l, c);
+        let e = InputError::new(&ls.providers_path, msg);
+        match locate(&ls.providers_src, key, value, nth) {
+            Some((l, c)) => e.at(l, c),
+            None => e.at_line(1),
         }
-        e
     };
 
     if s.version != 1 {
@@ -57,6 +58,26 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
             )
             .hint("name the .jsonl or .csv file inside it"),
         );
+    } else if s.dataset.format.is_none()
+        && !ls
+            .dataset_path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| {
+                ["csv", "jsonl", "ndjson", "json"].contains(&e.to_ascii_lowercase().as_str())
+            })
+    {
+        errs.push(
+            suite_err(
+                "path",
+                Some(&s.dataset.path),
+                format!(
+                    "cannot tell the format of dataset {} from its extension",
+                    ls.dataset_path.display()
+                ),
+            )
+            .hint("use a .jsonl or .csv file, or set `dataset.format: jsonl|csv`"),
+        );
     }
 
     match s.task {
@@ -89,7 +110,7 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
     // Providers.
     if s.providers.is_empty() {
         errs.push(
-            InputError::new(&ls.providers_path, "no providers").hint(
+            prov_err("providers", None, 0, "no providers".into()).hint(
                 "add `providers:` with one `role: baseline` entry and at least one candidate",
             ),
         );

@@ -16,6 +16,8 @@ pub fn evalh(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_remove("GITHUB_STEP_SUMMARY")
         .env("CI", "true")
+        // Each test directory gets its own response cache: tests never share (or pollute) ~/.cache/evalh.
+        .env("EVALH_CACHE_DIR", dir.join(".evalh-cache"))
         .output()
         .expect("run evalh")
 }
