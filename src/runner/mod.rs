@@ -615,11 +615,6 @@ async fn attempt_loop(
     }
 }
 
-/// Send one request until it succeeds or a retry cannot help, and return its journal record.
-///
-/// Every failed attempt's class is kept in the record's `attempt_errors`, so `attempts` and the journal agree. On a
-/// success at repeat 0 of a `compare_stream` provider, the same request is then sent with the other streaming mode
-/// (through the same limit, rate and retry path) and journaled inside the record as `stream_compare`.
 // ---- Response-cache hook ----------------------------------------------------------------------------------------
 // The only place the cache touches the runner: looked up once before the first attempt, filled only by successes.
 // Retries, timeouts and concurrency stay entirely inside `perform` and the sending loop.
@@ -663,6 +658,11 @@ async fn perform_cached(
 }
 // ---- end of the response-cache hook ------------------------------------------------------------------------------
 
+/// Send one request until it succeeds or a retry cannot help, and return its journal record.
+///
+/// Every failed attempt's class is kept in the record's `attempt_errors`, so `attempts` and the journal agree. On a
+/// success at repeat 0 of a `compare_stream` provider, the same request is then sent with the other streaming mode
+/// (through the same limit, rate and retry path) and journaled inside the record as `stream_compare`.
 async fn perform(
     pr: &ProviderRun,
     mut req: ChatRequest,
