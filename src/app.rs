@@ -284,7 +284,7 @@ fn run(a: RunArgs) -> Result<i32> {
         }
     }
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
-    let code = emit(&analysis, &run_dir, &a.outputs)?;
+    let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
     if outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
@@ -322,23 +322,69 @@ fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analy
     Ok(analysis)
 }
 
-/// Write results.json and every report, print the table; returns the gate's exit code.
-fn emit(an: &Analysis, run_dir: &Path, outs: &ReportOutputs) -> Result<i32> {
+/// Write results.json and every report, print the table; returns the gate's exit code. With `visual`, also draw the
+/// charts and write report.html (`evalh run` and `evalh report`; `evalh score` skips them).
+fn emit(
+    ls: &LoadedSuite,
+    items: &[Item],
+    an: &Analysis,
+    run_dir: &Path,
+    outs: &ReportOutputs,
+    visual: bool,
+) -> Result<i32> {
     crate::report::json::write(run_dir, &an.results)?;
-    let charts: Vec<String> = Vec::new();
+    let mut report_path = None;
+    let mut chart_files: Vec<PathBuf> = Vec::new();
+    if visual {
+        let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
+        for f in &failed {
+            eprintln!("warning: {f}");
+        }
+        let mut images = Vec::new();
+        for c in &charts {
+            let path = run_dir.join(&c.file);
+            let png = std::fs::read(&path)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            images.push(crate::report::html::ChartImage { chart: c, png });
+            chart_files.push(path);
+        }
+        let page = crate::report::html::Page {
+            analysis: an,
+            suite: &ls.suite,
+            items,
+            charts: images,
+            chart_errors: failed.iter().map(ToString::to_string).collect(),
+        };
+        report_path = Some(crate::report::html::write(run_dir, &page)?);
+    }
     if let Some(j) = &outs.junit {
         crate::report::junit::write(j, &an.results)?;
     }
+    // Chart links relative to the Markdown file, so they resolve wherever the summary is opened from.
+    let md_dir = outs.markdown.as_deref().map(|m| match m.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    });
+    let charts: Vec<String> = chart_files
+        .iter()
+        .map(|f| match &md_dir {
+            Some(d) => crate::report::relative_link(d, f),
+            None => f.to_string_lossy().replace('\\', "/"),
+        })
+        .collect();
     crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
     print!("{}", crate::report::terminal::render(&an.results));
     println!(
         "\nresults: {}",
         run_dir.join(crate::report::json::RESULTS_FILE).display()
     );
+    if let Some(p) = report_path {
+        println!("report:  {}", p.display());
+    }
     Ok(an.results.gate_exit_code)
 }
 
-fn rescore(a: OutputArgs, _full_report: bool) -> Result<i32> {
+fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let p = a.run_dir.join(RESOLVED_SUITE);
     if !p.exists() {
         return Err(
@@ -350,7 +396,7 @@ fn rescore(a: OutputArgs, _full_report: bool) -> Result<i32> {
     let ls = suite::load_suite(&p, None)?;
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
-    emit(&an, &a.run_dir, &a.outputs)
+    emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)
 }
 
 fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {

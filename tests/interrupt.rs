@@ -22,6 +22,7 @@ fn sigint_keeps_work_and_resume_completes() {
         .args(["run", "s.yaml", "--out", "reports", "--sim-log", "sim.log"])
         .current_dir(d.path())
         .env("CI", "true")
+        .env("EVALH_CACHE_DIR", d.path().join(".evalh-cache"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -134,6 +134,7 @@ fn requests_responses_retry_and_no_secrets() {
         .current_dir(d.path())
         .env("EVALH_LOOPBACK_KEY", KEY)
         .env("CI", "true")
+        .env("EVALH_CACHE_DIR", d.path().join(".evalh-cache"))
         .output()
         .unwrap();
     let t = text(&out);
@@ -221,6 +222,7 @@ fn final_errors_are_recorded_not_retried() {
         .current_dir(d.path())
         .env("EVALH_LOOPBACK_KEY", KEY)
         .env("CI", "true")
+        .env("EVALH_CACHE_DIR", d.path().join(".evalh-cache"))
         .output()
         .unwrap();
     let _ = stop.send(());

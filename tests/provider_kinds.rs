@@ -167,6 +167,7 @@ fn run(suite: &str, data: &str) -> (Vec<Value>, Value, tempfile::TempDir) {
         .current_dir(d.path())
         .env("EVALH_E2E_KEY", KEY)
         .env("CI", "true")
+        .env("EVALH_CACHE_DIR", d.path().join(".evalh-cache"))
         .output()
         .unwrap();
     let t = text(&out);

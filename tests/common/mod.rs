@@ -27,6 +27,10 @@ pub fn evalh_stdin(args: &[&str], input: &str) -> Output {
     use std::io::Write;
     let mut child = std::process::Command::new(bin())
         .args(args)
+        .env(
+            "EVALH_CACHE_DIR",
+            std::env::temp_dir().join("evalh-test-cache-unused"),
+        )
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
