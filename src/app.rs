@@ -336,7 +336,9 @@ fn emit(
     let mut report_path = None;
     let mut chart_files: Vec<PathBuf> = Vec::new();
     if visual {
+        let started = std::time::Instant::now();
         let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
+        timing("charts", started);
         for f in &failed {
             eprintln!("warning: {f}");
         }
@@ -355,7 +357,9 @@ fn emit(
             charts: images,
             chart_errors: failed.iter().map(ToString::to_string).collect(),
         };
+        let started = std::time::Instant::now();
         report_path = Some(crate::report::html::write(run_dir, &page)?);
+        timing("report.html", started);
     }
     if let Some(j) = &outs.junit {
         crate::report::junit::write(j, &an.results)?;
@@ -384,6 +388,13 @@ fn emit(
     Ok(an.results.gate_exit_code)
 }
 
+/// With `EVALH_TIMINGS` set, print how long a stage took (stderr), for `bench/report_100k.sh`.
+fn timing(stage: &str, started: std::time::Instant) {
+    if std::env::var_os("EVALH_TIMINGS").is_some() {
+        eprintln!("timing: {stage}: {:.3} s", started.elapsed().as_secs_f64());
+    }
+}
+
 fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let p = a.run_dir.join(RESOLVED_SUITE);
     if !p.exists() {
@@ -395,7 +406,9 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     }
     let ls = suite::load_suite(&p, None)?;
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
+    timing("analysis (journal, scores, intervals, gate)", started);
     emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)
 }
 

@@ -475,10 +475,10 @@ pub fn latency_cdf(path: &Path, series: &[(String, usize, Vec<f64>)]) -> Result<
     chart
         .draw_series(std::iter::once(Text::new(
             "99%",
-            (x1, 0.99),
+            (x1 * 0.005, 0.985),
             font(12.0)
                 .color(&RGBColor(0x77, 0x77, 0x77))
-                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                .pos(Pos::new(HPos::Left, VPos::Top)),
         )))
         .map_err(err)?;
     for (label, ci, v) in &sorted {

@@ -293,7 +293,7 @@ figcaption{color:var(--muted);font-size:13.5px;margin-top:4px}
 @media (max-width:760px){.io{grid-template-columns:1fr}}
 @media print{
  body{font-size:11.5px}main{max-width:none;padding:0}
- #controls,.pager,nav.toc,noscript{display:none!important}
+ #controls,.pager button,nav.toc,noscript{display:none!important}
  h2{break-after:avoid}.item,.card,figure,table{break-inside:avoid}
  .item[hidden]{display:none}
  figure img{max-width:90%}
