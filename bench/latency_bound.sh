@@ -43,7 +43,7 @@ run: {concurrency: $CONCURRENCY, max_retries: 0, timeout_s: 30, seed: 1}
 EOF
 
 /usr/bin/time -v -o "$OUT/evalh.time" "$EVALH" run "$OUT/suite.yaml" --out "$OUT/runs" --no-progress \
-  >"$OUT/evalh.stdout" 2>"$OUT/evalh.stderr" || true # a failed gate exits non-zero
+  $(evalh_run_flags "$EVALH") >"$OUT/evalh.stdout" 2>"$OUT/evalh.stderr" || true # a failed gate exits non-zero
 run_dir="$(ls -d "$OUT"/runs/*/ | head -1)"
 records="$(wc -l <"$run_dir/journal.jsonl")"
 errors="$(grep -c '"error":{' "$run_dir/journal.jsonl" || true)"

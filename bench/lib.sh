@@ -76,6 +76,12 @@ ensure_evalh() {
   echo "$bin"
 }
 
+# Extra `evalh run` flags: the response cache (when this build has one) is bypassed, so every item is
+# really sent.
+evalh_run_flags() {
+  if "$1" run --help 2>/dev/null | grep -q -- '--no-cache'; then echo "--no-cache"; fi
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

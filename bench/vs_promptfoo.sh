@@ -8,15 +8,16 @@
 # 3. wrk: POSTs evalh's item-1 request body at the same concurrency for WRK_SECONDS — the request rate
 #    the wire and server allow on this machine.
 # 4. evalh (release build): `evalh run SUITE --no-progress` under /usr/bin/time -v (end to end: load,
-#    requests, journal, scoring, gate, reports).
+#    requests, journal, scoring, gate, reports), EVALH_RUNS times; the median run is reported.
 # 5. promptfoo (pinned): `promptfoo eval` with the openai chat provider at the same endpoint, the same
 #    messages, maxConcurrency = the same concurrency, cache off, under /usr/bin/time -v.
 # 6. Checks both answered every item, prints wall s, items/s, CPU s, peak RSS and the ratios, and writes
 #    them to $OUT/result.json.
 #
 # Usage: bench/vs_promptfoo.sh
-# Env:   ITEMS=5000 CONCURRENCY=50 WRK_SECONDS=10 WRK_THREADS=2 NGINX_WORKERS=1
+# Env:   ITEMS=5000 CONCURRENCY=50 WRK_SECONDS=10 WRK_THREADS="1 2" (best of) NGINX_WORKERS=1
 #        PROMPTFOO_ITEMS=$ITEMS (promptfoo runs the first N tests; its items/s is N / its wall time)
+#        EVALH_RUNS=3 (evalh is run this many times; the run with the median wall time is reported)
 #        SKIP_PROMPTFOO=1 (evalh and wrk only)  EVALH_BIN=path  OUT=bench/out/vs_promptfoo
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,9 +25,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ITEMS="${ITEMS:-5000}"
 CONCURRENCY="${CONCURRENCY:-50}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
-WRK_THREADS="${WRK_THREADS:-2}"
+WRK_THREADS="${WRK_THREADS:-1 2}"
 NGINX_WORKERS="${NGINX_WORKERS:-1}"
 PROMPTFOO_ITEMS="${PROMPTFOO_ITEMS:-$ITEMS}"
+EVALH_RUNS="${EVALH_RUNS:-3}"
 OUT="${OUT:-$BENCH_OUT/vs_promptfoo}"
 
 ensure_debs nginx:nginx-light wrk:wrk /usr/bin/time:time
@@ -50,27 +52,42 @@ wait_port "$PORT"
 log "nginx on $URL ($NGINX_WORKERS worker), $ITEMS items, concurrency $CONCURRENCY"
 
 # --- the wire: wrk ------------------------------------------------------------------------------------
-wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d2s -s "$OUT/wrk-post.lua" "$URL" >/dev/null # warm-up
-wrk -t"$WRK_THREADS" -c"$CONCURRENCY" -d"${WRK_SECONDS}s" -s "$OUT/wrk-post.lua" "$URL" >"$OUT/wrk.txt"
-wrk_rps="$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk.txt")"
-if grep -q 'Non-2xx' "$OUT/wrk.txt"; then
-  echo "wrk got non-2xx answers:" >&2; cat "$OUT/wrk.txt" >&2; exit 1
-fi
-log "wrk: $wrk_rps requests/s"
+wrk_rps=0 wrk_best=""
+for t in $WRK_THREADS; do # the best of the thread counts tried is the wire's limit
+  wrk -t"$t" -c"$CONCURRENCY" -d2s -s "$OUT/wrk-post.lua" "$URL" >/dev/null # warm-up
+  wrk -t"$t" -c"$CONCURRENCY" -d"${WRK_SECONDS}s" -s "$OUT/wrk-post.lua" "$URL" >"$OUT/wrk-t$t.txt"
+  if grep -q 'Non-2xx' "$OUT/wrk-t$t.txt"; then
+    echo "wrk got non-2xx answers:" >&2; cat "$OUT/wrk-t$t.txt" >&2; exit 1
+  fi
+  rps="$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk-t$t.txt")"
+  log "wrk -t$t -c$CONCURRENCY: $rps requests/s"
+  if python3 -c "import sys; sys.exit(not float('$rps') > float('$wrk_rps'))"; then
+    wrk_rps="$rps" wrk_best="$t"
+  fi
+done
+cp "$OUT/wrk-t$wrk_best.txt" "$OUT/wrk.txt"
+log "wrk: $wrk_rps requests/s (best: $wrk_best threads)"
 
-# --- evalh --------------------------------------------------------------------------------------------
-/usr/bin/time -v -o "$OUT/evalh.time" "$EVALH" run "$OUT/evalh-suite.yaml" --out "$OUT/evalh-runs" \
-  --no-progress >"$OUT/evalh.stdout" 2>"$OUT/evalh.stderr" || true # a failed gate exits non-zero
-run_dir="$(ls -d "$OUT"/evalh-runs/*/ | head -1)"
-evalh_records="$(wc -l <"$run_dir/journal.jsonl")"
-evalh_errors="$(grep -c '"error":{' "$run_dir/journal.jsonl" || true)"
-if [[ "$evalh_records" != "$ITEMS" || "$evalh_errors" != 0 ]]; then
-  echo "evalh: $evalh_records journal records, $evalh_errors errors (want $ITEMS, 0)" >&2
-  cat "$OUT/evalh.stderr" >&2
-  exit 1
-fi
+# --- evalh (EVALH_RUNS runs, the median by wall time is reported) ----------------------------------------
+for r in $(seq 1 "$EVALH_RUNS"); do
+  /usr/bin/time -v -o "$OUT/evalh-$r.time" "$EVALH" run "$OUT/evalh-suite.yaml" --out "$OUT/evalh-runs-$r" \
+    --no-progress $(evalh_run_flags "$EVALH") >"$OUT/evalh.stdout" 2>"$OUT/evalh.stderr" || true # a failed gate exits non-zero
+  run_dir="$(ls -d "$OUT/evalh-runs-$r"/*/ | head -1)"
+  evalh_records="$(wc -l <"$run_dir/journal.jsonl")"
+  evalh_errors="$(grep -c '"error":{' "$run_dir/journal.jsonl" || true)"
+  if [[ "$evalh_records" != "$ITEMS" || "$evalh_errors" != 0 ]]; then
+    echo "evalh: $evalh_records journal records, $evalh_errors errors (want $ITEMS, 0)" >&2
+    cat "$OUT/evalh.stderr" >&2
+    exit 1
+  fi
+  eval "$(timev "$OUT/evalh-$r.time" | sed 's/\([a-z_]*\)=/evalh_\1=/g')"
+  log "evalh run $r: ${evalh_wall_s}s wall, ${evalh_cpu_s} CPU-s, ${evalh_rss_mb} MB"
+  echo "$evalh_wall_s $r" >>"$OUT/evalh-walls.txt"
+done
+median_run="$(sort -n "$OUT/evalh-walls.txt" | awk '{r[NR] = $2} END {print r[int((NR + 1) / 2)]}')"
+cp "$OUT/evalh-$median_run.time" "$OUT/evalh.time"
 eval "$(timev "$OUT/evalh.time" | sed 's/\([a-z_]*\)=/evalh_\1=/g')"
-log "evalh: ${evalh_wall_s}s wall, ${evalh_cpu_s} CPU-s, ${evalh_rss_mb} MB"
+log "evalh (median of $EVALH_RUNS): ${evalh_wall_s}s wall, ${evalh_cpu_s} CPU-s, ${evalh_rss_mb} MB"
 
 # --- promptfoo ----------------------------------------------------------------------------------------
 pf_items=0 pf_wall_s=0 pf_cpu_s=0 pf_rss_mb=0 pf_user_s=0 pf_sys_s=0
@@ -113,7 +130,7 @@ p = dict(wall_s=$pf_wall_s, cpu_s=$pf_cpu_s, user_s=$pf_user_s, sys_s=$pf_sys_s,
 e["items"], p["items"] = items, pf_items
 e["items_per_s"] = items / e["wall_s"]
 p["items_per_s"] = pf_items / p["wall_s"] if pf_items else 0.0
-res = {"concurrency": conc, "wrk_requests_per_s": wrk, "evalh": e, "promptfoo": p,
+res = {"concurrency": conc, "wrk_requests_per_s": wrk, "wrk_threads": int("$wrk_best"), "evalh": e, "promptfoo": p,
        "evalh_vs_promptfoo": e["items_per_s"] / p["items_per_s"] if pf_items else None,
        "evalh_vs_wrk": e["items_per_s"] / wrk}
 json.dump(res, open(sys.argv[1], "w"), indent=2)
@@ -124,7 +141,7 @@ for name, r in (("evalh", e), ("promptfoo", p)):
     if r["items"]:
         print("%-10s %8d %8.2f %11.0f %8.2f %9.3f %8.1f" % (name, r["items"], r["wall_s"], r["items_per_s"],
               r["cpu_s"], 1000 * r["cpu_s"] / r["items"], r["rss_mb"]))
-print("%-10s %8s %8s %11.0f   (requests/s, %d threads, %ds)" % ("wrk", "", "", wrk, $WRK_THREADS, $WRK_SECONDS))
+print("%-10s %8s %8s %11.0f   (requests/s, %s thread(s), %ds)" % ("wrk", "", "", wrk, "$wrk_best", $WRK_SECONDS))
 if pf_items:
     print("evalh / promptfoo items/s : %8.1fx  (target >= 100x)" % res["evalh_vs_promptfoo"])
     print("promptfoo / evalh CPU/item: %8.1fx" % ((p["cpu_s"] / pf_items) / (e["cpu_s"] / items)))
