@@ -31,7 +31,11 @@ status=0
 {
   echo "machine : $(machine_line)"
   echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; other processes share these cores)"
-  echo "evalh   : $("$EVALH" --version) ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  src_commit="$(cd "$ROOT" && git log -1 --format=%h -- src Cargo.toml Cargo.lock 2>/dev/null || echo '?')"
+  if [[ -n "$(cd "$ROOT" && git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
+    src_commit="$src_commit + uncommitted changes"
+  fi
+  echo "evalh   : $("$EVALH" --version), source at commit $src_commit (binary: $EVALH)"
   echo "rustc   : $(rustc --version 2>/dev/null || echo '?')"
 } | tee -a "$SUMMARY"
 
