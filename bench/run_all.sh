@@ -114,7 +114,7 @@ if vs:
         row("evalh / promptfoo items/s", "%.1fx" % r, ">= 100x", r >= 100)
     row("wrk requests/s (the wire)", "%.0f" % vs["wrk_requests_per_s"], "", None)
     row("evalh / wrk", "%.1f%%" % (100 * vs["evalh_vs_wrk"]), ">= 15%", vs["evalh_vs_wrk"] >= 0.15)
-    row("evalh CPU s / peak RSS, 5k items", "%.2f s / %.1f MB" % (e["cpu_s"], e["rss_mb"]), "", None)
+    row("evalh CPU s / peak RSS, %d items" % e["items"], "%.2f s / %.1f MB" % (e["cpu_s"], e["rss_mb"]), "", None)
 lat = load("latency_bound/result.json")
 if lat:
     row("latency: bound / wall", "%.3f (%.2f s vs %.2f s)" % (lat["efficiency"], lat["ideal_s"], lat["wall_s"]),
