@@ -235,6 +235,12 @@ pub fn analyse(
             r.cost_usd = crate::cost::cost_usd(&prices[p], &r.usage);
         }
         if rep < repeats {
+            // The table's position already says which item and provider a record is for, and nothing after the
+            // journal needs the request hash: drop those strings so a 100,000-item run stays small in memory.
+            r.item_id = String::new();
+            r.provider_id = String::new();
+            r.request_hash = String::new();
+            r.output_text.shrink_to_fit();
             table[p][rep][i] = Some(r);
         }
     }
