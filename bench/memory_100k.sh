@@ -6,7 +6,8 @@
 # 2. Runs `evalh run` under /usr/bin/time -v (response cache off) and prints its peak RSS and wall time.
 # 3. Runs `evalh score RUN_DIR` (journal -> results.json, offline) the same way.
 # 4. Resumes the finished run (`evalh run --resume`: reads the journal, sends nothing) the same way.
-# Target: peak RSS <= 150 MB for each step.
+# Target: peak RSS <= 150 MB for each step. The suite uses 200 bootstrap resamples (not 2,000): this measures memory,
+# and the resampling's memory does not grow with the number of resamples, only its time does.
 #
 # Usage: bench/memory_100k.sh [N]
 # Env:   EVALH_BIN=path   binary to use (default target/release/evalh, built if missing or if BUILD=1)
@@ -64,7 +65,7 @@ providers:
     model: sim-cand
     price: {input_per_mtok: 0.1, output_per_mtok: 0.4}
     sim: {quality: 0.9, latency_ms: {p50: 0, p99: 0}}
-gate: {metric: macro_f1, decision: point}
+gate: {metric: macro_f1, decision: point, bootstrap_iters: 200}
 run: {concurrency: 64, seed: 1}
 EOF
 

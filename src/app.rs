@@ -267,13 +267,40 @@ fn run(a: RunArgs) -> Result<i32> {
         sim_log: a.sim_log.clone(),
         cache: cache.clone(),
     };
-    let outcome = runtime()?.block_on(crate::runner::execute(
+    let rt = runtime()?;
+    let outcome = rt.block_on(crate::runner::execute(
         &ls,
         items.clone(),
         Arc::new(prompter),
         &run_dir,
         &opts,
     ))?;
+    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process; while
+    // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
+    // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
+    let resume_dir = run_dir.clone();
+    rt.spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        eprintln!(
+            "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
+            resume_dir.display()
+        );
+        std::process::exit(crate::error::exit::INCOMPLETE);
+    });
     if let Some(c) = &cache {
         if c.hits() > 0 {
             eprintln!(

@@ -297,3 +297,87 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
         started.elapsed()
     );
 }
+
+/// SIGTERM (a cancelled CI job, `docker stop`) is a gentle stop: evalh stops sending, waits for the requests in
+/// flight, journals them and exits 3 — so, unlike after a SIGKILL, the resume pays for nothing twice.
+#[cfg(unix)]
+#[test]
+fn sigterm_finishes_in_flight_requests_so_nothing_is_paid_twice() {
+    let d = fixture(&[
+        (
+            "s.yaml",
+            &suite(
+                ", latency_ms: {p50: 20, p99: 60}",
+                "concurrency: 16, seed: 4",
+                "",
+            ),
+        ),
+        ("data.jsonl", &dataset(600)),
+    ]);
+    let dir = d.path();
+    let mut child = spawn(
+        dir,
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "runs",
+            "--no-cache",
+            "--no-progress",
+            "--sim-log",
+            "sim.log",
+        ],
+        1,
+    );
+    let runs = dir.join("runs");
+    let t0 = Instant::now();
+    let run_dir = loop {
+        if let Some(r) = find_run_dir(&runs) {
+            if lines_in(&r.join("journal.jsonl")) >= 150 {
+                break r;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "run did not start");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = child.wait().unwrap().code();
+    let err = std::fs::read_to_string(dir.join("stderr-1.txt")).unwrap();
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("terminated") && err.contains("--resume"),
+        "{err}"
+    );
+    let journaled = journal_keys(&run_dir, false);
+    assert!(
+        journaled.len() < ITEMS.min(600) * PROVIDERS,
+        "it stopped early"
+    );
+    // Everything the sim answered was journaled.
+    let answered: BTreeSet<Key> = sim_log(&dir.join("sim.log"))
+        .iter()
+        .map(|l| (provider_of(&l.model), l.item.clone(), l.repeat.clone()))
+        .collect();
+    assert_eq!(answered, journaled);
+    // The resume sends exactly what is missing, once.
+    end_log_line(&dir.join("sim.log"));
+    let out = evalh(
+        dir,
+        &[
+            "run",
+            "--resume",
+            run_dir.to_str().unwrap(),
+            "--no-cache",
+            "--no-progress",
+            "--sim-log",
+            "sim.log",
+        ],
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let log = sim_log(&dir.join("sim.log"));
+    assert_eq!(log.len(), 600 * PROVIDERS, "no request sent twice");
+}
