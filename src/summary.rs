@@ -234,8 +234,6 @@ pub fn analyse(
         if r.cached {
             r.cost_usd = crate::cost::cost_usd(&prices[p], &r.usage);
         }
-        // The cache key plays no part in the results; on a 100,000-item run it is 10% of what the table holds.
-        r.request_hash = String::new();
         if rep < repeats {
             // The table's position already says which item and provider a record is for, and nothing after the
             // journal needs the request hash: drop those strings so a 100,000-item run stays small in memory.
