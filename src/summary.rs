@@ -327,19 +327,23 @@ pub fn analyse(
             };
             metric_intervals.insert(name.clone(), iv);
         }
-        for (name, _) in s0
+        // Every corpus metric from the same resamples: one pass over the items per replicate, not one per metric.
+        let corpus: Vec<&str> = s0
             .metrics
-            .iter()
-            .filter(|(k, _)| !s0.per_item.contains_key(*k))
-        {
-            let iv = stats::bootstrap_interval(
-                items.len(),
-                |idx| scorer.metric_on(&s0, name, idx),
-                conf,
-                suite.gate.bootstrap_iters,
-                seed,
-            );
-            metric_intervals.insert(name.clone(), iv);
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !s0.per_item.contains_key(*k))
+            .collect();
+        let ivs = stats::bootstrap_intervals(
+            items.len(),
+            corpus.len(),
+            |idx, out| scorer.metrics_on(&s0, &corpus, idx, out),
+            conf,
+            suite.gate.bootstrap_iters,
+            seed,
+        );
+        for (name, iv) in corpus.iter().zip(ivs) {
+            metric_intervals.insert(name.to_string(), iv);
         }
         let consistency = (repeats > 1).then(|| consistency(&per_rep));
         let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);

@@ -173,6 +173,21 @@ impl Scorer {
         f64::NAN
     }
 
+    /// Several corpus metrics recomputed on one resample (`out[j]` for `names[j]`): one pass over the resample
+    /// instead of one per metric, for the bootstrap intervals.
+    pub fn metrics_on(&self, s: &ProviderScores, names: &[&str], idx: &[usize], out: &mut [f64]) {
+        match &s.label_ids {
+            Some(ids) if names.iter().all(|n| !s.per_item.contains_key(*n)) => {
+                ids.metrics(names, idx, out)
+            }
+            _ => {
+                for (o, n) in out.iter_mut().zip(names) {
+                    *o = self.metric_on(s, n, idx);
+                }
+            }
+        }
+    }
+
     fn label_pairs(
         &self,
         items: &[Item],
@@ -561,6 +576,13 @@ impl LabelIds {
     const DENSE_MAX_CELLS: usize = 64 * 64;
 
     fn metric(&self, metric: &str, idx: &[usize]) -> f64 {
+        let mut out = [0.0];
+        self.metrics(&[metric], idx, &mut out);
+        out[0]
+    }
+
+    /// Several metrics of one resample from a single count of its confusion table.
+    fn metrics(&self, names: &[&str], idx: &[usize], out: &mut [f64]) {
         let k = self.n_labels;
         let w = k + 1;
         let (mut tp, mut npred, mut ntrue) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
@@ -614,24 +636,26 @@ impl LabelIds {
         };
         let (stp, spred, strue): (u64, u64, u64) =
             (tp.iter().sum(), npred.iter().sum(), ntrue.iter().sum());
-        match metric {
-            "accuracy" => div(stp, idx.len() as u64),
-            "micro_f1" => div(2 * stp, spred + strue),
-            "macro_f1" => macro_of(|x| x.2),
-            "macro_precision" => macro_of(|x| x.0),
-            "macro_recall" => macro_of(|x| x.1),
-            "weighted_f1" => {
-                if strue == 0 {
-                    macro_of(|x| x.2)
-                } else {
-                    present
-                        .iter()
-                        .map(|&l| per(l).2 * ntrue[l] as f64)
-                        .sum::<f64>()
-                        / strue as f64
+        for (o, metric) in out.iter_mut().zip(names) {
+            *o = match *metric {
+                "accuracy" => div(stp, idx.len() as u64),
+                "micro_f1" => div(2 * stp, spred + strue),
+                "macro_f1" => macro_of(|x| x.2),
+                "macro_precision" => macro_of(|x| x.0),
+                "macro_recall" => macro_of(|x| x.1),
+                "weighted_f1" => {
+                    if strue == 0 {
+                        macro_of(|x| x.2)
+                    } else {
+                        present
+                            .iter()
+                            .map(|&l| per(l).2 * ntrue[l] as f64)
+                            .sum::<f64>()
+                            / strue as f64
+                    }
                 }
-            }
-            _ => f64::NAN,
+                _ => f64::NAN,
+            };
         }
     }
 }

@@ -134,6 +134,48 @@ where
     }
 }
 
+/// [`bootstrap_interval`] of `k` statistics at once, on the same resamples: `stat(indices, out)` writes the `k`
+/// values of one resample. Interval `j` equals `bootstrap_interval` of statistic `j` with the same `seed` (same
+/// replicate indices), but the resamples are drawn once instead of `k` times.
+pub fn bootstrap_intervals<F>(
+    n: usize,
+    k: usize,
+    stat: F,
+    confidence: f64,
+    iters: usize,
+    seed: u64,
+) -> Vec<Interval>
+where
+    F: Fn(&[usize], &mut [f64]) + Sync,
+{
+    if n == 0 || iters == 0 || k == 0 || !valid_confidence(confidence) {
+        return vec![Interval::UNDEFINED; k];
+    }
+    let reps: Vec<Vec<f64>> = replicates(
+        n,
+        &|idx: &[usize]| {
+            let mut out = vec![f64::NAN; k];
+            stat(idx, &mut out);
+            out
+        },
+        iters,
+        seed,
+    );
+    let alpha = 1.0 - confidence;
+    (0..k)
+        .map(|j| {
+            let sorted = sorted_valid(reps.iter().map(|r| r[j]));
+            match (
+                quantile_linear(&sorted, alpha / 2.0),
+                quantile_linear(&sorted, 1.0 - alpha / 2.0),
+            ) {
+                (Some(lo), Some(hi)) => Interval::new(lo, hi),
+                _ => Interval::UNDEFINED,
+            }
+        })
+        .collect()
+}
+
 /// Paired percentile bootstrap of a ratio of two corpus-level metrics (e.g. macro-F1 of the
 /// candidate over macro-F1 of the baseline).
 ///

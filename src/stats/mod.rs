@@ -35,7 +35,8 @@ mod ratio;
 mod tests;
 
 pub use bootstrap::{
-    bootstrap_interval, bootstrap_replicates, paired_bootstrap_ratio, resample_indices,
+    bootstrap_interval, bootstrap_intervals, bootstrap_replicates, paired_bootstrap_ratio,
+    resample_indices,
 };
 pub use dist::{quantile_normal, quantile_t};
 pub use intervals::{mean_stderr, t_interval, wilson};

@@ -890,3 +890,33 @@ fn simulated_pass_rates_match_metrics_md() {
         );
     }
 }
+
+#[test]
+fn multi_statistic_bootstrap_equals_one_pass_per_statistic() {
+    let x: Vec<f64> = (0..57).map(|i| ((i * 37) % 11) as f64 / 10.0).collect();
+    let stats_of = |idx: &[usize], out: &mut [f64]| {
+        out[0] = idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64;
+        out[1] = idx.iter().map(|&i| x[i] * x[i]).fold(0.0, f64::max);
+        out[2] = if idx[0] % 2 == 0 {
+            f64::NAN
+        } else {
+            idx.len() as f64
+        };
+    };
+    let multi = bootstrap_intervals(x.len(), 3, stats_of, 0.9, 300, 11);
+    for (j, iv) in multi.iter().enumerate() {
+        let one = bootstrap_interval(
+            x.len(),
+            |idx| {
+                let mut out = [0.0; 3];
+                stats_of(idx, &mut out);
+                out[j]
+            },
+            0.9,
+            300,
+            11,
+        );
+        assert_eq!(iv.lower.to_bits(), one.lower.to_bits(), "stat {j}");
+        assert_eq!(iv.upper.to_bits(), one.upper.to_bits(), "stat {j}");
+    }
+}
