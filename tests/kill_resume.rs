@@ -141,7 +141,7 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
         let t0 = Instant::now();
         // The first kill lands at a random time (possibly during start-up, before any request); the others after a
         // random number of new journal records plus a random few milliseconds.
-        let by_time = (invocation == 1).then(|| Duration::from_millis(rng.random_range(200..3000)));
+        let by_time = (invocation == 1).then(|| Duration::from_millis(rng.random_range(200..1000)));
         let target = journal_before + rng.random_range(50..=700);
         let extra = Duration::from_millis(rng.random_range(0..20));
         let killed = loop {

@@ -8,11 +8,9 @@
 //! prompt-cache reads and writes. This client translates the internal request and normalises the answer so the
 //! rest of evalh never sees any of that: [`Usage::input_tokens`] = input + cache reads + cache writes.
 
-use super::http::{
-    http_error, post_json, read_body, request_headers, secret_header, with_total_timeout, Header,
-};
+use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
 use super::sse::Event;
-use super::stream::{self, inband_error, is_event_stream, Assemble};
+use super::stream::{self, inband_error, Assemble};
 use super::{
     ChatRequest, Completion, ErrorClass, Provider, ProviderError, Role, Timeouts, ToolCall, Usage,
 };
@@ -102,16 +100,15 @@ impl AnthropicClient {
             &self.timeouts,
         )
         .await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        if self.stream && (200..300).contains(&status) && is_event_stream(&headers) {
-            return stream::read(resp, &self.timeouts, started, Assembler::default()).await;
-        }
-        let bytes = read_body(resp, &self.timeouts).await?;
-        if !(200..300).contains(&status) {
-            return Err(http_error(status, &headers, &bytes));
-        }
-        parse_response(&bytes)
+        stream::respond(
+            resp,
+            self.stream,
+            &self.timeouts,
+            started,
+            Assembler::default(),
+            parse_response,
+        )
+        .await
     }
 }
 

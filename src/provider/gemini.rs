@@ -9,11 +9,9 @@
 //! last one counts; thinking tokens are reported apart from (and billed on top of) `candidatesTokenCount`; and an
 //! error after HTTP 200 arrives as a raw JSON object without `data:` framing (handled by the stream driver).
 
-use super::http::{
-    http_error, post_json, read_body, request_headers, secret_header, with_total_timeout, Header,
-};
+use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
 use super::sse::Event;
-use super::stream::{self, inband_error, is_event_stream, Assemble};
+use super::stream::{self, inband_error, Assemble};
 use super::{
     ChatRequest, Completion, ErrorClass, Provider, ProviderError, Role, Timeouts, ToolCall, Usage,
 };
@@ -106,16 +104,15 @@ impl GeminiClient {
             &self.timeouts,
         )
         .await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        if self.stream && (200..300).contains(&status) && is_event_stream(&headers) {
-            return stream::read(resp, &self.timeouts, started, Assembler::default()).await;
-        }
-        let bytes = read_body(resp, &self.timeouts).await?;
-        if !(200..300).contains(&status) {
-            return Err(http_error(status, &headers, &bytes));
-        }
-        parse_response(&bytes)
+        stream::respond(
+            resp,
+            self.stream,
+            &self.timeouts,
+            started,
+            Assembler::default(),
+            parse_response,
+        )
+        .await
     }
 }
 

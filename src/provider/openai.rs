@@ -5,10 +5,8 @@
 //! (usage that excludes reasoning, `content: null` next to tool calls, Azure's deployment URLs and `api-key` header).
 //! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
 
-use super::http::{
-    http_error, post_json, read_body, request_headers, secret_header, with_total_timeout, Header,
-};
-use super::stream::{self, is_event_stream};
+use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
+use super::stream;
 use super::{
     ChatRequest, Completion, ErrorClass, Provider, ProviderError, Timeouts, ToolCall, Usage,
 };
@@ -159,22 +157,15 @@ impl OpenAiClient {
             &self.timeouts,
         )
         .await?;
-        let status = resp.status().as_u16();
-        let resp_headers = resp.headers().clone();
-        if self.stream && (200..300).contains(&status) && is_event_stream(&resp_headers) {
-            return stream::read(
-                resp,
-                &self.timeouts,
-                started,
-                super::openai_stream::Assembler::default(),
-            )
-            .await;
-        }
-        let bytes = read_body(resp, &self.timeouts).await?;
-        if !(200..300).contains(&status) {
-            return Err(http_error(status, &resp_headers, &bytes));
-        }
-        parse_response(&bytes)
+        stream::respond(
+            resp,
+            self.stream,
+            &self.timeouts,
+            started,
+            super::openai_stream::Assembler::default(),
+            parse_response,
+        )
+        .await
     }
 }
 

@@ -163,6 +163,29 @@ pub async fn read<A: Assemble>(
 
 /// Whether a response is an event stream. A server that ignores `stream: true` and answers with one JSON body
 /// (some proxies and local servers do) is then parsed as a non-streaming response instead.
+/// The response half of every client's exchange: a 2xx event stream (when streaming was asked for) is assembled by
+/// `asm`; anything else is read whole — a non-2xx status becomes a classified [`ProviderError`], a 2xx body is
+/// handed to `parse` (also when a server ignored `stream: true` and answered with plain JSON).
+pub async fn respond<A: Assemble>(
+    resp: reqwest::Response,
+    streaming: bool,
+    t: &Timeouts,
+    started: Instant,
+    asm: A,
+    parse: fn(&[u8]) -> Result<Completion, ProviderError>,
+) -> Result<Completion, ProviderError> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    if streaming && (200..300).contains(&status) && is_event_stream(&headers) {
+        return read(resp, t, started, asm).await;
+    }
+    let bytes = super::http::read_body(resp, t).await?;
+    if !(200..300).contains(&status) {
+        return Err(super::http::http_error(status, &headers, &bytes));
+    }
+    parse(&bytes)
+}
+
 pub fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(reqwest::header::CONTENT_TYPE)
