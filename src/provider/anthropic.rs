@@ -316,23 +316,15 @@ impl Assembler {
 
 impl Assemble for Assembler {
     fn event(&mut self, ev: &Event) -> Result<bool, ProviderError> {
+        let v = match stream::decode(ev)? {
+            stream::Payload::Empty => return Ok(false),
+            stream::Payload::Done => {
+                self.stopped = true;
+                return Ok(false);
+            }
+            stream::Payload::Json(v) => v,
+        };
         let data = ev.data.trim();
-        if data.is_empty() {
-            return Ok(false);
-        }
-        if data == "[DONE]" {
-            self.stopped = true;
-            return Ok(false);
-        }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            ProviderError::new(
-                ErrorClass::MalformedResponse,
-                format!(
-                    "stream event is not JSON ({e}): {}",
-                    data.chars().take(200).collect::<String>()
-                ),
-            )
-        })?;
         let kind = v
             .get("type")
             .and_then(Value::as_str)

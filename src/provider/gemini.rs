@@ -474,19 +474,13 @@ pub struct Assembler {
 
 impl Assemble for Assembler {
     fn event(&mut self, ev: &Event) -> Result<bool, ProviderError> {
-        let data = ev.data.trim();
-        if data.is_empty() || data == "[DONE]" {
-            return Ok(false);
-        }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            ProviderError::new(
-                ErrorClass::MalformedResponse,
-                format!(
-                    "stream event is not JSON ({e}): {}",
-                    data.chars().take(200).collect::<String>()
-                ),
-            )
-        })?;
+        let v = match stream::decode(ev)? {
+            stream::Payload::Empty => return Ok(false),
+            stream::Payload::Done => {
+                return Ok(false);
+            }
+            stream::Payload::Json(v) => v,
+        };
         let p = piece(&v)?;
         self.text.push_str(&p.text);
         self.calls.extend(p.calls);

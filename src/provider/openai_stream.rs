@@ -75,23 +75,15 @@ impl Assembler {
 
 impl Assemble for Assembler {
     fn event(&mut self, ev: &Event) -> Result<bool, ProviderError> {
+        let v = match super::stream::decode(ev)? {
+            super::stream::Payload::Empty => return Ok(false),
+            super::stream::Payload::Done => {
+                self.done = true;
+                return Ok(false);
+            }
+            super::stream::Payload::Json(v) => v,
+        };
         let data = ev.data.trim();
-        if data.is_empty() {
-            return Ok(false);
-        }
-        if data == "[DONE]" {
-            self.done = true;
-            return Ok(false);
-        }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            ProviderError::new(
-                ErrorClass::MalformedResponse,
-                format!(
-                    "stream chunk is not JSON ({e}): {}",
-                    data.chars().take(200).collect::<String>()
-                ),
-            )
-        })?;
         if ev.event == "error" || v.get("error").is_some_and(|e| !e.is_null()) {
             return Err(inband_error(&v, data.chars().take(300).collect()));
         }

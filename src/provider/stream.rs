@@ -186,6 +186,37 @@ pub async fn respond<A: Assemble>(
     parse(&bytes)
 }
 
+/// What one SSE event's `data` holds, decoded the same way for every protocol.
+pub enum Payload {
+    /// Nothing to apply (an empty `data:`).
+    Empty,
+    /// The OpenAI-style `[DONE]` sentinel.
+    Done,
+    /// A JSON object or value.
+    Json(serde_json::Value),
+}
+
+/// Decode an event's `data`: blank → [`Payload::Empty`], `[DONE]` → [`Payload::Done`], else JSON (an undecodable
+/// payload is a retryable `malformed_response`).
+pub fn decode(ev: &Event) -> Result<Payload, ProviderError> {
+    let data = ev.data.trim();
+    if data.is_empty() {
+        return Ok(Payload::Empty);
+    }
+    if data == "[DONE]" {
+        return Ok(Payload::Done);
+    }
+    serde_json::from_str(data).map(Payload::Json).map_err(|e| {
+        ProviderError::new(
+            super::ErrorClass::MalformedResponse,
+            format!(
+                "stream event is not JSON ({e}): {}",
+                data.chars().take(200).collect::<String>()
+            ),
+        )
+    })
+}
+
 pub fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(reqwest::header::CONTENT_TYPE)
