@@ -31,7 +31,7 @@ pub const DEFAULT_MAX_TOKENS: u64 = 1024;
 /// Client for one `kind: anthropic` provider entry.
 pub struct AnthropicClient {
     http: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     model: String,
     params: Map<String, Value>,
     stream: bool,
@@ -74,7 +74,7 @@ impl AnthropicClient {
         }
         Ok(AnthropicClient {
             http,
-            url: endpoint(&base),
+            url: super::http::parse_url(spec, &endpoint(&base))?,
             model: spec.model.clone(),
             params: spec.params.clone(),
             stream: spec.stream,

@@ -27,7 +27,7 @@ pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1
 /// Client for one `kind: gemini` provider entry.
 pub struct GeminiClient {
     http: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     params: Map<String, Value>,
     stream: bool,
     headers: Vec<Header>,
@@ -81,7 +81,7 @@ impl GeminiClient {
         }
         Ok(GeminiClient {
             http,
-            url: endpoint(&base, &spec.model, spec.stream),
+            url: super::http::parse_url(spec, &endpoint(&base, &spec.model, spec.stream))?,
             params: spec.params.clone(),
             stream: spec.stream,
             headers: request_headers(spec, builtin)?,

@@ -18,7 +18,7 @@ use std::time::Instant;
 /// Client for one OpenAI-compatible provider entry.
 pub struct OpenAiClient {
     http: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     model: String,
     params: Map<String, Value>,
     stream: bool,
@@ -84,7 +84,7 @@ impl OpenAiClient {
         Ok(OpenAiClient {
             http,
             model_in_body: !url.contains("/openai/deployments/"),
-            url,
+            url: super::http::parse_url(spec, &url)?,
             model: spec.model.clone(),
             params: spec.params.clone(),
             stream: spec.stream,

@@ -175,12 +175,14 @@ pub async fn respond<A: Assemble>(
     parse: fn(&[u8]) -> Result<Completion, ProviderError>,
 ) -> Result<Completion, ProviderError> {
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    if streaming && (200..300).contains(&status) && is_event_stream(&headers) {
+    let ok = (200..300).contains(&status);
+    if streaming && ok && is_event_stream(resp.headers()) {
         return read(resp, t, started, asm).await;
     }
+    // Headers matter only for an error's retry hints: a success does not copy them.
+    let headers = (!ok).then(|| resp.headers().clone());
     let bytes = super::http::read_body(resp, t).await?;
-    if !(200..300).contains(&status) {
+    if let Some(headers) = headers {
         return Err(super::http::http_error(status, &headers, &bytes));
     }
     parse(&bytes)

@@ -21,12 +21,12 @@ use crate::provider::{
 };
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 
 pub use retry::backoff;
 
@@ -67,24 +67,43 @@ pub struct RunOutcome {
 /// Canonical request hash (the response-cache key): provider kind, endpoint (see [`hash_endpoint`]), model, messages,
 /// params, streaming, tools, repeat — and for the simulator its behaviour profile. Never the key or any header.
 pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repeat: u32) -> String {
-    let mut canon = json!({
-        "v": 1,
-        "kind": spec.kind.as_str(),
-        "base_url": endpoint,
-        "model": spec.model,
-        "messages": req.messages,
-        "params": spec.params,
-        "stream": spec.stream,
-        "tools": *req.tools,
-        "repeat": repeat,
-    });
-    if spec.kind == ProviderKind::Sim {
-        // The simulator's answers are a function of its profile and the run seed (the seed is in the endpoint).
-        canon["sim"] = json!(spec.sim.clone().unwrap_or_default());
+    /// The canonical form, serialised straight into the hasher (no JSON tree, no copies of the messages). Field
+    /// order and shapes are part of the cache key: changing them invalidates every cache entry.
+    #[derive(serde::Serialize)]
+    struct Canon<'a> {
+        v: u32,
+        kind: &'a str,
+        base_url: &'a str,
+        model: &'a str,
+        messages: &'a [provider::Message],
+        params: &'a serde_json::Map<String, Value>,
+        stream: bool,
+        tools: &'a [crate::suite::ToolDef],
+        repeat: u32,
+        /// The simulator's answers are a function of its profile and the run seed (the seed is in the endpoint).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sim: Option<std::borrow::Cow<'a, crate::suite::SimSpec>>,
     }
-    blake3::hash(canon.to_string().as_bytes())
-        .to_hex()
-        .to_string()
+    let sim = (spec.kind == ProviderKind::Sim).then(|| match &spec.sim {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(Default::default()),
+    });
+    let canon = Canon {
+        v: 1,
+        kind: spec.kind.as_str(),
+        base_url: endpoint,
+        model: &spec.model,
+        messages: &req.messages,
+        params: &spec.params,
+        stream: spec.stream,
+        tools: &req.tools,
+        repeat,
+        sim,
+    };
+    let mut hasher = blake3::Hasher::new();
+    // Writing into a hasher cannot fail, and these types always serialise.
+    let _ = serde_json::to_writer(&mut hasher, &canon);
+    hasher.finalize().to_hex().to_string()
 }
 
 /// The endpoint identity hashed into [`request_hash`]: the configured base URL; for the simulator, whose loopback
@@ -172,6 +191,8 @@ fn settle_usage(c: &crate::provider::Completion, est_input: u64) -> crate::provi
 struct Job {
     item: usize,
     repeat: u32,
+    /// Its `journal::Slots` index.
+    slot: usize,
 }
 
 /// Spawned-but-unfinished requests per provider, as a multiple of its concurrency: enough that requests waiting out
@@ -216,12 +237,14 @@ pub async fn execute(
         suite.run.repeats,
     );
     let mut done = vec![false; slots.len()];
+    let mut seen = vec![false; slots.len()];
     let mut spent_before_micros = 0u64;
     journal::for_each(run_dir, |r| {
         let compare_cost = r.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
         spent_before_micros += ((r.cost_usd + compare_cost) * 1e6).round() as u64;
         if let Some(s) = slots.of(&r) {
             done[s] = r.settled();
+            seen[s] = true;
         }
     })?;
 
@@ -339,18 +362,12 @@ pub async fn execute(
     let reserved_total = Arc::new(AtomicU64::new(0));
     let budget_hit = Arc::new(AtomicBool::new(false));
 
-    // Journal writer: the only task that touches the file.
-    let (tx, mut rx) = mpsc::channel::<Record>(1024);
-    let mut writer = journal::Writer::open(run_dir)?;
-    let writer_task = tokio::task::spawn_blocking(move || -> Result<u64> {
-        let mut n = 0;
-        while let Some(r) = rx.blocking_recv() {
-            writer.append(&r)?;
-            n += 1;
-        }
-        writer.sync()?;
-        Ok(n)
-    });
+    // The journal: request tasks append their own records (see `journal::Writer`); the first write error stops the
+    // run and is reported.
+    let writer = Arc::new(journal::Writer::open(run_dir)?);
+    let write_error: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
+    // Which requests have a record (from earlier invocations, or written now): the run is incomplete without one.
+    let recorded: Arc<Vec<AtomicBool>> = Arc::new(seen.into_iter().map(AtomicBool::new).collect());
 
     let mut resumed = 0u64;
     let mut handles = Vec::new();
@@ -359,13 +376,15 @@ pub async fn execute(
         let mut jobs = Vec::new();
         for repeat in 0..repeats {
             for it in items.iter() {
-                if done[slots.at(pi, repeat, it.index)] {
+                let slot = slots.at(pi, repeat, it.index);
+                if done[slot] {
                     resumed += 1;
                     pr.bar.inc(1);
                 } else {
                     jobs.push(Job {
                         item: it.index,
                         repeat,
+                        slot,
                     });
                 }
             }
@@ -373,7 +392,9 @@ pub async fn execute(
         let pr = pr.clone();
         let items = items.clone();
         let prompter = prompter.clone();
-        let tx = tx.clone();
+        let writer = writer.clone();
+        let write_error = write_error.clone();
+        let recorded = recorded.clone();
         let stop = stop.clone();
         let spent_total = spent_total.clone();
         let reserved_total = reserved_total.clone();
@@ -409,7 +430,8 @@ pub async fn execute(
                         preflight_record(&pr, item, job.repeat, &messages, &tools, est, window);
                     pr.errors.fetch_add(1, Ordering::Relaxed);
                     pr.bar.inc(1);
-                    if tx.send(rec).await.is_err() {
+                    let slot = job.slot;
+                    if !journal_append(&writer, &rec, &recorded[slot], &write_error, &stop) {
                         break;
                     }
                     continue;
@@ -442,7 +464,11 @@ pub async fn execute(
                     },
                 };
                 let pr = pr.clone();
-                let tx = tx.clone();
+                let writer = writer.clone();
+                let write_error = write_error.clone();
+                let recorded = recorded.clone();
+                let stop = stop.clone();
+                let slot = job.slot;
                 let spent_total = spent_total.clone();
                 let reserved_total = reserved_total.clone();
                 let run_spec = run_spec.clone();
@@ -461,13 +487,15 @@ pub async fn execute(
                     if rec.error.is_some() {
                         pr.errors.fetch_add(1, Ordering::Relaxed);
                     }
+                    journal_append(&writer, &rec, &recorded[slot], &write_error, &stop);
                     pr.bar.inc(1);
-                    pr.bar.set_message(format!(
-                        "errors {}  ${:.4}",
-                        pr.errors.load(Ordering::Relaxed),
-                        pr.spent_micros.load(Ordering::Relaxed) as f64 / 1e6
-                    ));
-                    let _ = tx.send(rec).await;
+                    if !pr.bar.is_hidden() {
+                        pr.bar.set_message(format!(
+                            "errors {}  ${:.4}",
+                            pr.errors.load(Ordering::Relaxed),
+                            pr.spent_micros.load(Ordering::Relaxed) as f64 / 1e6
+                        ));
+                    }
                     drop(permit);
                 });
                 // Reap finished tasks so the set stays small on huge runs.
@@ -481,26 +509,25 @@ pub async fn execute(
             Ok::<(), Error>(())
         }));
     }
-    drop(tx);
     for h in handles {
         h.await
             .map_err(|e| Error::Internal(format!("provider task failed: {e}")))??;
     }
-    writer_task
-        .await
-        .map_err(|e| Error::Internal(format!("journal writer failed: {e}")))??;
+    let writer = Arc::try_unwrap(writer)
+        .map_err(|_| Error::Internal("journal writer still shared after the run".into()))?;
+    writer.finish()?;
+    if let Some(e) = write_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(e);
+    }
     for pr in &runs {
         pr.bar.finish();
     }
     drop(sim);
 
-    let mut recorded = vec![false; slots.len()];
-    journal::for_each(run_dir, |r| {
-        if let Some(s) = slots.of(&r) {
-            recorded[s] = true;
-        }
-    })?;
-    let missing = recorded.iter().filter(|x| !**x).count() as u64;
+    let missing = recorded
+        .iter()
+        .filter(|x| !x.load(Ordering::Relaxed))
+        .count() as u64;
     let run_spent = spent_total.load(Ordering::SeqCst);
     Ok(RunOutcome {
         sent: sent.load(Ordering::Relaxed),
@@ -512,6 +539,30 @@ pub async fn execute(
         budget_usd: budget,
         missing,
     })
+}
+
+/// Append a record to the journal and mark its request recorded. The first write error is kept (the run reports
+/// it) and stops sending; returns false then.
+fn journal_append(
+    writer: &journal::Writer,
+    rec: &Record,
+    recorded: &AtomicBool,
+    write_error: &std::sync::Mutex<Option<Error>>,
+    stop: &AtomicBool,
+) -> bool {
+    match writer.append(rec) {
+        Ok(()) => {
+            recorded.store(true, Ordering::Relaxed);
+            true
+        }
+        Err(e) => {
+            stop.store(true, Ordering::SeqCst);
+            if let Ok(mut slot) = write_error.lock() {
+                slot.get_or_insert(e);
+            }
+            false
+        }
+    }
 }
 
 /// Output tokens a request may use: its `max_tokens` / `max_completion_tokens`, else 256 (a typical completion).
@@ -867,6 +918,88 @@ fn error_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The cache key is persistent: the streaming serialisation must hash exactly what the original JSON-tree form
+    /// did, or every existing cache entry would silently miss.
+    #[test]
+    fn request_hash_is_the_json_tree_hash() {
+        fn tree_hash(
+            spec: &ProviderSpec,
+            endpoint: &str,
+            req: &ChatRequest,
+            repeat: u32,
+        ) -> String {
+            let mut canon = json!({
+                "v": 1,
+                "kind": spec.kind.as_str(),
+                "base_url": endpoint,
+                "model": spec.model,
+                "messages": req.messages,
+                "params": spec.params,
+                "stream": spec.stream,
+                "tools": *req.tools,
+                "repeat": repeat,
+            });
+            if spec.kind == ProviderKind::Sim {
+                canon["sim"] = json!(spec.sim.clone().unwrap_or_default());
+            }
+            blake3::hash(canon.to_string().as_bytes())
+                .to_hex()
+                .to_string()
+        }
+        let yaml = r#"
+id: p
+kind: openai
+model: gpt-4o-mini
+base_url: http://127.0.0.1:1/v1
+params: {temperature: 0.25, max_tokens: 10, top_p: 1.0e-3, stop: ["\n", "é"]}
+"#;
+        let mut spec: ProviderSpec = serde_yaml::from_str(yaml).expect("spec");
+        let tools = Arc::new(vec![crate::suite::ToolDef {
+            name: "get_weather".into(),
+            description: "Weather \"now\"".into(),
+            parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        }]);
+        let req = ChatRequest {
+            messages: vec![
+                crate::provider::Message {
+                    role: crate::provider::Role::System,
+                    content: "Classify.\nLabels: a, b".into(),
+                },
+                crate::provider::Message {
+                    role: crate::provider::Role::User,
+                    content: "Ticket \u{1F600} \"quoted\" \\ tab\t".into(),
+                },
+            ],
+            tools,
+            meta: RequestMeta::default(),
+        };
+        for repeat in [0, 3] {
+            assert_eq!(
+                request_hash(&spec, "e", &req, repeat),
+                tree_hash(&spec, "e", &req, repeat)
+            );
+        }
+        spec.stream = true;
+        assert_eq!(
+            request_hash(&spec, "e", &req, 0),
+            tree_hash(&spec, "e", &req, 0)
+        );
+        spec.kind = ProviderKind::Sim;
+        assert_eq!(
+            request_hash(&spec, "sim:seed=1", &req, 0),
+            tree_hash(&spec, "sim:seed=1", &req, 0)
+        );
+        spec.sim = Some(crate::suite::SimSpec {
+            quality: 0.5,
+            ..Default::default()
+        });
+        assert_eq!(
+            request_hash(&spec, "sim:seed=1", &req, 1),
+            tree_hash(&spec, "sim:seed=1", &req, 1)
+        );
+    }
 
     #[test]
     fn estimate_is_positive_and_grows() {

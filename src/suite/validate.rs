@@ -240,6 +240,25 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
                 .hint("e.g. base_url: https://<resource>.openai.azure.com"),
             );
         }
+        if let Some(url) = &p.base_url {
+            let ok = reqwest::Url::parse(url)
+                .map(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .unwrap_or(false);
+            if !ok {
+                errs.push(
+                    prov_err(
+                        "base_url",
+                        Some(url),
+                        0,
+                        format!(
+                            "provider `{}`: base_url `{url}` is not an absolute http(s) URL",
+                            p.id
+                        ),
+                    )
+                    .hint("e.g. base_url: https://api.openai.com/v1 or http://127.0.0.1:8000/v1"),
+                );
+            }
+        }
         if p.price.is_none() && crate::cost::lookup(p.kind, &p.model).is_none() {
             errs.push(
                 prov_err("model", Some(&p.model), 0, format!("no price known for model `{}` (provider `{}`)", p.model, p.id))
