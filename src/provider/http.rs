@@ -177,7 +177,7 @@ pub async fn post_json(
     http: &reqwest::Client,
     url: &reqwest::Url,
     headers: &[Header],
-    body: &serde_json::Value,
+    body: &impl serde::Serialize,
     t: &Timeouts,
 ) -> Result<reqwest::Response, ProviderError> {
     let bytes = serde_json::to_vec(body)

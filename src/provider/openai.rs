@@ -27,6 +27,67 @@ pub struct OpenAiClient {
     headers: Vec<Header>,
     sim: bool,
     timeouts: Timeouts,
+    /// `params` sets a key the client writes itself (model, messages, tools, stream, stream_options): the body is
+    /// then built through [`OpenAiClient::body`], whose map merge decides the winner.
+    params_collide: bool,
+}
+
+/// The request body serialised straight from the request (no intermediate JSON tree, no copies of the messages):
+/// the same JSON as [`OpenAiClient::body`] whenever `params` sets none of the client's own keys.
+struct WireBody<'a> {
+    client: &'a OpenAiClient,
+    req: &'a ChatRequest,
+}
+
+impl serde::Serialize for WireBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Msg<'a>(&'a super::Message);
+        impl serde::Serialize for Msg<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("role", self.0.role.as_str())?;
+                m.serialize_entry("content", &self.0.content)?;
+                m.end()
+            }
+        }
+        struct Tool<'a>(&'a crate::suite::ToolDef);
+        impl serde::Serialize for Tool<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let t = self.0;
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "function")?;
+                m.serialize_entry(
+                    "function",
+                    &json!({"name": t.name, "description": t.description, "parameters": t.parameters}),
+                )?;
+                m.end()
+            }
+        }
+        let c = self.client;
+        let mut m = s.serialize_map(None)?;
+        if c.model_in_body {
+            m.serialize_entry("model", &c.model)?;
+        }
+        m.serialize_entry(
+            "messages",
+            &self.req.messages.iter().map(Msg).collect::<Vec<_>>(),
+        )?;
+        if !self.req.tools.is_empty() {
+            m.serialize_entry(
+                "tools",
+                &self.req.tools.iter().map(Tool).collect::<Vec<_>>(),
+            )?;
+        }
+        for (k, v) in &c.params {
+            m.serialize_entry(k, v)?;
+        }
+        if c.stream {
+            m.serialize_entry("stream", &true)?;
+            m.serialize_entry("stream_options", &json!({"include_usage": true}))?;
+        }
+        m.end()
+    }
 }
 
 /// Default base URL per kind (Azure has none: the resource name is part of it).
@@ -91,6 +152,9 @@ impl OpenAiClient {
             headers: request_headers(spec, builtin)?,
             sim: spec.kind == ProviderKind::Sim,
             timeouts,
+            params_collide: ["model", "messages", "tools", "stream", "stream_options"]
+                .iter()
+                .any(|k| spec.params.contains_key(*k)),
         })
     }
 
@@ -149,14 +213,19 @@ impl OpenAiClient {
                 }
             }
         }
-        let resp = post_json(
-            &self.http,
-            &self.url,
-            &headers,
-            &self.body(req),
-            &self.timeouts,
-        )
-        .await?;
+        let resp = if self.params_collide {
+            post_json(
+                &self.http,
+                &self.url,
+                &headers,
+                &self.body(req),
+                &self.timeouts,
+            )
+            .await?
+        } else {
+            let body = WireBody { client: self, req };
+            post_json(&self.http, &self.url, &headers, &body, &self.timeouts).await?
+        };
         stream::respond(
             resp,
             self.stream,
@@ -353,5 +422,65 @@ mod tests {
                 .message,
             "boom"
         );
+    }
+
+    /// The fast body serialiser must send exactly what the JSON-tree body says, for every shape of request.
+    #[test]
+    fn wire_body_equals_the_json_tree_body() {
+        let req = |tools: bool| ChatRequest {
+            messages: vec![
+                super::super::Message {
+                    role: super::super::Role::System,
+                    content: "Sys \"q\"\n".into(),
+                },
+                super::super::Message {
+                    role: super::super::Role::User,
+                    content: "caf\u{e9} \u{1F600}".into(),
+                },
+            ],
+            tools: std::sync::Arc::new(if tools {
+                vec![crate::suite::ToolDef {
+                    name: "f".into(),
+                    description: "d".into(),
+                    parameters: json!({"type": "object", "properties": {"a": {"type": "integer"}}}),
+                }]
+            } else {
+                vec![]
+            }),
+            meta: Default::default(),
+        };
+        let yamls = [
+            "{id: a, kind: openai, model: m, base_url: 'http://127.0.0.1:9/v1'}",
+            "{id: a, kind: openai, model: m, base_url: 'http://127.0.0.1:9/v1', stream: true, params: {temperature: 0, max_tokens: 5, stop: [x]}}",
+            "{id: a, kind: azure, model: dep, base_url: 'https://r.openai.azure.com', params: {seed: 7}}",
+            "{id: a, kind: openai, model: m, base_url: 'http://127.0.0.1:9/v1', params: {stream_options: {include_usage: false}}}",
+        ];
+        for y in yamls {
+            let spec: ProviderSpec = serde_yaml::from_str(y).unwrap();
+            let c = OpenAiClient::new(
+                &spec,
+                reqwest::Client::new(),
+                Timeouts::from_run(&Default::default()),
+                None,
+                None,
+            )
+            .unwrap();
+            for tools in [false, true] {
+                let r = req(tools);
+                let tree = serde_json::to_vec(&c.body(&r)).unwrap();
+                if !c.params_collide {
+                    let fast = serde_json::to_vec(&WireBody {
+                        client: &c,
+                        req: &r,
+                    })
+                    .unwrap();
+                    assert_eq!(
+                        String::from_utf8(fast).unwrap(),
+                        String::from_utf8(tree).unwrap(),
+                        "{y}"
+                    );
+                }
+            }
+        }
     }
 }
