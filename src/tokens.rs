@@ -417,6 +417,10 @@ mod tests {
             content: s.into(),
         };
         assert_eq!(t.estimate_tokens(&[]), 3);
+        assert!(
+            t.estimate_tokens(&[m("hello world")])
+                < t.estimate_tokens(&[m(&"hello world ".repeat(50))])
+        );
         assert_eq!(t.estimate_tokens(&[m("hello world"), m("")]), 3 + 4 + 2 + 4);
     }
 }
