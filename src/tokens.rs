@@ -5,8 +5,8 @@
 //! Why a purpose-built counter: building tiktoken-rs's encoder at run time (200k heap-allocated keys in two maps,
 //! plus a sort of all token bytes) took ~190 ms of CPU, a quarter of a short run, and held ~50 MB for the whole
 //! process. Here the vocabulary is converted once at build time (`build.rs`) into a flat blob embedded in the
-//! binary; loading only builds an open-addressing table of ranks over that blob (no allocation per token), and a
-//! [`Tokenizer`] is an ordinary value that the runner drops when the requests are done.
+//! binary together with its bytes → rank hash table, so loading allocates nothing per token (it only compiles the
+//! split pattern), and a [`Tokenizer`] is an ordinary value that the runner drops when the requests are done.
 //!
 //! Counting follows the reference algorithm: the text is split into pieces by the o200k pattern, and each piece
 //! that is not itself a token is byte-pair merged (repeatedly join the adjacent pair whose concatenation has the
@@ -63,70 +63,64 @@ struct Inner {
     split: regex::Regex,
 }
 
-/// Token bytes → rank, over the embedded blob.
+/// Token bytes → rank: views into the embedded blob (the table is laid out by `build.rs`).
 struct Vocab {
-    /// `offsets[r]..offsets[r + 1]` is token `r` in `bytes`.
-    offsets: Vec<u32>,
-    bytes: &'static [u8],
-    /// Open addressing, linear probing; 0 = empty, else `(hash >> 32) << 32 | (rank + 1)`.
-    slots: Vec<u64>,
+    /// Ranks.
+    n: usize,
+    /// `n + 1` little-endian u32: token `r` is `bytes[offsets[r]..offsets[r + 1]]`.
+    offsets: &'static [u8],
+    /// Hash slots, little-endian u32 (see `tokens_hash.rs`); their number is a power of two.
+    slots: &'static [u8],
     mask: usize,
+    bytes: &'static [u8],
+}
+
+include!("tokens_hash.rs");
+
+fn le_u32(b: &[u8], i: usize) -> Option<u32> {
+    let w = b.get(4 * i..4 * i + 4)?;
+    Some(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
 }
 
 impl Vocab {
     fn parse(blob: &'static [u8]) -> Option<Vocab> {
-        let word = |i: usize| -> Option<u32> {
-            let b = blob.get(i * 4..i * 4 + 4)?;
-            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let n = usize::try_from(word(0)?).ok()?;
-        let offsets: Vec<u32> = (0..=n).map(|r| word(1 + r)).collect::<Option<_>>()?;
-        let bytes = blob.get(4 * (n + 2)..)?;
-        let monotone = offsets.windows(2).all(|w| w[0] <= w[1]);
-        if !monotone || offsets.last().map(|&e| e as usize) != Some(bytes.len()) {
-            return None;
-        }
-        let cap = (2 * n).next_power_of_two().max(16);
-        let mut v = Vocab {
+        let n = usize::try_from(le_u32(blob, 0)?).ok()?;
+        let m = usize::try_from(le_u32(blob, 1)?).ok()?;
+        let (offsets, rest) = blob.get(8..)?.split_at_checked(4 * (n + 1))?;
+        let (slots, bytes) = rest.split_at_checked(4 * m)?;
+        let end = le_u32(offsets, n)? as usize;
+        (m.is_power_of_two() && end == bytes.len()).then_some(Vocab {
+            n,
             offsets,
+            slots,
+            mask: m - 1,
             bytes,
-            slots: vec![0; cap],
-            mask: cap - 1,
-        };
-        for rank in 0..n as u32 {
-            let t = v.token(rank);
-            if t.is_empty() {
-                continue;
-            }
-            let h = hash(t);
-            let mut i = h as usize & v.mask;
-            while v.slots[i] != 0 {
-                i = (i + 1) & v.mask;
-            }
-            v.slots[i] = (h >> 32) << 32 | u64::from(rank + 1);
-        }
-        Some(v)
+        })
     }
 
     fn token(&self, rank: u32) -> &'static [u8] {
         let r = rank as usize;
-        match (self.offsets.get(r), self.offsets.get(r + 1)) {
-            (Some(&a), Some(&b)) => self.bytes.get(a as usize..b as usize).unwrap_or_default(),
+        if r >= self.n {
+            return &[];
+        }
+        match (le_u32(self.offsets, r), le_u32(self.offsets, r + 1)) {
+            (Some(a), Some(b)) => self.bytes.get(a as usize..b as usize).unwrap_or_default(),
             _ => &[],
         }
     }
 
     fn rank(&self, bytes: &[u8]) -> Option<u32> {
         let h = hash(bytes);
-        let tag = h >> 32;
+        let tag = slot_tag(h);
+        let rank_mask = (1u32 << RANK_BITS) - 1;
         let mut i = h as usize & self.mask;
         loop {
-            let s = self.slots[i];
+            let s = le_u32(self.slots, i)?;
             if s == 0 {
                 return None;
             }
-            let rank = (s as u32).wrapping_sub(1);
-            if s >> 32 == tag && self.token(rank) == bytes {
+            let rank = (s & rank_mask).wrapping_sub(1);
+            if s & !rank_mask == tag && self.token(rank) == bytes {
                 return Some(rank);
             }
             i = (i + 1) & self.mask;
@@ -224,28 +218,6 @@ impl Vocab {
         }
         parts
     }
-}
-
-/// A fast 64-bit hash of token bytes (multiply-rotate over 8-byte words, then a finaliser mixing high and low
-/// bits: the low bits pick the slot, the high bits are the tag).
-fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (bytes.len() as u64).wrapping_mul(K);
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(K).rotate_left(31);
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(K).rotate_left(31);
-    }
-    h ^= h >> 32;
-    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    h ^ (h >> 32)
 }
 
 impl Tokenizer {
@@ -353,7 +325,7 @@ mod tests {
     fn vocabulary_loads_and_round_trips() {
         let t = tok();
         let v = &t.inner.as_ref().expect("embedded vocabulary").vocab;
-        assert_eq!(v.offsets.len() - 1, 199_998);
+        assert_eq!(v.n, 199_998);
         for rank in (0..199_998).step_by(997) {
             assert_eq!(v.rank(v.token(rank)), Some(rank));
         }
