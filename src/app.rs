@@ -443,7 +443,8 @@ fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {
     let (ls, items, prompter) = prepare(suite_path, None)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let state = crate::provider::sim::SimState::new(&ls, &items, &prompter, log)?;
+        let tokens = std::sync::Arc::new(crate::tokens::Tokenizer::o200k());
+        let state = crate::provider::sim::SimState::new(&ls, &items, &prompter, log, tokens)?;
         let server = crate::provider::sim::start(state, port).await?;
         println!("{}", server.base_url);
         let models: Vec<&str> = ls

@@ -70,6 +70,7 @@ pub fn plan(
 ) -> Result<Plan> {
     let repeats = ls.suite.run.repeats.max(1);
     let tools = std::sync::Arc::new(ls.tools.clone());
+    let tokens = crate::tokens::Tokenizer::o200k();
     let mut providers = Vec::new();
     for p in &ls.suite.providers {
         let price = crate::cost::price_for(p).unwrap_or_default();
@@ -80,7 +81,7 @@ pub fn plan(
         let mut over = Vec::new();
         for it in items {
             let msgs = prompter.messages(it, &p.id)?;
-            let est = crate::runner::estimate_tokens(&msgs);
+            let est = tokens.estimate_tokens(&msgs);
             let out_est = output_estimate(it);
             if window.is_some_and(|w| est > w) {
                 over.push(it.id.clone());

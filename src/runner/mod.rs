@@ -20,6 +20,7 @@ use crate::provider::{
     self, ChatRequest, Completion, ErrorClass, Provider, ProviderError, RequestMeta, Timeouts,
 };
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
+use crate::tokens::Tokenizer;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::path::Path;
@@ -116,64 +117,12 @@ pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
     }
 }
 
-fn bpe() -> Option<&'static tiktoken_rs::CoreBPE> {
-    static BPE: std::sync::OnceLock<Option<tiktoken_rs::CoreBPE>> = std::sync::OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
-}
-
-fn count_tokens(text: &str) -> u64 {
-    match bpe() {
-        Some(b) => b.encode_ordinary(text).len() as u64,
-        None => (text.len() as u64).div_ceil(4),
-    }
-}
-
-/// Token counts of message texts already seen in this process. Every item shares the system prompt, and every
-/// provider of a suite sends the same user message, so without this the BPE ran on the same text many times
-/// (profiled at ~12% of a zero-latency run). Bounded: cleared when it reaches `MEMO_CAP` entries.
-static MEMO: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<[u8; 16], u64>>> =
-    std::sync::LazyLock::new(Default::default);
-const MEMO_CAP: usize = 200_000;
-
-fn count_tokens_memo(text: &str) -> u64 {
-    if text.len() < 16 {
-        return count_tokens(text);
-    }
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&blake3::hash(text.as_bytes()).as_bytes()[..16]);
-    if let Some(n) = MEMO.lock().ok().and_then(|m| m.get(&key).copied()) {
-        return n;
-    }
-    let n = count_tokens(text);
-    if let Ok(mut m) = MEMO.lock() {
-        if m.len() >= MEMO_CAP {
-            m.clear();
-        }
-        m.insert(key, n);
-    }
-    n
-}
-
-/// Local token estimate of a prompt (o200k BPE when available; chars/4 otherwise).
-pub fn estimate_tokens(messages: &[crate::provider::Message]) -> u64 {
-    let mut n = 3u64;
-    for m in messages {
-        n += 4 + count_tokens_memo(&m.content);
-    }
-    n
-}
-
-/// Local token estimate of a completion: its text plus each tool call's name and JSON arguments.
-pub fn estimate_output_tokens(text: &str, calls: &[crate::provider::ToolCall]) -> u64 {
-    count_tokens(text)
-        + calls
-            .iter()
-            .map(|c| 3 + count_tokens(&c.name) + count_tokens(&c.arguments.to_string()))
-            .sum::<u64>()
-}
-
 /// The usage to record: the provider's, or (when it reported none) local estimates flagged `estimated`.
-fn settle_usage(c: &crate::provider::Completion, est_input: u64) -> crate::provider::Usage {
+fn settle_usage(
+    tokens: &Tokenizer,
+    c: &crate::provider::Completion,
+    est_input: u64,
+) -> crate::provider::Usage {
     match c.usage {
         Some(u) => crate::provider::Usage {
             estimated: false,
@@ -181,7 +130,7 @@ fn settle_usage(c: &crate::provider::Completion, est_input: u64) -> crate::provi
         },
         None => crate::provider::Usage {
             input_tokens: est_input,
-            output_tokens: estimate_output_tokens(&c.text, &c.tool_calls),
+            output_tokens: tokens.estimate_output_tokens(&c.text, &c.tool_calls),
             estimated: true,
             ..Default::default()
         },
@@ -215,6 +164,8 @@ struct ProviderRun {
     max_tokens: u64,
     /// Context window in force (override or price table), for the preflight.
     context_window: Option<u64>,
+    /// Local token estimates; shared by all providers of the run and dropped with it.
+    tokens: Arc<Tokenizer>,
     bar: ProgressBar,
     spent_micros: AtomicU64,
     errors: AtomicU64,
@@ -248,8 +199,16 @@ pub async fn execute(
         }
     })?;
 
+    // Held for the requests only: `execute` returns without it, so the analysis phase does not carry it.
+    let tokens = Arc::new(Tokenizer::o200k());
     let sim = if suite.providers.iter().any(|p| p.kind == ProviderKind::Sim) {
-        let state = provider::sim::SimState::new(ls, &items, &prompter, opts.sim_log.as_deref())?;
+        let state = provider::sim::SimState::new(
+            ls,
+            &items,
+            &prompter,
+            opts.sim_log.as_deref(),
+            tokens.clone(),
+        )?;
         Some(provider::sim::start(state, 0).await?)
     } else {
         None
@@ -316,6 +275,7 @@ pub async fn execute(
             rate: rate::RateGate::new(p.rpm, p.tpm),
             max_tokens: max_output_tokens(p),
             context_window: cost::context_window_for(p),
+            tokens: tokens.clone(),
             bar,
             spent_micros: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -424,7 +384,7 @@ pub async fn execute(
                         break;
                     }
                 };
-                let est = estimate_tokens(&messages);
+                let est = pr.tokens.estimate_tokens(&messages);
                 if let Some(window) = pr.context_window.filter(|w| est > *w) {
                     let rec =
                         preflight_record(&pr, item, job.repeat, &messages, &tools, est, window);
@@ -804,7 +764,7 @@ async fn compare_call(
     let stream = !pr.spec.stream;
     let sc = match a.result {
         Ok(c) => {
-            let usage = settle_usage(&c, est);
+            let usage = settle_usage(&pr.tokens, &c, est);
             StreamCompare {
                 stream,
                 output_text: c.text,
@@ -853,7 +813,7 @@ fn success_record(
     attempt_errors: Vec<ErrorClass>,
     min_concurrency: Option<u32>,
 ) -> Record {
-    let usage = settle_usage(&c, est);
+    let usage = settle_usage(&pr.tokens, &c, est);
     Record {
         item_id: req.meta.item_id.clone(),
         provider_id: pr.spec.id.clone(),
@@ -998,19 +958,6 @@ params: {temperature: 0.25, max_tokens: 10, top_p: 1.0e-3, stop: ["\n", "é"]}
         assert_eq!(
             request_hash(&spec, "sim:seed=1", &req, 1),
             tree_hash(&spec, "sim:seed=1", &req, 1)
-        );
-    }
-
-    #[test]
-    fn estimate_is_positive_and_grows() {
-        let m = |s: &str| {
-            vec![crate::provider::Message {
-                role: crate::provider::Role::User,
-                content: s.into(),
-            }]
-        };
-        assert!(
-            estimate_tokens(&m("hello world")) < estimate_tokens(&m(&"hello world ".repeat(50)))
         );
     }
 }

@@ -36,6 +36,8 @@ pub struct SimState {
     by_id: HashMap<String, Truth>,
     by_prompt: HashMap<blake3::Hash, String>,
     log: Option<Mutex<std::fs::File>>,
+    /// The local estimate the reported prompt tokens are derived from (the runner's own, when it runs the sim).
+    tokens: Arc<crate::tokens::Tokenizer>,
     started: Instant,
     counter: std::sync::atomic::AtomicU64,
 }
@@ -47,6 +49,7 @@ impl SimState {
         items: &[Item],
         prompter: &crate::prompt::Prompter,
         log_path: Option<&std::path::Path>,
+        tokens: Arc<crate::tokens::Tokenizer>,
     ) -> Result<Self> {
         let mut profiles = HashMap::new();
         let mut sim_ids = Vec::new();
@@ -103,6 +106,7 @@ impl SimState {
             by_id,
             by_prompt,
             log,
+            tokens,
             started: Instant::now(),
             counter: Default::default(),
         })
@@ -204,7 +208,7 @@ fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
 /// Prompt tokens the sim reports: evalh's own local estimate of the messages times `token_factor`, so a factor of
 /// 1.3 shows up as a reported/estimated ratio of 1.3 in the token-count discrepancy — the way a model with another
 /// tokenizer would.
-fn prompt_tokens(req: &Value, factor: f64) -> u64 {
+fn prompt_tokens(tokens: &crate::tokens::Tokenizer, req: &Value, factor: f64) -> u64 {
     let messages: Vec<crate::provider::Message> = req
         .get("messages")
         .and_then(Value::as_array)
@@ -221,7 +225,7 @@ fn prompt_tokens(req: &Value, factor: f64) -> u64 {
                 .collect()
         })
         .unwrap_or_default();
-    let est = crate::runner::estimate_tokens(&messages) as f64;
+    let est = tokens.estimate_tokens(&messages) as f64;
     (est * factor.max(0.0)).round().max(1.0) as u64
 }
 
@@ -392,7 +396,7 @@ async fn handle(
             tool_calls: vec![],
         },
     };
-    let input_tokens = prompt_tokens(&req, profile.token_factor);
+    let input_tokens = prompt_tokens(&st.tokens, &req, profile.token_factor);
     let out_len = ans.text.len()
         + ans
             .tool_calls
@@ -583,7 +587,8 @@ mod tests {
             {"role": "system", "content": "Classify the ticket into billing, bug or feature."},
             {"role": "user", "content": "I was charged twice this month and want a refund for the second payment."}
         ]});
-        let base = prompt_tokens(&req, 1.0);
+        let tokens = crate::tokens::Tokenizer::o200k();
+        let base = prompt_tokens(&tokens, &req, 1.0);
         let msgs: Vec<crate::provider::Message> = req["messages"]
             .as_array()
             .unwrap()
@@ -593,8 +598,8 @@ mod tests {
                 content: m["content"].as_str().unwrap().into(),
             })
             .collect();
-        assert_eq!(base, crate::runner::estimate_tokens(&msgs));
-        let scaled = prompt_tokens(&req, 1.3);
+        assert_eq!(base, tokens.estimate_tokens(&msgs));
+        let scaled = prompt_tokens(&tokens, &req, 1.3);
         assert_eq!(scaled, (base as f64 * 1.3).round() as u64);
         let ratio = scaled as f64 / base as f64;
         assert!((ratio - 1.3).abs() < 0.02, "{ratio}");
