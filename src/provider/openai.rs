@@ -249,6 +249,66 @@ impl Provider for OpenAiClient {
 
 /// Parse a non-streaming chat-completions body.
 pub fn parse_response(bytes: &[u8]) -> Result<Completion, ProviderError> {
+    // The common case — choices present, no in-band error, no duplicate keys — is read without building a JSON tree
+    // of the whole body (ids, fingerprints and logprobs are skipped unallocated). Anything else takes the general
+    // path below, which decides errors and oddities exactly as before.
+    #[derive(serde::Deserialize)]
+    struct Choice {
+        #[serde(default)]
+        message: Option<Value>,
+        #[serde(default)]
+        finish_reason: Option<Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        error: Option<serde::de::IgnoredAny>,
+        choices: Vec<Choice>,
+        #[serde(default)]
+        usage: Option<Value>,
+    }
+    if let Ok(Body {
+        error: None,
+        choices,
+        usage,
+    }) = serde_json::from_slice::<Body>(bytes)
+    {
+        if let Some(choice) = choices.into_iter().next() {
+            let msg = choice.message.unwrap_or(Value::Null);
+            return Ok(completion_of(
+                &msg,
+                choice.finish_reason.as_ref(),
+                usage.as_ref(),
+            ));
+        }
+    }
+    parse_response_tree(bytes)
+}
+
+/// The completion a `choices[0]` entry and the body's `usage` describe.
+fn completion_of(msg: &Value, finish_reason: Option<&Value>, usage: Option<&Value>) -> Completion {
+    let mut text = content_text(msg.get("content"));
+    if text.is_empty() {
+        if let Some(Value::String(r)) = msg.get("refusal") {
+            text = r.clone();
+        }
+    }
+    let tool_calls = msg
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .map(|calls| calls.iter().filter_map(parse_tool_call).collect())
+        .unwrap_or_default();
+    Completion {
+        text,
+        tool_calls,
+        finish_reason: finish_reason.and_then(Value::as_str).map(str::to_string),
+        usage: usage.and_then(parse_usage),
+        ttft_ms: None,
+    }
+}
+
+/// The general parser: the whole body as a JSON tree.
+fn parse_response_tree(bytes: &[u8]) -> Result<Completion, ProviderError> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| {
         ProviderError::new(
             ErrorClass::MalformedResponse,
@@ -272,29 +332,11 @@ pub fn parse_response(bytes: &[u8]) -> Result<Completion, ProviderError> {
         .ok_or_else(|| {
             ProviderError::new(ErrorClass::MalformedResponse, "response has no choices")
         })?;
-    let msg = choice.get("message").unwrap_or(&Value::Null);
-    let mut text = content_text(msg.get("content"));
-    if text.is_empty() {
-        if let Some(Value::String(r)) = msg.get("refusal") {
-            text = r.clone();
-        }
-    }
-    let tool_calls = msg
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .map(|calls| calls.iter().filter_map(parse_tool_call).collect())
-        .unwrap_or_default();
-    let finish_reason = choice
-        .get("finish_reason")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(Completion {
-        text,
-        tool_calls,
-        finish_reason,
-        usage: v.get("usage").and_then(parse_usage),
-        ttft_ms: None,
-    })
+    Ok(completion_of(
+        choice.get("message").unwrap_or(&Value::Null),
+        choice.get("finish_reason"),
+        v.get("usage"),
+    ))
 }
 
 /// `content` may be a string, null, absent, or an array of parts (`{type: "text", text}`; Mistral thinking parts
@@ -480,6 +522,36 @@ mod tests {
                         "{y}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The typed fast path and the JSON-tree path agree on every body shape, including the odd ones; bodies the
+    /// fast path cannot take fall through to the tree path.
+    #[test]
+    fn fast_parse_equals_tree_parse() {
+        let bodies: &[&str] = &[
+            r#"{"id":"a","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"billing"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6},"system_fingerprint":"fp"}"#,
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"thinking","thinking":"x"},{"text":"b"}]},"finish_reason":null}],"usage":null}"#,
+            r#"{"choices":[{"message":{"content":"","refusal":"no"},"finish_reason":"stop"}]}"#,
+            r#"{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"f","arguments":""}}]}}],"error":null}"#,
+            r#"{"choices":[null]}"#,
+            r#"{"choices":[{"message":"text"}]}"#,
+            r#"{"choices":[{"message":{"content":"x"}}],"choices":[]}"#,
+            r#"{"choices":[{"message":{"content":"x"}},{"message":{"content":"y"}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":9}}"#,
+            r#"{"choices":{"0":{}}}"#,
+            r#"{"choices":[],"error":{"message":"boom"}}"#,
+            r#"{"error":{"message":"boom"},"choices":[{"message":{"content":"x"}}]}"#,
+            r#"[1,2]"#,
+            r#"{"choices":[{"message":{"content":"x"}}]"#,
+        ];
+        for b in bodies {
+            let fast = parse_response(b.as_bytes());
+            let tree = parse_response_tree(b.as_bytes());
+            match (fast, tree) {
+                (Ok(f), Ok(t)) => assert_eq!(f, t, "{b}"),
+                (Err(f), Err(t)) => assert_eq!((f.class, f.message), (t.class, t.message), "{b}"),
+                (f, t) => panic!("{b}: fast {f:?} vs tree {t:?}"),
             }
         }
     }
