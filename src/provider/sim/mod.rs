@@ -63,7 +63,7 @@ impl SimState {
         let mut by_prompt = HashMap::new();
         for it in items {
             let source_text = it
-                .fields
+                .fields()
                 .values()
                 .filter_map(Value::as_str)
                 .max_by_key(|s| s.len())
