@@ -2,7 +2,8 @@
 //!
 //! Why this module exists: the dataset is the ground truth every score rests on, so a broken row must stop the run
 //! with the file and row named, before anything is paid for. Ids are stable (a named field, else the row number) so a
-//! resumed run and the cache find the same item again.
+//! resumed run and the cache find the same item again. A 100,000-row dataset is held for the whole run, so each row
+//! is kept compact: its JSON object text, parsed again where the fields are needed (rendering a prompt).
 
 use crate::error::{InputError, Result};
 use crate::suite::{DatasetFormat, DatasetSpec};
@@ -19,10 +20,39 @@ pub struct Item {
     pub id: String,
     /// 1-based line (JSONL) or record line (CSV) in the file.
     pub line: usize,
-    /// All fields of the row (available to templates).
-    pub fields: Map<String, Value>,
+    /// All fields of the row (available to templates) as one JSON object text; CSV rows are converted once at load.
+    fields_json: Box<str>,
     /// The ground truth (`dataset.expected` field).
     pub expected: Value,
+}
+
+impl Item {
+    /// All fields of the row, in file order.
+    pub fn fields(&self) -> Map<String, Value> {
+        // The text was parsed into an object when the dataset was loaded, so this cannot fail.
+        serde_json::from_str(&self.fields_json).unwrap_or_default()
+    }
+
+    /// All fields of the row as one JSON object text.
+    pub fn fields_json(&self) -> &str {
+        &self.fields_json
+    }
+}
+
+/// One parsed dataset row: its line in the file and its fields as a JSON object text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line (JSONL) or record line (CSV).
+    pub line: usize,
+    /// The row's fields, one JSON object.
+    pub json: Box<str>,
+}
+
+impl Row {
+    /// The row's fields.
+    pub fn fields(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
 }
 
 /// Load a dataset file per its spec.
@@ -56,8 +86,8 @@ pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
     build_items(path, spec, rows)
 }
 
-/// Parse JSONL text into (line, object) rows. Blank lines are skipped.
-pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Value>)>> {
+/// Parse JSONL text into rows (each line checked to be one JSON object). Blank lines are skipped.
+pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -76,7 +106,7 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Va
                 .hint(hint)
         })?;
         match v {
-            Value::Object(m) => {
+            Value::Object(_) => {
                 // serde_json keeps the last of two equal keys; for ground truth that silent choice is a bug.
                 if let Err(e) = serde_json::from_str::<NoDuplicateKeys>(t) {
                     return Err(
@@ -86,10 +116,10 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Va
                             .into(),
                     );
                 }
-                // Exact capacity: a 100,000-row dataset is held for the whole run.
-                let mut exact = Map::with_capacity(m.len());
-                exact.extend(m);
-                rows.push((line_no, exact))
+                rows.push(Row {
+                    line: line_no,
+                    json: t.into(),
+                })
             }
             other => {
                 return Err(InputError::new(
@@ -142,8 +172,8 @@ impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
     }
 }
 
-/// Parse CSV text (header row required) into (line, object) rows; cells that hold JSON objects/arrays are parsed.
-pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Value>)>> {
+/// Parse CSV text (header row required) into rows; cells that hold JSON objects/arrays are parsed.
+pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<Row>> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
@@ -197,7 +227,10 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, Valu
             };
             m.insert(h.clone(), v);
         }
-        rows.push((line, m));
+        rows.push(Row {
+            line,
+            json: Value::Object(m).to_string().into(),
+        });
     }
     if rows.is_empty() {
         return Err(InputError::new(path, "dataset has no rows")
@@ -258,17 +291,18 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-fn build_items(
-    path: &Path,
-    spec: &DatasetSpec,
-    rows: Vec<(usize, Map<String, Value>)>,
-) -> Result<Vec<Item>> {
+fn build_items(path: &Path, spec: &DatasetSpec, rows: Vec<Row>) -> Result<Vec<Item>> {
     let mut items = Vec::with_capacity(rows.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (row_no, (line, fields)) in rows.into_iter().enumerate() {
+    for (row_no, Row { line, json }) in rows.into_iter().enumerate() {
         if spec.limit.is_some_and(|l| items.len() >= l) {
             break;
         }
+        let fields: Map<String, Value> = serde_json::from_str(&json).map_err(|e| {
+            crate::error::Error::Internal(format!(
+                "dataset row on line {line} no longer parses: {e}"
+            ))
+        })?;
         let id = match &spec.id {
             None => (row_no + 1).to_string(),
             Some(f) => match fields.get(f) {
@@ -324,7 +358,7 @@ fn build_items(
             index: items.len(),
             id,
             line,
-            fields,
+            fields_json: json,
             expected,
         });
     }
@@ -418,9 +452,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].1["text"], Value::String("hello, world".into()));
-        assert_eq!(rows[1].1["text"], serde_json::json!({"a": 1}));
-        assert_eq!(rows[1].0, 3);
+        assert_eq!(
+            rows[0].fields()["text"],
+            Value::String("hello, world".into())
+        );
+        assert_eq!(rows[1].fields()["text"], serde_json::json!({"a": 1}));
+        assert_eq!(rows[1].line, 3);
         let err = parse_csv(p, "id,text,label\n1,a,x\n2,b\n")
             .unwrap_err()
             .to_string();
@@ -467,6 +504,25 @@ mod tests {
             err.starts_with("b.jsonl:2:") && err.contains("byte-order mark"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn items_keep_every_field_in_file_order() {
+        let p = Path::new("d.jsonl");
+        let rows = parse_jsonl(
+            p,
+            "{\"z\":1.5,\"id\":\"a\",\"label\":\"x\",\"n\":{\"b\":[1,null]}}\n",
+        )
+        .unwrap();
+        let items = build_items(p, &spec(), rows).unwrap();
+        let f = items[0].fields();
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["z", "id", "label", "n"]);
+        assert_eq!(f["n"], serde_json::json!({"b": [1, null]}));
+        assert_eq!(items[0].expected, Value::String("x".into()));
+        let rows = parse_csv(Path::new("d.csv"), "id,label,text\n1,x,\"[1, 2]\"\n").unwrap();
+        let items = build_items(Path::new("d.csv"), &spec(), rows).unwrap();
+        assert_eq!(items[0].fields()["text"], serde_json::json!([1, 2]));
+        assert_eq!(items[0].id, "1");
     }
 
     #[test]

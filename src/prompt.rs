@@ -2,14 +2,14 @@
 //!
 //! Why this module exists: every provider must see the same prompt for the same item, or the comparison is unfair.
 //! Templates are compiled once, rendering is strict (an undefined variable is an error naming the template and the
-//! item, never an empty string silently sent to a paid API), and per-provider system overrides are explicit.
+//! item, never an empty string silently sent to a paid API), and per-provider system overrides are explicit. The
+//! template context of an item is built once per [`Prompter::messages`] call, straight from the row's JSON text.
 
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
 use crate::provider::{Message, Role};
 use crate::suite::LoadedSuite;
 use minijinja::{Environment, UndefinedBehavior};
-use serde_json::Value;
 
 /// Compiled templates of one suite.
 pub struct Prompter {
@@ -21,7 +21,8 @@ pub struct Prompter {
     dataset_path: std::path::PathBuf,
     /// Where `prompt.system` / `prompt.user` are written in the suite, for render errors.
     template_pos: Vec<(&'static str, (usize, usize))>,
-    labels: Vec<String>,
+    /// The suite's labels as a template value (`labels`), None when the suite lists none.
+    labels: Option<minijinja::Value>,
 }
 
 const SYSTEM: &str = "prompt.system";
@@ -80,71 +81,83 @@ impl Prompter {
             suite_path: ls.path.clone(),
             dataset_path: ls.dataset_path.clone(),
             template_pos,
-            labels: ls.suite.labels.clone(),
+            labels: (!ls.suite.labels.is_empty())
+                .then(|| minijinja::Value::from(ls.suite.labels.clone())),
         })
     }
 
-    fn render(&self, name: &str, item: &Item) -> Result<String> {
+    /// The template context of `item`: its fields, `id` (the row's own `id` field if it has one, else the item id),
+    /// `item` (all fields) and `labels` (when the suite lists labels); `item` and `labels` win over fields so named.
+    fn context(&self, item: &Item) -> Result<minijinja::Value> {
+        let fields: minijinja::Value = serde_json::from_str(item.fields_json()).map_err(|e| {
+            crate::error::Error::Internal(format!("item `{}` fields do not parse: {e}", item.id))
+        })?;
+        let mut first = vec![("item", fields.clone())];
+        if let Some(l) = &self.labels {
+            first.push(("labels", l.clone()));
+        }
+        let id = minijinja::Value::from_iter([("id", minijinja::Value::from(item.id.as_str()))]);
+        Ok(minijinja::value::merge_maps([
+            minijinja::Value::from_iter(first),
+            fields,
+            id,
+        ]))
+    }
+
+    fn render(&self, name: &str, item: &Item, ctx: &minijinja::Value) -> Result<String> {
         let tmpl = self
             .env
             .get_template(name)
             .map_err(|e| crate::error::Error::Internal(format!("template {name} missing: {e}")))?;
-        let mut ctx = item.fields.clone();
-        ctx.entry("id".to_string())
-            .or_insert_with(|| Value::String(item.id.clone()));
-        ctx.insert("item".into(), Value::Object(item.fields.clone()));
-        if !self.labels.is_empty() {
-            ctx.insert("labels".into(), Value::from(self.labels.clone()));
-        }
-        tmpl.render(minijinja::Value::from_serialize(&ctx))
-            .map_err(|e| {
-                let msg = format!(
-                    "template `{name}` failed for item `{}` (dataset line {}): {}",
-                    item.id,
-                    item.line,
-                    e.detail().unwrap_or(&e.to_string())
-                );
-                // Located at the template in the suite when we know where it is, else at the item's row.
-                let located = match self.template_pos.iter().find(|(n, _)| *n == name) {
-                    Some((_, (l, c))) => InputError::new(&self.suite_path, msg).at(*l, *c),
-                    None => InputError::new(&self.dataset_path, msg).at_line(item.line),
-                };
-                located
-                    .hint(format!(
-                        "templates may use the item's fields ({}), `id`, `item` and `labels`",
-                        item.fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ))
-                    .into()
-            })
+        tmpl.render(ctx).map_err(|e| {
+            let msg = format!(
+                "template `{name}` failed for item `{}` (dataset line {}): {}",
+                item.id,
+                item.line,
+                e.detail().unwrap_or(&e.to_string())
+            );
+            // Located at the template in the suite when we know where it is, else at the item's row.
+            let located = match self.template_pos.iter().find(|(n, _)| *n == name) {
+                Some((_, (l, c))) => InputError::new(&self.suite_path, msg).at(*l, *c),
+                None => InputError::new(&self.dataset_path, msg).at_line(item.line),
+            };
+            located
+                .hint(format!(
+                    "templates may use the item's fields ({}), `id`, `item` and `labels`",
+                    item.fields().keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .into()
+        })
     }
 
     /// The messages for `item` as sent to `provider_id`.
     pub fn messages(&self, item: &Item, provider_id: &str) -> Result<Vec<Message>> {
         let mut out = Vec::with_capacity(2 + 2 * self.n_few_shot);
+        let ctx = self.context(item)?;
         if self.overrides.iter().any(|p| p == provider_id) {
             out.push(Message {
                 role: Role::System,
-                content: self.render(&format!("providers.{provider_id}.system"), item)?,
+                content: self.render(&format!("providers.{provider_id}.system"), item, &ctx)?,
             });
         } else if self.has_system {
             out.push(Message {
                 role: Role::System,
-                content: self.render(SYSTEM, item)?,
+                content: self.render(SYSTEM, item, &ctx)?,
             });
         }
         for i in 0..self.n_few_shot {
             out.push(Message {
                 role: Role::User,
-                content: self.render(&format!("prompt.few_shot[{i}].user"), item)?,
+                content: self.render(&format!("prompt.few_shot[{i}].user"), item, &ctx)?,
             });
             out.push(Message {
                 role: Role::Assistant,
-                content: self.render(&format!("prompt.few_shot[{i}].assistant"), item)?,
+                content: self.render(&format!("prompt.few_shot[{i}].assistant"), item, &ctx)?,
             });
         }
         out.push(Message {
             role: Role::User,
-            content: self.render(USER, item)?,
+            content: self.render(USER, item, &ctx)?,
         });
         Ok(out)
     }

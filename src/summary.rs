@@ -7,7 +7,7 @@
 
 use crate::dataset::Item;
 use crate::gate::{self, Evidence, GateResult};
-use crate::journal::Record;
+use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
 use crate::suite::{LoadedSuite, Role};
@@ -193,15 +193,15 @@ pub struct Analysis {
     pub results: Results,
     /// Per provider (suite order): scores of repeat 0.
     pub scores: Vec<ProviderScores>,
-    /// Per provider: record of repeat 0 per item (`request_hash` cleared: it plays no part in the results).
-    pub records: Vec<Vec<Option<Record>>>,
+    /// Per provider: what was answered for each item in repeat 0.
+    pub records: Vec<Vec<Option<Outcome>>>,
 }
 
 /// Compute everything from items and journal records.
 pub fn analyse(
     ls: &LoadedSuite,
     items: &[Item],
-    records: impl IntoIterator<Item = Record>,
+    records: impl IntoIterator<Item = crate::journal::Record>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
@@ -214,7 +214,7 @@ pub fn analyse(
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
     // table[provider][repeat][item]; later records of the same key win (journal order).
-    let mut table: Vec<Vec<Vec<Option<Record>>>> =
+    let mut table: Vec<Vec<Vec<Option<Outcome>>>> =
         vec![vec![vec![None; items.len()]; repeats]; suite.providers.len()];
     // A cached record cost this run nothing (its journal cost is 0) but the gate compares what the workload costs,
     // so cached responses are valued at the provider's price from their usage.
@@ -235,13 +235,9 @@ pub fn analyse(
             r.cost_usd = crate::cost::cost_usd(&prices[p], &r.usage);
         }
         if rep < repeats {
-            // The table's position already says which item and provider a record is for, and nothing after the
-            // journal needs the request hash: drop those strings so a 100,000-item run stays small in memory.
-            r.item_id = String::new();
-            r.provider_id = String::new();
-            r.request_hash = String::new();
-            r.output_text.shrink_to_fit();
-            table[p][rep][i] = Some(r);
+            // The table's position already says which item and provider a record is for; keep only what the
+            // analysis reads, so a 100,000-item run stays small in memory.
+            table[p][rep][i] = Some(Outcome::from(r));
         }
     }
     let seed = suite.run.seed;
@@ -250,15 +246,17 @@ pub fn analyse(
     let mut scores_r0 = Vec::new();
     let mut provider_results = Vec::new();
     for (pi, p) in suite.providers.iter().enumerate() {
-        let per_rep: Vec<ProviderScores> = (0..repeats)
+        let mut per_rep: Vec<ProviderScores> = (0..repeats)
             .map(|rep| {
-                let refs: Vec<Option<&Record>> =
+                let refs: Vec<Option<&Outcome>> =
                     table[pi][rep].iter().map(Option::as_ref).collect();
                 scorer.score(items, &refs)
             })
             .collect();
-        let s0 = per_rep[0].clone();
-        let all: Vec<&Record> = table[pi].iter().flatten().flatten().collect();
+        let consistency = (repeats > 1).then(|| consistency(&per_rep));
+        let s0 = per_rep.swap_remove(0);
+        drop(per_rep);
+        let all: Vec<&Outcome> = table[pi].iter().flatten().flatten().collect();
         let n_requests = items.len() * repeats;
         let n_ok = all.iter().filter(|r| r.error.is_none()).count();
         let n_errors = all.len() - n_ok;
@@ -345,7 +343,6 @@ pub fn analyse(
         for (name, iv) in corpus.iter().zip(ivs) {
             metric_intervals.insert(name.to_string(), iv);
         }
-        let consistency = (repeats > 1).then(|| consistency(&per_rep));
         let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
         provider_results.push(ProviderResult {
             id: p.id.clone(),
@@ -461,8 +458,8 @@ fn evidence(
     base: &ProviderScores,
     cr: &ProviderResult,
     br: &ProviderResult,
-    crec: &[Option<Record>],
-    brec: &[Option<Record>],
+    crec: &[Option<Outcome>],
+    brec: &[Option<Outcome>],
 ) -> Evidence {
     let g = &ls.suite.gate;
     let seed = ls.suite.run.seed;
@@ -633,22 +630,25 @@ fn percentiles(sorted: &[f64]) -> Percentiles {
 }
 
 /// A record the context-window preflight wrote: a context-length error with no attempt made.
-fn is_preflight_skip(r: &Record) -> bool {
+fn is_preflight_skip(r: &Outcome) -> bool {
     r.attempts == 0
         && r.error
             .as_ref()
             .is_some_and(|e| e.class == crate::provider::ErrorClass::ContextLength)
 }
 
-fn throttle(records: &[&Record], configured: usize) -> Throttle {
+fn throttle(records: &[&Outcome], configured: usize) -> Throttle {
     use crate::provider::ErrorClass;
     let mut t = Throttle {
         min_concurrency: u32::try_from(configured.max(1)).unwrap_or(u32::MAX),
         ..Throttle::default()
     };
     for r in records {
-        let compare = r.stream_compare.iter().flat_map(|c| &c.attempt_errors);
-        for c in r.attempt_errors.iter().chain(compare) {
+        let compare = r
+            .stream_compare()
+            .into_iter()
+            .flat_map(|c| &c.attempt_errors);
+        for c in r.attempt_errors().iter().chain(compare) {
             match c {
                 ErrorClass::RateLimit => t.rate_limited += 1,
                 ErrorClass::Overloaded => t.overloaded += 1,
@@ -691,9 +691,9 @@ fn discrepancy(ratios: &[f64]) -> TokenDiscrepancy {
 fn stream_equivalence(
     p: &crate::suite::ProviderSpec,
     items: &[Item],
-    recs: &[Option<Record>],
+    recs: &[Option<Outcome>],
 ) -> Option<StreamEquivalence> {
-    let any = recs.iter().flatten().any(|r| r.stream_compare.is_some());
+    let any = recs.iter().flatten().any(|r| r.stream_compare().is_some());
     if !p.compare_stream && !any {
         return None;
     }
@@ -706,7 +706,7 @@ fn stream_equivalence(
         let Some(r) = rec.as_ref().filter(|r| r.error.is_none()) else {
             continue;
         };
-        let Some(c) = &r.stream_compare else {
+        let Some(c) = r.stream_compare() else {
             continue;
         };
         extra.push(c.cost_usd);
@@ -715,13 +715,14 @@ fn stream_equivalence(
             true
         } else {
             eq.n += 1;
-            let text = r.output_text == c.output_text;
-            let tools = r.tool_calls == c.tool_calls;
+            let text = *r.output_text == *c.output_text;
+            let tools = *r.tool_calls == *c.tool_calls;
             let usage = r.usage == c.usage;
             eq.text_equal += usize::from(text);
             eq.tool_calls_equal += usize::from(tools);
             eq.usage_equal += usize::from(usage);
-            eq.finish_reason_equal += usize::from(r.finish_reason == c.finish_reason);
+            eq.finish_reason_equal +=
+                usize::from(r.compared_finish_reason() == c.finish_reason.as_deref());
             !(text && tools && usage)
         };
         if differs && eq.differences.len() < 20 {
@@ -758,8 +759,12 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::ErrorInfo;
+    use crate::journal::{ErrorInfo, Record};
     use crate::provider::ErrorClass;
+
+    fn o(r: Record) -> Outcome {
+        r.into()
+    }
 
     fn rec(attempts: u32, errors: &[ErrorClass], final_err: Option<ErrorClass>) -> Record {
         Record {
@@ -812,7 +817,7 @@ mod tests {
         );
         b.min_concurrency = Some(2);
         let c = rec(2, &[ErrorClass::ServerError], None);
-        let t = throttle(&[&a, &b, &c], 8);
+        let t = throttle(&[&a.into(), &b.into(), &c.clone().into()], 8);
         assert_eq!(
             t,
             Throttle {
@@ -821,7 +826,7 @@ mod tests {
                 min_concurrency: 2
             }
         );
-        assert_eq!(throttle(&[&c], 8).min_concurrency, 8);
+        assert_eq!(throttle(&[&c.into()], 8).min_concurrency, 8);
     }
 
     #[test]
@@ -841,22 +846,22 @@ mod tests {
             attempt_errors: vec![ErrorClass::Overloaded, ErrorClass::RateLimit],
         });
         a.min_concurrency = Some(3);
-        let t = throttle(&[&a], 8);
+        let t = throttle(&[&a.into()], 8);
         assert_eq!((t.rate_limited, t.overloaded, t.min_concurrency), (1, 1, 3));
     }
 
     #[test]
     fn preflight_skips_are_told_apart_from_provider_context_errors() {
-        assert!(is_preflight_skip(&rec(
+        assert!(is_preflight_skip(&o(rec(
             0,
             &[],
             Some(ErrorClass::ContextLength)
-        )));
-        assert!(!is_preflight_skip(&rec(
+        ))));
+        assert!(!is_preflight_skip(&o(rec(
             1,
             &[ErrorClass::ContextLength],
             Some(ErrorClass::ContextLength)
-        )));
-        assert!(!is_preflight_skip(&rec(1, &[], None)));
+        ))));
+        assert!(!is_preflight_skip(&o(rec(1, &[], None))));
     }
 }

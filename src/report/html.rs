@@ -923,7 +923,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             "</header><div class=\"io\"><div class=\"cell\"><h4>input</h4><div class=\"txt\">"
         );
         let mut first = true;
-        for (k, v) in &item.fields {
+        for (k, v) in &item.fields() {
             if Some(k.as_str()) == id_field || k == expected_field {
                 continue;
             }

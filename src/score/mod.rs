@@ -15,7 +15,7 @@ pub mod squad;
 
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
-use crate::journal::Record;
+use crate::outcome::Outcome;
 use crate::suite::{LoadedSuite, TaskKind};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -148,7 +148,7 @@ impl Scorer {
     }
 
     /// Score one provider: `records[i]` is the record for `items[i]` (None = never answered).
-    pub fn score(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+    pub fn score(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         match self.task {
             TaskKind::Classification => self.classification(items, records),
             TaskKind::Summarization => self.summarization(items, records),
@@ -209,7 +209,7 @@ impl Scorer {
         (t, p)
     }
 
-    fn classification(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+    fn classification(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         let predicted: Vec<Option<String>> = records
             .iter()
             .map(|r| {
@@ -258,7 +258,7 @@ impl Scorer {
         }
     }
 
-    fn summarization(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+    fn summarization(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         let scores: Vec<Option<rouge::RougeScores>> = items
             .par_iter()
             .zip(records.par_iter())
@@ -358,7 +358,7 @@ impl Scorer {
         }
     }
 
-    fn extraction(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+    fn extraction(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         let Some(x) = &self.extraction else {
             return ProviderScores::empty(items.len());
         };
@@ -436,7 +436,7 @@ impl Scorer {
         }
     }
 
-    fn function_calling(&self, items: &[Item], records: &[Option<&Record>]) -> ProviderScores {
+    fn function_calling(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         let verdicts: Vec<function_call::CallVerdict> = items
             .par_iter()
             .zip(records.par_iter())
@@ -688,7 +688,7 @@ fn classification_metric(r: &classification::ClassificationReport, m: &str) -> f
     }
 }
 
-fn answered(records: &[Option<&Record>]) -> Vec<bool> {
+fn answered(records: &[Option<&Outcome>]) -> Vec<bool> {
     records
         .iter()
         .map(|r| r.is_some_and(|r| r.error.is_none()))

@@ -65,13 +65,18 @@ impl SimState {
         let mut by_id = HashMap::new();
         let mut by_prompt = HashMap::new();
         for it in items {
-            let source_text = it
-                .fields
-                .values()
-                .filter_map(Value::as_str)
-                .max_by_key(|s| s.len())
-                .unwrap_or_default()
-                .to_string();
+            // Only a wrong summary is made from the source text: other tasks keep none (a 100,000-item run
+            // holds this table for the whole run).
+            let source_text = if ls.suite.task == TaskKind::Summarization {
+                it.fields()
+                    .values()
+                    .filter_map(Value::as_str)
+                    .max_by_key(|s| s.len())
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                String::new()
+            };
             by_id.insert(
                 it.id.clone(),
                 Truth {
