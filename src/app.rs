@@ -310,6 +310,7 @@ fn run(a: RunArgs) -> Result<i32> {
             );
         }
     }
+    release_freed_memory();
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
     let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
     if outcome.missing > 0 {
@@ -463,4 +464,22 @@ fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {
         Ok::<_, Error>(())
     })?;
     Ok(0)
+}
+
+/// Give memory freed by the sending phase back to the OS before the journal is scored.
+///
+/// glibc keeps what a thread frees in that thread's arena; the sending phase allocates on every tokio worker (the
+/// sim's tables, in-flight requests) and the analysis then allocates on the main thread, so without this the two
+/// phases' peaks add up: a 100,000-item run measured ~147 MB peak RSS with it left out.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim only releases free pages of the allocator's own arenas; it takes no pointers.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
