@@ -163,12 +163,30 @@ impl Prompter {
     }
 
     /// Render every item for every provider once, so template errors stop the run before the first request.
+    ///
+    /// Providers without a system override all get the same messages, so one of them stands for all. Items are
+    /// rendered in parallel; the error reported is still the first in dataset order, as a serial check would give.
     pub fn check_all(&self, items: &[Item], provider_ids: &[&str]) -> Result<()> {
-        for it in items {
-            for p in provider_ids {
-                self.messages(it, p)?;
-            }
+        use rayon::prelude::*;
+        let mut distinct: Vec<&str> = provider_ids
+            .iter()
+            .copied()
+            .filter(|p| self.overrides.iter().any(|o| o == p))
+            .collect();
+        if let Some(p) = provider_ids
+            .iter()
+            .find(|p| !self.overrides.iter().any(|o| o == *p))
+        {
+            distinct.insert(0, p);
         }
-        Ok(())
+        // The serial order was item-major with providers in suite order; keep the suite order among the checked ones.
+        distinct.sort_by_key(|d| provider_ids.iter().position(|p| p == d));
+        match items
+            .par_iter()
+            .find_map_first(|it| distinct.iter().find_map(|p| self.messages(it, p).err()))
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }

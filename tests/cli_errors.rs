@@ -135,6 +135,30 @@ fn undefined_template_variable_names_template_and_item() {
     );
 }
 
+/// Prompts are checked in parallel before anything is sent; the error reported must still be the first failing item
+/// in dataset order (here rows 61 and 151 lack the field, and many rows sit on either side of both).
+#[test]
+fn template_check_reports_the_first_failing_item_in_dataset_order() {
+    let mut data = String::new();
+    for i in 0..400 {
+        let label = ["billing", "bug", "feature"][i % 3];
+        if i == 60 || i == 150 {
+            data.push_str(&format!("{{\"id\": \"r{i}\", \"label\": \"{label}\"}}\n"));
+        } else {
+            data.push_str(&format!(
+                "{{\"id\": \"r{i}\", \"text\": \"t {i}\", \"label\": \"{label}\"}}\n"
+            ));
+        }
+    }
+    for _ in 0..3 {
+        expect_bad(
+            &[("s.yaml", &sim_suite("")), ("data.jsonl", &data)],
+            &["validate", "s.yaml"],
+            &["prompt.user", "item `r60`", "line 61"],
+        );
+    }
+}
+
 #[test]
 fn missing_api_key_env_is_reported_before_any_request() {
     let suite = sim_suite("").replace(
