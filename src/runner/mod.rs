@@ -208,6 +208,7 @@ pub async fn execute(
             &prompter,
             opts.sim_log.as_deref(),
             tokens.clone(),
+            false,
         )?;
         Some(provider::sim::start(state, 0).await?)
     } else {

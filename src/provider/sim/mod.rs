@@ -44,12 +44,17 @@ pub struct SimState {
 
 impl SimState {
     /// Build from a suite: profiles keyed by the sim providers' `model`, ground truth from the dataset.
+    ///
+    /// `index_prompts`: also index every item by its rendered last message, for clients that do not name the item in
+    /// an `x-evalh-item` header (`evalh sim serve` behind another harness). evalh's own client always names it, so a
+    /// run skips this (it rendered every prompt once more and held a hash per item and sim provider).
     pub fn new(
         ls: &LoadedSuite,
         items: &[Item],
         prompter: &crate::prompt::Prompter,
         log_path: Option<&std::path::Path>,
         tokens: Arc<crate::tokens::Tokenizer>,
+        index_prompts: bool,
     ) -> Result<Self> {
         let mut profiles = HashMap::new();
         let mut sim_ids = Vec::new();
@@ -84,7 +89,7 @@ impl SimState {
                     source_text,
                 },
             );
-            for pid in &sim_ids {
+            for pid in sim_ids.iter().filter(|_| index_prompts) {
                 if let Some(last) = prompter.messages(it, pid)?.last() {
                     by_prompt.insert(blake3::hash(last.content.as_bytes()), it.id.clone());
                 }
