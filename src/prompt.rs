@@ -23,6 +23,9 @@ pub struct Prompter {
     template_pos: Vec<(&'static str, (usize, usize))>,
     /// The suite's labels as a template value (`labels`), None when the suite lists none.
     labels: Option<minijinja::Value>,
+    /// Templates that use no item data (at most `labels`), rendered once: a system prompt is usually one of them,
+    /// and rendering it again for every request was measurable at zero latency.
+    constant: std::collections::HashMap<String, String>,
 }
 
 const SYSTEM: &str = "prompt.system";
@@ -73,6 +76,20 @@ impl Prompter {
                 crate::suite::load::locate(&ls.src, key, None, 0).map(|pos| (name, pos))
             })
             .collect();
+        let labels =
+            (!ls.suite.labels.is_empty()).then(|| minijinja::Value::from(ls.suite.labels.clone()));
+        let mut constant = std::collections::HashMap::new();
+        for (name, tmpl) in env.templates() {
+            let free = tmpl.undeclared_variables(true);
+            if free.iter().all(|v| v == "labels") {
+                let ctx = minijinja::Value::from_iter(labels.iter().map(|l| ("labels", l.clone())));
+                // A template that fails here (e.g. `labels` used but none listed) is rendered per item instead, so
+                // the error names the item as before.
+                if let Ok(text) = tmpl.render(&ctx) {
+                    constant.insert(name.to_string(), text);
+                }
+            }
+        }
         Ok(Prompter {
             env,
             has_system: p.system.is_some(),
@@ -81,8 +98,8 @@ impl Prompter {
             suite_path: ls.path.clone(),
             dataset_path: ls.dataset_path.clone(),
             template_pos,
-            labels: (!ls.suite.labels.is_empty())
-                .then(|| minijinja::Value::from(ls.suite.labels.clone())),
+            labels,
+            constant,
         })
     }
 
@@ -105,6 +122,9 @@ impl Prompter {
     }
 
     fn render(&self, name: &str, item: &Item, ctx: &minijinja::Value) -> Result<String> {
+        if let Some(text) = self.constant.get(name) {
+            return Ok(text.clone());
+        }
         let tmpl = self
             .env
             .get_template(name)
@@ -188,5 +208,61 @@ impl Prompter {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(system: &str, labels: &str) -> (tempfile::TempDir, Prompter, Vec<Item>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("s.yaml"),
+            format!(
+                "name: t\ntask: extraction\ndataset: {{path: d.jsonl, id: id, expected: out}}\n{labels}\
+                 prompt:\n  system: \"{system}\"\n  user: \"{{{{ text }}}}\"\n\
+                 providers:\n  - id: a\n    role: baseline\n    kind: sim\n    model: m\n    \
+                 price: {{input_per_mtok: 1, output_per_mtok: 1}}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("d.jsonl"),
+            "{\"id\": \"x1\", \"text\": \"hello\", \"out\": {\"a\": 1}}\n{\"id\": \"x2\", \"text\": \"bye\", \"out\": {\"a\": 2}}\n",
+        )
+        .unwrap();
+        let ls = crate::suite::load_suite(&d.path().join("s.yaml"), None).unwrap();
+        let items = crate::dataset::load(&ls.dataset_path, &ls.suite.dataset).unwrap();
+        let p = Prompter::new(&ls).unwrap();
+        (d, p, items)
+    }
+
+    #[test]
+    fn item_free_templates_are_rendered_once_and_item_templates_per_item() {
+        let (_d, p, items) = prepared("Fields: {{ labels | join('/') }}.", "labels: [a, b]\n");
+        assert_eq!(
+            p.constant.get(SYSTEM).map(String::as_str),
+            Some("Fields: a/b.")
+        );
+        assert!(!p.constant.contains_key(USER));
+        let m: Vec<Vec<Message>> = items
+            .iter()
+            .map(|it| p.messages(it, "a").unwrap())
+            .collect();
+        assert_eq!(m[0][0].content, "Fields: a/b.");
+        assert_eq!(
+            (m[0][1].content.as_str(), m[1][1].content.as_str()),
+            ("hello", "bye")
+        );
+    }
+
+    #[test]
+    fn a_template_that_cannot_render_without_an_item_still_fails_per_item() {
+        // `labels` is used but the suite lists none: not cacheable, and rendering names the item.
+        let (_d, p, items) = prepared("Pick one of {{ labels }}", "");
+        assert!(!p.constant.contains_key(SYSTEM));
+        let e = p.messages(&items[0], "a").unwrap_err().to_string();
+        assert!(e.contains("prompt.system") && e.contains("x1"), "{e}");
     }
 }
