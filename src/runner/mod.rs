@@ -483,7 +483,12 @@ pub async fn execute(
     for pr in &runs {
         pr.bar.finish();
     }
-    drop(sim);
+    // Close every connection to the sim, then wait for it to free its tables: the caller scores next.
+    drop(runs);
+    drop(http);
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
 
     let missing = recorded
         .iter()

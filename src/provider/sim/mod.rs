@@ -128,6 +128,23 @@ pub struct SimServer {
     /// Base URL to give OpenAI-compatible clients (`http://127.0.0.1:PORT/v1`).
     pub base_url: String,
     handle: tokio::task::JoinHandle<()>,
+    /// The server's state (ground truth of every item), to know when the last connection task has let go of it.
+    state: std::sync::Weak<SimState>,
+}
+
+impl SimServer {
+    /// Stop serving and wait (up to a second) until the state is freed: connection tasks hold it until their client
+    /// has closed the connection. A run calls this after dropping its HTTP clients, so the memory is free before the
+    /// journal is scored.
+    pub async fn shutdown(self) {
+        self.handle.abort();
+        let state = self.state.clone();
+        drop(self);
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+        while state.strong_count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
 }
 
 impl Drop for SimServer {
@@ -154,7 +171,9 @@ pub async fn start(state: SimState, port: u16) -> Result<SimServer> {
     let addr = listener
         .local_addr()
         .map_err(|e| crate::error::Error::io("reading the simulator's address", e))?;
-    let app = router(Arc::new(state));
+    let state = Arc::new(state);
+    let weak = Arc::downgrade(&state);
+    let app = router(state);
     // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms
     // per response, which would swamp the configured latency.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -166,6 +185,7 @@ pub async fn start(state: SimState, port: u16) -> Result<SimServer> {
     Ok(SimServer {
         base_url: format!("http://{addr}/v1"),
         handle,
+        state: weak,
     })
 }
 
