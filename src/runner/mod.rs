@@ -673,7 +673,8 @@ async fn perform_cached(
     run: &crate::suite::RunSpec,
 ) -> Record {
     let t0 = Instant::now();
-    let hit = cache.and_then(|c| c.get(&request_hash(&pr.spec, &pr.base_url, &req, repeat)));
+    let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
+    let hit = cache.and_then(|c| c.get(&hash));
     if let Some(entry) = hit {
         return crate::cache::hit_record(
             entry,
@@ -684,7 +685,7 @@ async fn perform_cached(
             t0.elapsed().as_secs_f64() * 1000.0,
         );
     }
-    let mut rec = perform(pr, req, repeat, est, run).await;
+    let mut rec = perform(pr, req, hash, repeat, est, run).await;
     // A provider that echoes the API key in an error body must not get it into the journal or the cache.
     if let Some(key) = pr
         .spec
@@ -701,7 +702,8 @@ async fn perform_cached(
 }
 // ---- end of the response-cache hook ------------------------------------------------------------------------------
 
-/// Send one request until it succeeds or a retry cannot help, and return its journal record.
+/// Send one request (whose `request_hash` is `hash`) until it succeeds or a retry cannot help, and return its journal
+/// record.
 ///
 /// Every failed attempt's class is kept in the record's `attempt_errors`, so `attempts` and the journal agree. On a
 /// success at repeat 0 of a `compare_stream` provider, the same request is then sent with the other streaming mode
@@ -709,11 +711,11 @@ async fn perform_cached(
 async fn perform(
     pr: &ProviderRun,
     mut req: ChatRequest,
+    hash: String,
     repeat: u32,
     est: u64,
     run: &crate::suite::RunSpec,
 ) -> Record {
-    let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
     let a = attempt_loop(pr, pr.client.as_ref(), &mut req, est, run).await;
     let c = match a.result {
         Ok(c) => c,
