@@ -205,6 +205,7 @@ fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
 }
 
 fn run(a: RunArgs) -> Result<i32> {
+    let started = std::time::Instant::now();
     let (suite_path, run_dir, providers) = match (&a.resume, &a.suite) {
         (Some(dir), _) => {
             let p = dir.join(RESOLVED_SUITE);
@@ -267,6 +268,7 @@ fn run(a: RunArgs) -> Result<i32> {
         sim_log: a.sim_log.clone(),
         cache: cache.clone(),
     };
+    timing("run: load, validate, render check", started);
     let rt = runtime()?;
     let outcome = rt.block_on(crate::runner::execute(
         &ls,
@@ -310,9 +312,12 @@ fn run(a: RunArgs) -> Result<i32> {
             );
         }
     }
+    timing("run: requests sent and journaled", started);
     release_freed_memory();
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
+    timing("run: analysis", started);
     let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
+    timing("run: reports written", started);
     if outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
