@@ -8,7 +8,7 @@
 //! prompt-cache reads and writes. This client translates the internal request and normalises the answer so the
 //! rest of evalh never sees any of that: [`Usage::input_tokens`] = input + cache reads + cache writes.
 
-use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
+use super::http::{request_headers, secret_header, Endpoint};
 use super::sse::Event;
 use super::stream::{self, inband_error, Assemble};
 use super::{
@@ -19,7 +19,6 @@ use futures_util::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// Default API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -30,13 +29,9 @@ pub const DEFAULT_MAX_TOKENS: u64 = 1024;
 
 /// Client for one `kind: anthropic` provider entry.
 pub struct AnthropicClient {
-    http: reqwest::Client,
-    url: reqwest::Url,
+    endpoint: Endpoint,
     model: String,
     params: Map<String, Value>,
-    stream: bool,
-    headers: Vec<Header>,
-    timeouts: Timeouts,
 }
 
 /// `{base}/v1/messages`, accepting a base given with or without the `/v1` segment.
@@ -73,13 +68,15 @@ impl AnthropicClient {
             )?);
         }
         Ok(AnthropicClient {
-            http,
-            url: super::http::parse_url(spec, &endpoint(&base))?,
+            endpoint: Endpoint::new(
+                spec,
+                http,
+                &endpoint(&base),
+                request_headers(spec, builtin)?,
+                timeouts,
+            )?,
             model: spec.model.clone(),
             params: spec.params.clone(),
-            stream: spec.stream,
-            headers: request_headers(spec, builtin)?,
-            timeouts,
         })
     }
 
@@ -87,28 +84,7 @@ impl AnthropicClient {
     /// `input_schema`, params passed through (OpenAI spellings `max_completion_tokens` and `stop` translated),
     /// `max_tokens` defaulted.
     pub fn body(&self, req: &ChatRequest) -> Value {
-        build_body(&self.model, &self.params, self.stream, req)
-    }
-
-    async fn call(&self, req: &ChatRequest) -> Result<Completion, ProviderError> {
-        let started = Instant::now();
-        let resp = post_json(
-            &self.http,
-            &self.url,
-            &self.headers,
-            &self.body(req),
-            &self.timeouts,
-        )
-        .await?;
-        stream::respond(
-            resp,
-            self.stream,
-            &self.timeouts,
-            started,
-            Assembler::default(),
-            parse_response,
-        )
-        .await
+        build_body(&self.model, &self.params, self.endpoint.stream, req)
     }
 }
 
@@ -117,7 +93,11 @@ impl Provider for AnthropicClient {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(with_total_timeout(&self.timeouts, self.call(req)))
+        Box::pin(async move {
+            self.endpoint
+                .exchange(&[], &self.body(req), Assembler::default(), parse_response)
+                .await
+        })
     }
 }
 

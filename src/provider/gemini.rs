@@ -9,7 +9,7 @@
 //! last one counts; thinking tokens are reported apart from (and billed on top of) `candidatesTokenCount`; and an
 //! error after HTTP 200 arrives as a raw JSON object without `data:` framing (handled by the stream driver).
 
-use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
+use super::http::{request_headers, secret_header, Endpoint};
 use super::sse::Event;
 use super::stream::{self, inband_error, Assemble};
 use super::{
@@ -19,19 +19,14 @@ use crate::suite::ProviderSpec;
 use futures_util::future::BoxFuture;
 use reqwest::header::HeaderName;
 use serde_json::{json, Map, Value};
-use std::time::Instant;
 
 /// Default API root (the Gemini Developer API, v1beta).
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// Client for one `kind: gemini` provider entry.
 pub struct GeminiClient {
-    http: reqwest::Client,
-    url: reqwest::Url,
+    endpoint: Endpoint,
     params: Map<String, Value>,
-    stream: bool,
-    headers: Vec<Header>,
-    timeouts: Timeouts,
 }
 
 /// `{base}/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse` when streaming. A base without a
@@ -80,39 +75,20 @@ impl GeminiClient {
             )?);
         }
         Ok(GeminiClient {
-            http,
-            url: super::http::parse_url(spec, &endpoint(&base, &spec.model, spec.stream))?,
+            endpoint: Endpoint::new(
+                spec,
+                http,
+                &endpoint(&base, &spec.model, spec.stream),
+                request_headers(spec, builtin)?,
+                timeouts,
+            )?,
             params: spec.params.clone(),
-            stream: spec.stream,
-            headers: request_headers(spec, builtin)?,
-            timeouts,
         })
     }
 
     /// The JSON body for a request (see [`build_body`]).
     pub fn body(&self, req: &ChatRequest) -> Value {
         build_body(&self.params, req)
-    }
-
-    async fn call(&self, req: &ChatRequest) -> Result<Completion, ProviderError> {
-        let started = Instant::now();
-        let resp = post_json(
-            &self.http,
-            &self.url,
-            &self.headers,
-            &self.body(req),
-            &self.timeouts,
-        )
-        .await?;
-        stream::respond(
-            resp,
-            self.stream,
-            &self.timeouts,
-            started,
-            Assembler::default(),
-            parse_response,
-        )
-        .await
     }
 }
 
@@ -121,7 +97,11 @@ impl Provider for GeminiClient {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(with_total_timeout(&self.timeouts, self.call(req)))
+        Box::pin(async move {
+            self.endpoint
+                .exchange(&[], &self.body(req), Assembler::default(), parse_response)
+                .await
+        })
     }
 }
 

@@ -159,8 +159,73 @@ pub fn expand_env(v: &str) -> String {
     out
 }
 
-/// A client's endpoint, parsed once when the client is built (parsing it per request was measurable at zero latency).
-pub fn parse_url(spec: &ProviderSpec, url: &str) -> crate::error::Result<reqwest::Url> {
+/// Where and how a client sends: the HTTP client, the parsed endpoint URL (parsed once: per request it was
+/// measurable at zero latency), the request headers, streaming or not, and the timeouts. Every client holds one and
+/// makes each attempt through [`Endpoint::exchange`], so sending, timeouts and response handling are the same for all.
+pub struct Endpoint {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    headers: Vec<Header>,
+    /// Ask for a streamed answer (and read one when the server sends it).
+    pub stream: bool,
+    timeouts: Timeouts,
+}
+
+impl Endpoint {
+    /// The endpoint of a provider entry: `url` must be absolute (validation already checked `base_url`).
+    pub fn new(
+        spec: &ProviderSpec,
+        http: reqwest::Client,
+        url: &str,
+        headers: Vec<Header>,
+        timeouts: Timeouts,
+    ) -> crate::error::Result<Self> {
+        Ok(Endpoint {
+            http,
+            url: parse_url(spec, url)?,
+            headers,
+            stream: spec.stream,
+            timeouts,
+        })
+    }
+
+    /// One attempt under the total timeout: POST `body` (with `extra` headers after the endpoint's own), then read
+    /// the answer — an event stream through `asm` when streaming and the server sent one, else the whole body
+    /// through `parse`; a non-2xx status becomes a classified error.
+    pub async fn exchange<A: super::stream::Assemble>(
+        &self,
+        extra: &[Header],
+        body: &impl serde::Serialize,
+        asm: A,
+        parse: fn(&[u8]) -> Result<super::Completion, ProviderError>,
+    ) -> Result<super::Completion, ProviderError> {
+        let attempt = async {
+            let started = std::time::Instant::now();
+            let bytes = serde_json::to_vec(body)
+                .map_err(|e| ProviderError::new(ErrorClass::Other, e.to_string()))?;
+            let mut rb = self
+                .http
+                .post(self.url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+            for (n, v) in self.headers.iter().chain(extra) {
+                rb = rb.header(n.clone(), v.clone());
+            }
+            let resp = send(rb, &self.timeouts).await?;
+            super::stream::respond(resp, self.stream, &self.timeouts, started, asm, parse).await
+        };
+        match tokio::time::timeout(self.timeouts.total, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderError::new(
+                ErrorClass::Timeout,
+                format!("attempt exceeded {:?}", self.timeouts.total),
+            )),
+        }
+    }
+}
+
+/// A client's endpoint URL, parsed.
+fn parse_url(spec: &ProviderSpec, url: &str) -> crate::error::Result<reqwest::Url> {
     reqwest::Url::parse(url).map_err(|e| {
         crate::error::Error::Input(
             crate::error::InputError::new(
@@ -170,40 +235,6 @@ pub fn parse_url(spec: &ProviderSpec, url: &str) -> crate::error::Result<reqwest
             .hint("base_url must be an absolute http:// or https:// URL, e.g. https://api.openai.com/v1"),
         )
     })
-}
-
-/// POST a JSON body with the given headers; returns the response once its headers arrived.
-pub async fn post_json(
-    http: &reqwest::Client,
-    url: &reqwest::Url,
-    headers: &[Header],
-    body: &impl serde::Serialize,
-    t: &Timeouts,
-) -> Result<reqwest::Response, ProviderError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| ProviderError::new(ErrorClass::Other, e.to_string()))?;
-    let mut rb = http
-        .post(url.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(bytes);
-    for (n, v) in headers {
-        rb = rb.header(n.clone(), v.clone());
-    }
-    send(rb, t).await
-}
-
-/// Run one attempt under the total timeout.
-pub async fn with_total_timeout<F>(t: &Timeouts, fut: F) -> Result<super::Completion, ProviderError>
-where
-    F: std::future::Future<Output = Result<super::Completion, ProviderError>>,
-{
-    match tokio::time::timeout(t.total, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(ProviderError::new(
-            ErrorClass::Timeout,
-            format!("attempt exceeded {:?}", t.total),
-        )),
-    }
 }
 
 /// Turn a non-2xx response into a classified error (status, envelope, retry hints).

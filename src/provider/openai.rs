@@ -5,28 +5,22 @@
 //! (usage that excludes reasoning, `content: null` next to tool calls, Azure's deployment URLs and `api-key` header).
 //! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
 
-use super::http::{post_json, request_headers, secret_header, with_total_timeout, Header};
-use super::stream;
+use super::http::{request_headers, secret_header, Endpoint, Header};
 use super::{
     ChatRequest, Completion, ErrorClass, Provider, ProviderError, Timeouts, ToolCall, Usage,
 };
 use crate::suite::{ProviderKind, ProviderSpec};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
-use std::time::Instant;
 
 /// Client for one OpenAI-compatible provider entry.
 pub struct OpenAiClient {
-    http: reqwest::Client,
-    url: reqwest::Url,
+    endpoint: Endpoint,
     model: String,
     params: Map<String, Value>,
-    stream: bool,
     /// False for Azure deployment URLs, where the deployment in the path chooses the model.
     model_in_body: bool,
-    headers: Vec<Header>,
     sim: bool,
-    timeouts: Timeouts,
     /// `params` sets a key the client writes itself (model, messages, tools, stream, stream_options): the body is
     /// then built through [`OpenAiClient::body`], whose map merge decides the winner.
     params_collide: bool,
@@ -82,7 +76,7 @@ impl serde::Serialize for WireBody<'_> {
         for (k, v) in &c.params {
             m.serialize_entry(k, v)?;
         }
-        if c.stream {
+        if c.endpoint.stream {
             m.serialize_entry("stream", &true)?;
             m.serialize_entry("stream_options", &json!({"include_usage": true}))?;
         }
@@ -143,15 +137,11 @@ impl OpenAiClient {
         }
         let url = endpoint(spec, &base);
         Ok(OpenAiClient {
-            http,
             model_in_body: !url.contains("/openai/deployments/"),
-            url: super::http::parse_url(spec, &url)?,
+            endpoint: Endpoint::new(spec, http, &url, request_headers(spec, builtin)?, timeouts)?,
             model: spec.model.clone(),
             params: spec.params.clone(),
-            stream: spec.stream,
-            headers: request_headers(spec, builtin)?,
             sim: spec.kind == ProviderKind::Sim,
-            timeouts,
             params_collide: ["model", "messages", "tools", "stream", "stream_options"]
                 .iter()
                 .any(|k| spec.params.contains_key(*k)),
@@ -187,7 +177,7 @@ impl OpenAiClient {
         for (k, v) in &self.params {
             body.insert(k.clone(), v.clone());
         }
-        if self.stream {
+        if self.endpoint.stream {
             body.insert("stream".into(), Value::Bool(true));
             body.entry("stream_options")
                 .or_insert_with(|| json!({"include_usage": true}));
@@ -198,8 +188,8 @@ impl OpenAiClient {
     }
 
     async fn call(&self, req: &ChatRequest) -> Result<Completion, ProviderError> {
-        let started = Instant::now();
-        let mut headers = self.headers.clone();
+        // The simulator reads where a request sits in the run from headers; real APIs never get them.
+        let mut extra: Vec<Header> = Vec::new();
         if self.sim {
             use reqwest::header::{HeaderName, HeaderValue};
             let meta = [
@@ -209,32 +199,22 @@ impl OpenAiClient {
             ];
             for (n, v) in meta {
                 if let Ok(v) = HeaderValue::from_str(&v) {
-                    headers.push((HeaderName::from_static(n), v));
+                    extra.push((HeaderName::from_static(n), v));
                 }
             }
         }
-        let resp = if self.params_collide {
-            post_json(
-                &self.http,
-                &self.url,
-                &headers,
-                &self.body(req),
-                &self.timeouts,
-            )
-            .await?
+        let asm = super::openai_stream::Assembler::default();
+        if self.params_collide {
+            let body = self.body(req);
+            self.endpoint
+                .exchange(&extra, &body, asm, parse_response)
+                .await
         } else {
             let body = WireBody { client: self, req };
-            post_json(&self.http, &self.url, &headers, &body, &self.timeouts).await?
-        };
-        stream::respond(
-            resp,
-            self.stream,
-            &self.timeouts,
-            started,
-            super::openai_stream::Assembler::default(),
-            parse_response,
-        )
-        .await
+            self.endpoint
+                .exchange(&extra, &body, asm, parse_response)
+                .await
+        }
     }
 }
 
@@ -243,7 +223,7 @@ impl Provider for OpenAiClient {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(with_total_timeout(&self.timeouts, self.call(req)))
+        Box::pin(self.call(req))
     }
 }
 
