@@ -318,7 +318,7 @@ fn run(a: RunArgs) -> Result<i32> {
     timing("run: analysis", started);
     let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
     timing("run: reports written", started);
-    if outcome.missing > 0 {
+    if !analysis.results.complete || outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
                 "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
@@ -328,16 +328,38 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         } else if outcome.interrupted {
             "interrupted".to_string()
+        } else if !outcome.circuit_open.is_empty() {
+            outcome
+                .circuit_open
+                .iter()
+                .map(|(p, why)| format!("stopped sending to {p}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         } else {
-            "some requests did not finish".to_string()
+            "some requests are not settled (the provider could not be reached or used)".to_string()
         };
-        return Err(Error::Incomplete(format!(
-            "{why}; {} requests missing. Resume with: evalh run --resume {}",
-            outcome.missing,
-            run_dir.display()
+        return Err(Error::Incomplete(incomplete_message(
+            &why,
+            &analysis.results,
+            &run_dir,
         )));
     }
     Ok(code)
+}
+
+/// "<why>; N request(s) unsettled (reasons): no verdicts. Resume with: evalh run --resume DIR".
+fn incomplete_message(why: &str, r: &crate::summary::Results, run_dir: &Path) -> String {
+    let reasons: Vec<String> = r
+        .unsettled_by_reason
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    format!(
+        "incomplete run, no verdicts — {why}; {} request(s) unsettled ({}). Resume once the cause is fixed: evalh run --resume {}",
+        r.unsettled_by_reason.values().sum::<usize>(),
+        reasons.join(", "),
+        run_dir.display()
+    )
 }
 
 fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
@@ -442,7 +464,15 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
-    emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)
+    let code = emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)?;
+    if !an.results.complete {
+        return Err(Error::Incomplete(incomplete_message(
+            "the journal does not settle every request",
+            &an.results,
+            &a.run_dir,
+        )));
+    }
+    Ok(code)
 }
 
 fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {

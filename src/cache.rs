@@ -49,7 +49,7 @@ pub struct Entry {
     /// Token usage as the provider reported it (or as estimated then).
     #[serde(default)]
     pub usage: Usage,
-    /// Latency of the original request, ms (informational; cached records are left out of latency statistics).
+    /// Latency of the original request, ms; a cache hit's record carries it, so latency statistics include it.
     pub latency_ms: f64,
 }
 
@@ -266,7 +266,13 @@ pub fn hit_record(
         finish_reason: e.finish_reason,
         usage: e.usage,
         cost_usd: 0.0,
-        latency_ms: lookup_ms,
+        // The original request's latency: a cached answer is judged on the latency it was served with, so a cached
+        // and an uncached run give the same latency verdict (the lookup itself takes microseconds).
+        latency_ms: if e.latency_ms.is_finite() && e.latency_ms >= 0.0 {
+            e.latency_ms
+        } else {
+            lookup_ms
+        },
         ttft_ms: None,
         attempts: 0,
         error: None,

@@ -1,13 +1,25 @@
-//! The promotion gate: PASS / FAIL / INCONCLUSIVE per candidate, each with the rules that decided it in plain words.
+//! The promotion gate: PASS / FAIL / INCONCLUSIVE / INCOMPLETE per candidate, each with the rules that decided it in
+//! plain words and the interval each rule was judged on.
 //!
-//! Why this module exists: "promote at >= 95% of the baseline's quality for <= 40% of its cost" is usually judged on
-//! 50–200 items, where a point estimate of 0.96 says little. With `decision: confident` (the default) quality PASSes
-//! only when the one-sided lower confidence bound of the paired comparison clears the threshold, FAILs when the
-//! upper bound is below it, and is INCONCLUSIVE in between — with the number of items that would settle it.
-//! `decision: point` reproduces the plain rule. The numbers come from `summary` (which runs the statistics); this
-//! module only applies the rule, so it is easy to read and to test.
+//! Why this module exists: "promote at >= 95% of the baseline's quality for <= 40% of its cost, without raising the
+//! error rate by more than 0.5 pp or p99 latency by more than 200 ms" is usually judged on 50–500 items, where a point
+//! estimate says little and where a run can end without evidence at all. The rule, in words:
+//!
+//! * **Evidence first.** A run with unsettled requests (missing, interrupted, budget, provider unreachable) gets
+//!   INCOMPLETE, never a verdict. A rule without data is *not measured* and can never yield PASS. Fewer than
+//!   `min_items` items answered by both sides, or a baseline that failed on more than `max_baseline_error_rate` of
+//!   them, is INCONCLUSIVE at best.
+//! * **Quality and cost** (`decision: confident`, the default): PASS when the one-sided confidence bound clears the
+//!   threshold, FAIL when the opposite bound misses it, INCONCLUSIVE in between — with the items that would settle it.
+//! * **Error rate and p99 latency** are judged on intervals of the increase: FAIL when the whole interval lies above
+//!   the allowance (evidence of harm); PASS when it lies within it; in between, `guards.mode: harm` (default) passes and
+//!   says what the data rule out, `non_inferiority` is INCONCLUSIVE.
+//! * `decision: point` applies the plain rule on point estimates, but only on evidence (the first bullet still holds).
+//!
+//! The numbers come from `summary` (which runs the statistics); this module only applies the rule, so it is easy to
+//! read and to test.
 
-use crate::suite::{Decision, GateSpec, OnInconclusive};
+use crate::suite::{Decision, GateSpec, GuardMode, OnInconclusive};
 use serde::Serialize;
 
 /// A verdict.
@@ -20,6 +32,8 @@ pub enum Verdict {
     Fail,
     /// Not enough evidence either way.
     Inconclusive,
+    /// The run did not settle every request of this candidate or of the baseline: no verdict.
+    Incomplete,
 }
 
 impl Verdict {
@@ -29,6 +43,7 @@ impl Verdict {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
             Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::Incomplete => "INCOMPLETE",
         }
     }
 }
@@ -43,19 +58,125 @@ pub enum RuleStatus {
     Fail,
     /// Cannot tell at this confidence.
     Inconclusive,
+    /// No data to judge it on: never a PASS.
+    NotMeasured,
 }
 
 /// One rule's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
-    /// Rule name (`quality`, `cost`, `error_rate`, `p99_latency`, `format_validity`).
+    /// Rule name (`evidence`, `quality`, `cost`, `error_rate`, `p99_latency`, `format_validity`, `baseline`).
     pub name: String,
     /// True only when the rule holds.
     pub passed: bool,
-    /// Pass / fail / inconclusive.
+    /// Pass / fail / inconclusive / not measured.
     pub status: RuleStatus,
+    /// How it was judged: `confident` (interval vs threshold), `harm` or `non_inferiority` (guard rules), `point`.
+    pub judged: &'static str,
+    /// The interval the rule was judged on, in the rule's unit (one-sided bounds at the gate's confidence; null
+    /// where a side is unbounded or the rule has none).
+    pub interval: Option<Bounds>,
     /// The numbers, in words.
     pub detail: String,
+}
+
+/// A pair of bounds; `None` on a side means unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bounds {
+    /// Lower bound.
+    pub lower: Option<f64>,
+    /// Upper bound.
+    pub upper: Option<f64>,
+}
+
+/// The quality comparison on the paired items.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct QualityEvidence {
+    /// Candidate / baseline on the gate metric (None when the baseline scored 0 or there are no paired items).
+    pub ratio: Option<f64>,
+    /// Lower confidence bound of the ratio (Fieller for mean metrics, paired bootstrap for corpus metrics).
+    pub lower: Option<f64>,
+    /// Upper confidence bound of the ratio.
+    pub upper: Option<f64>,
+    /// Some(true) the lower bound clears θ, Some(false) the upper bound is below θ, None undecided.
+    pub confident: Option<bool>,
+    /// How the bound was computed.
+    pub method: String,
+    /// Items that would give 80% power at the observed effect (for INCONCLUSIVE).
+    pub items_needed: Option<u64>,
+    /// Paired-bootstrap interval of the ratio (cross-check of the primary bound).
+    pub bootstrap_interval: Option<(f64, f64)>,
+    /// McNemar exact test for binary per-item scores (diagnostic: tests equality, not the ratio).
+    pub mcnemar: Option<McNemarEvidence>,
+}
+
+/// The cost comparison on the paired items.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CostEvidence {
+    /// Candidate cost / baseline cost over the paired items (None when the baseline's is 0).
+    pub ratio: Option<f64>,
+    /// One-sided bounds (paired bootstrap of the ratio of sums).
+    pub lower: Option<f64>,
+    /// Upper bound.
+    pub upper: Option<f64>,
+}
+
+/// The error-rate comparison: settled errors over settled requests (repeat 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ErrorEvidence {
+    /// Candidate requests that finally failed (settled errors).
+    pub cand_errors: u64,
+    /// Candidate settled requests.
+    pub cand_n: u64,
+    /// Baseline settled errors.
+    pub base_errors: u64,
+    /// Baseline settled requests.
+    pub base_n: u64,
+    /// Candidate rate − baseline rate.
+    pub increase: Option<f64>,
+    /// One-sided bounds of the increase (Newcombe's hybrid score interval).
+    pub lower: Option<f64>,
+    /// Upper bound.
+    pub upper: Option<f64>,
+    /// Items per provider that would let the data show the allowance holds, when both rates equal the baseline's.
+    pub items_needed: Option<u64>,
+}
+
+/// The tail-latency comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct LatencyEvidence {
+    /// The quantile compared (0.99).
+    pub quantile: f64,
+    /// Candidate's nearest-rank quantile, ms.
+    pub cand: Option<f64>,
+    /// Baseline's.
+    pub base: Option<f64>,
+    /// Latencies behind each (successful requests; cached ones with the latency stored in the cache entry).
+    pub cand_n: usize,
+    /// Baseline latencies.
+    pub base_n: usize,
+    /// Of those, how many came from the response cache.
+    pub from_cache: usize,
+    /// Candidate − baseline, ms.
+    pub increase: Option<f64>,
+    /// Lower bound of the increase: the candidate quantile's distribution-free lower bound minus the baseline's upper
+    /// bound, each at half the error rate (Bonferroni).
+    pub lower: Option<f64>,
+    /// Upper bound of the increase.
+    pub upper: Option<f64>,
+    /// Latencies per provider needed before the quantile can be bounded at all.
+    pub min_n: u64,
+    /// The highest of p99/p95/p90/p50 the smaller sample can bound (None: not even the median).
+    pub boundable: Option<f64>,
+}
+
+/// Whether the run settled the requests this comparison needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Completeness {
+    /// Candidate requests (all repeats) without a settling record.
+    pub cand_unsettled: usize,
+    /// Baseline requests without a settling record.
+    pub base_unsettled: usize,
 }
 
 /// The numbers a gate decision needs (computed by `summary`).
@@ -63,40 +184,27 @@ pub struct Rule {
 pub struct Evidence {
     /// Gate metric name.
     pub metric: String,
-    /// Candidate / baseline on the metric (point estimate).
-    pub quality_ratio: f64,
-    /// Lower confidence bound of the ratio (Fieller for mean metrics, paired bootstrap for corpus metrics).
-    pub quality_ratio_lower: Option<f64>,
-    /// Upper confidence bound of the ratio.
-    pub quality_ratio_upper: Option<f64>,
-    /// Quality test outcome: Some(true) lower bound clears θ, Some(false) upper bound below θ, None undecided.
-    pub quality_confident: Option<bool>,
-    /// How the bound was computed.
-    pub quality_method: String,
-    /// Items that would give 80% power at the observed effect (for INCONCLUSIVE).
-    pub items_needed: Option<u64>,
-    /// Candidate mean cost per item / baseline mean cost per item.
-    pub cost_ratio: f64,
-    /// Bootstrap interval of the cost ratio.
-    pub cost_ratio_interval: Option<(f64, f64)>,
-    /// Candidate error rate minus baseline error rate.
-    pub error_rate_increase: f64,
-    /// Candidate error rate, baseline error rate, candidate Wilson upper bound.
-    pub error_rates: (f64, f64, f64),
-    /// Candidate p99 − baseline p99 (ms).
-    pub p99_latency_increase_ms: f64,
-    /// Candidate share of parseable outputs.
-    pub format_validity: f64,
     /// Confidence used.
     pub confidence: f64,
-    /// Items compared.
+    /// Items in the dataset.
     pub n_items: usize,
-    /// Paired-bootstrap interval of the quality ratio (cross-check of the primary bound).
-    pub bootstrap_ratio_interval: Option<(f64, f64)>,
-    /// McNemar exact test for binary per-item scores (diagnostic: tests equality, not the ratio).
-    pub mcnemar: Option<McNemarEvidence>,
-    /// Items on which the baseline itself failed (scored 0 for the baseline, so they favour the candidate).
-    pub baseline_failed_items: usize,
+    /// Items both the baseline and the candidate answered and that were scored (repeat 0): the sample of the
+    /// quality and cost comparisons.
+    pub n_paired: usize,
+    /// Quality.
+    pub quality: QualityEvidence,
+    /// Cost.
+    pub cost: CostEvidence,
+    /// Error rate.
+    pub errors: ErrorEvidence,
+    /// Tail latency.
+    pub latency: LatencyEvidence,
+    /// Candidate's parseable outputs and answered items, when the suite sets `min_format_validity`.
+    pub format_valid: (u64, u64),
+    /// Wilson bounds of the format validity.
+    pub format_validity_bounds: Option<(f64, f64)>,
+    /// Unsettled requests.
+    pub completeness: Completeness,
 }
 
 /// McNemar's counts and p-values.
@@ -119,21 +227,21 @@ pub struct GateResult {
     pub verdict: Verdict,
     /// Whether this candidate is gated (affects the exit code).
     pub gated: bool,
-    /// Point estimate of the quality ratio.
-    pub quality_ratio: f64,
+    /// Point estimate of the quality ratio (null: undefined).
+    pub quality_ratio: Option<f64>,
     /// Lower bound.
     pub quality_ratio_lower: Option<f64>,
     /// Upper bound.
     pub quality_ratio_upper: Option<f64>,
-    /// Cost ratio.
-    pub cost_ratio: f64,
-    /// Error-rate increase.
-    pub error_rate_increase: f64,
-    /// p99 latency increase.
-    pub p99_latency_increase_ms: f64,
+    /// Cost ratio (null: undefined).
+    pub cost_ratio: Option<f64>,
+    /// Error-rate increase (null: not measured).
+    pub error_rate_increase: Option<f64>,
+    /// p99 latency increase, ms (null: not measured).
+    pub p99_latency_increase_ms: Option<f64>,
     /// Each rule.
     pub rules: Vec<Rule>,
-    /// One line per rule that was not a clean pass, or a summary when all passed.
+    /// One line per rule that was not a clean pass, or every rule when all passed.
     pub reasons: Vec<String>,
     /// Items needed for 80% power (INCONCLUSIVE only).
     pub items_needed: Option<u64>,
@@ -143,153 +251,34 @@ pub struct GateResult {
 
 /// Apply the rule.
 pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
-    let theta = spec.min_quality_ratio;
     let mut rules = Vec::new();
-    let pct = (ev.confidence * 100.0).round();
-    // Quality.
-    let (q_status, q_detail) = match spec.decision {
-        Decision::Point => {
-            if ev.quality_ratio >= theta {
-                (
-                    RuleStatus::Pass,
-                    format!(
-                        "quality ratio {:.3} >= {theta} (point estimate)",
-                        ev.quality_ratio
-                    ),
-                )
-            } else {
-                (
-                    RuleStatus::Fail,
-                    format!(
-                        "quality ratio {:.3} < {theta} (point estimate)",
-                        ev.quality_ratio
-                    ),
-                )
-            }
-        }
-        Decision::Confident if ev.n_items < spec.min_items => (
-            RuleStatus::Inconclusive,
+    let c = &ev.completeness;
+    if c.cand_unsettled + c.base_unsettled > 0 {
+        rules.push(rule(
+            "evidence",
+            RuleStatus::NotMeasured,
+            "complete",
+            None,
             format!(
-                "quality ratio {:.3} on only {} items (< min_items {}): not enough evidence{}",
-                ev.quality_ratio,
-                ev.n_items,
-                spec.min_items,
-                ev.items_needed
-                    .map(|n| format!(
-                        " (about {} items would give 80% power)",
-                        n.max(spec.min_items as u64)
-                    ))
-                    .unwrap_or_default()
+                "incomplete run: {} candidate and {} baseline request(s) unsettled; the rules below are partial, not a verdict",
+                c.cand_unsettled, c.base_unsettled
             ),
-        ),
-        Decision::Confident => {
-            let lo = ev
-                .quality_ratio_lower
-                .map(|l| format!("{l:.3}"))
-                .unwrap_or_else(|| "unbounded".into());
-            let hi = ev
-                .quality_ratio_upper
-                .map(|u| format!("{u:.3}"))
-                .unwrap_or_else(|| "unbounded".into());
-            match ev.quality_confident {
-                Some(true) => (RuleStatus::Pass, format!("quality ratio {:.3}, {pct}% lower bound {lo} >= {theta}", ev.quality_ratio)),
-                Some(false) => (RuleStatus::Fail, format!("quality ratio {:.3}, {pct}% upper bound {hi} < {theta}", ev.quality_ratio)),
-                None => (
-                    RuleStatus::Inconclusive,
-                    format!(
-                        "quality ratio {:.3}, {pct}% lower bound {lo} < {theta}: not enough evidence{}",
-                        ev.quality_ratio,
-                        ev.items_needed.map(|n| format!(" (about {n} items would give 80% power)")).unwrap_or_default()
-                    ),
-                ),
-            }
-        }
-    };
-    rules.push(rule(
-        "quality",
-        q_status,
-        format!("{} [{}; {}]", q_detail, ev.metric, ev.quality_method),
-    ));
-    // Cost.
-    let c_ok = ev.cost_ratio <= spec.max_cost_ratio;
-    rules.push(rule(
-        "cost",
-        if c_ok {
-            RuleStatus::Pass
-        } else {
-            RuleStatus::Fail
-        },
-        format!(
-            "cost ratio {:.3} {} {}{}",
-            ev.cost_ratio,
-            if c_ok { "<=" } else { ">" },
-            spec.max_cost_ratio,
-            ev.cost_ratio_interval
-                .map(|(l, h)| format!(" ({pct}% interval {l:.3}-{h:.3})"))
-                .unwrap_or_default()
-        ),
-    ));
-    // Errors.
-    let e_ok = ev.error_rate_increase <= spec.max_error_rate_increase;
-    rules.push(rule(
-        "error_rate",
-        if e_ok { RuleStatus::Pass } else { RuleStatus::Fail },
-        format!(
-            "error rate {:.2}% vs baseline {:.2}% (+{:.2} pp {} {:.2} pp allowed; candidate {pct}% upper bound {:.2}%)",
-            ev.error_rates.0 * 100.0,
-            ev.error_rates.1 * 100.0,
-            ev.error_rate_increase * 100.0,
-            if e_ok { "<=" } else { ">" },
-            spec.max_error_rate_increase * 100.0,
-            ev.error_rates.2 * 100.0
-        ),
-    ));
-    // Latency.
-    let l_ok = ev.p99_latency_increase_ms <= spec.max_p99_latency_increase_ms;
-    rules.push(rule(
-        "p99_latency",
-        if l_ok {
-            RuleStatus::Pass
-        } else {
-            RuleStatus::Fail
-        },
-        format!(
-            "p99 latency {:+.0} ms vs baseline ({} {} ms allowed)",
-            ev.p99_latency_increase_ms,
-            if l_ok { "<=" } else { ">" },
-            spec.max_p99_latency_increase_ms
-        ),
-    ));
+        ));
+    }
+    rules.push(baseline_rule(spec, ev));
+    rules.push(quality_rule(spec, ev));
+    rules.push(cost_rule(spec, ev));
+    rules.push(error_rule(spec, ev));
+    rules.push(latency_rule(spec, ev));
     if let Some(min) = spec.min_format_validity {
-        let ok = ev.format_validity >= min;
-        rules.push(rule(
-            "format_validity",
-            if ok {
-                RuleStatus::Pass
-            } else {
-                RuleStatus::Fail
-            },
-            format!(
-                "format validity {:.1}% {} {:.1}%",
-                ev.format_validity * 100.0,
-                if ok { ">=" } else { "<" },
-                min * 100.0
-            ),
-        ));
+        rules.push(format_rule(spec, ev, min));
     }
-    if ev.baseline_failed_items > 0 {
-        rules.push(rule(
-            "baseline_errors",
-            RuleStatus::Pass,
-            format!(
-                "note: the baseline failed on {} item(s); they score 0 for the baseline, which favours the candidate on those items",
-                ev.baseline_failed_items
-            ),
-        ));
-    }
-    let verdict = if rules.iter().any(|r| r.status == RuleStatus::Fail) {
+    let incomplete = c.cand_unsettled + c.base_unsettled > 0;
+    let verdict = if incomplete {
+        Verdict::Incomplete
+    } else if rules.iter().any(|r| r.status == RuleStatus::Fail) {
         Verdict::Fail
-    } else if rules.iter().any(|r| r.status == RuleStatus::Inconclusive) {
+    } else if rules.iter().any(|r| r.status != RuleStatus::Pass) {
         Verdict::Inconclusive
     } else {
         Verdict::Pass
@@ -306,16 +295,16 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
     GateResult {
         verdict,
         gated,
-        quality_ratio: ev.quality_ratio,
-        quality_ratio_lower: ev.quality_ratio_lower,
-        quality_ratio_upper: ev.quality_ratio_upper,
-        cost_ratio: ev.cost_ratio,
-        error_rate_increase: ev.error_rate_increase,
-        p99_latency_increase_ms: ev.p99_latency_increase_ms,
+        quality_ratio: ev.quality.ratio,
+        quality_ratio_lower: ev.quality.lower,
+        quality_ratio_upper: ev.quality.upper,
+        cost_ratio: ev.cost.ratio,
+        error_rate_increase: ev.errors.increase,
+        p99_latency_increase_ms: ev.latency.increase,
         rules,
         reasons,
         items_needed: if verdict == Verdict::Inconclusive {
-            ev.items_needed
+            ev.quality.items_needed
         } else {
             None
         },
@@ -323,20 +312,508 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
     }
 }
 
-fn rule(name: &str, status: RuleStatus, detail: String) -> Rule {
+fn pct(conf: f64) -> f64 {
+    (conf * 100.0).round()
+}
+
+fn fmt_opt(v: Option<f64>, prec: usize) -> String {
+    v.filter(|x| x.is_finite())
+        .map(|x| format!("{x:.prec$}"))
+        .unwrap_or_else(|| "unbounded".into())
+}
+
+/// The baseline must itself have answered: when it failed on too many items the comparison is not valid.
+fn baseline_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
+    let e = &ev.errors;
+    if e.base_n == 0 {
+        return rule(
+            "baseline",
+            RuleStatus::NotMeasured,
+            "point",
+            None,
+            "the baseline answered no request: nothing to compare against".into(),
+        );
+    }
+    let share = e.base_errors as f64 / e.base_n as f64;
+    if share > spec.max_baseline_error_rate {
+        rule(
+            "baseline",
+            RuleStatus::Inconclusive,
+            "point",
+            None,
+            format!(
+                "the baseline itself failed on {}/{} items ({:.1}% > {:.1}% allowed): the comparison is not valid; fix the baseline and re-run",
+                e.base_errors,
+                e.base_n,
+                share * 100.0,
+                spec.max_baseline_error_rate * 100.0
+            ),
+        )
+    } else {
+        rule(
+            "baseline",
+            RuleStatus::Pass,
+            "point",
+            None,
+            format!(
+                "baseline failed on {}/{} items (<= {:.1}% allowed)",
+                e.base_errors,
+                e.base_n,
+                spec.max_baseline_error_rate * 100.0
+            ),
+        )
+    }
+}
+
+fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
+    let theta = spec.min_quality_ratio;
+    let q = &ev.quality;
+    let p = pct(ev.confidence);
+    let tag = format!(" [{}; {}]", ev.metric, q.method);
+    let bounds = Some(Bounds {
+        lower: q.lower,
+        upper: q.upper,
+    });
+    let judged = match spec.decision {
+        Decision::Point => "point",
+        Decision::Confident => "confident",
+    };
+    if ev.n_paired == 0 {
+        return rule(
+            "quality",
+            RuleStatus::NotMeasured,
+            judged,
+            None,
+            format!(
+                "quality not measured: no item was answered by both the baseline and the candidate [{}]",
+                ev.metric
+            ),
+        );
+    }
+    let Some(ratio) = q.ratio else {
+        return rule(
+            "quality",
+            RuleStatus::NotMeasured,
+            judged,
+            None,
+            format!(
+                "quality ratio undefined: the baseline scores 0 on the {} paired items [{}]",
+                ev.n_paired, ev.metric
+            ),
+        );
+    };
+    if ev.n_paired < spec.min_items {
+        let advice = q
+            .items_needed
+            .map(|n| {
+                format!(
+                    " (about {} items would give 80% power)",
+                    n.max(spec.min_items as u64)
+                )
+            })
+            .unwrap_or_default();
+        return rule(
+            "quality",
+            RuleStatus::Inconclusive,
+            judged,
+            bounds,
+            format!(
+                "quality ratio {ratio:.3} on only {} paired items (< min_items {}): not enough evidence{advice}{tag}",
+                ev.n_paired, spec.min_items
+            ),
+        );
+    }
+    let (status, detail) = match spec.decision {
+        Decision::Point if ratio >= theta => (
+            RuleStatus::Pass,
+            format!("quality ratio {ratio:.3} >= {theta} (point estimate)"),
+        ),
+        Decision::Point => (
+            RuleStatus::Fail,
+            format!("quality ratio {ratio:.3} < {theta} (point estimate)"),
+        ),
+        Decision::Confident => match q.confident {
+            Some(true) => (
+                RuleStatus::Pass,
+                format!(
+                    "quality ratio {ratio:.3}, {p}% lower bound {} >= {theta}",
+                    fmt_opt(q.lower, 3)
+                ),
+            ),
+            Some(false) => (
+                RuleStatus::Fail,
+                format!(
+                    "quality ratio {ratio:.3}, {p}% upper bound {} < {theta}",
+                    fmt_opt(q.upper, 3)
+                ),
+            ),
+            None => (
+                RuleStatus::Inconclusive,
+                format!(
+                    "quality ratio {ratio:.3}, {p}% lower bound {} < {theta}: not enough evidence{}",
+                    fmt_opt(q.lower, 3),
+                    q.items_needed
+                        .map(|n| format!(" (about {n} items would give 80% power)"))
+                        .unwrap_or_default()
+                ),
+            ),
+        },
+    };
+    rule("quality", status, judged, bounds, format!("{detail}{tag}"))
+}
+
+fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
+    let max = spec.max_cost_ratio;
+    let c = &ev.cost;
+    let p = pct(ev.confidence);
+    let Some(ratio) = c.ratio.filter(|_| ev.n_paired > 0) else {
+        return rule(
+            "cost",
+            RuleStatus::NotMeasured,
+            "confident",
+            None,
+            "cost not measured: the baseline's paired responses cost nothing (no price, or no answers)".into(),
+        );
+    };
+    let bounds = Some(Bounds {
+        lower: c.lower,
+        upper: c.upper,
+    });
+    let iv = match (c.lower, c.upper) {
+        (Some(l), Some(h)) => format!(" ({p}% bounds {l:.3}-{h:.3})"),
+        _ => String::new(),
+    };
+    if spec.decision == Decision::Point {
+        let ok = ratio <= max;
+        return rule(
+            "cost",
+            if ok {
+                RuleStatus::Pass
+            } else {
+                RuleStatus::Fail
+            },
+            "point",
+            bounds,
+            format!(
+                "cost ratio {ratio:.3} {} {max}{iv}",
+                if ok { "<=" } else { ">" }
+            ),
+        );
+    }
+    let (status, detail) = match (c.lower, c.upper) {
+        (_, Some(h)) if h <= max => (
+            RuleStatus::Pass,
+            format!("cost ratio {ratio:.3}, {p}% upper bound {h:.3} <= {max}"),
+        ),
+        (Some(l), _) if l > max => (
+            RuleStatus::Fail,
+            format!("cost ratio {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
+        ),
+        _ => (
+            RuleStatus::Inconclusive,
+            format!("cost ratio {ratio:.3}{iv}: the interval straddles {max}"),
+        ),
+    };
+    rule("cost", status, "confident", bounds, detail)
+}
+
+fn guard_judged(spec: &GateSpec) -> &'static str {
+    match (spec.decision, spec.guards.mode) {
+        (Decision::Point, _) => "point",
+        (_, GuardMode::Harm) => "harm",
+        (_, GuardMode::NonInferiority) => "non_inferiority",
+    }
+}
+
+fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
+    let e = &ev.errors;
+    let max = spec.max_error_rate_increase;
+    let p = pct(ev.confidence);
+    let judged = guard_judged(spec);
+    let (Some(inc), true) = (e.increase, e.cand_n > 0 && e.base_n > 0) else {
+        return rule(
+            "error_rate",
+            RuleStatus::NotMeasured,
+            judged,
+            None,
+            "error rate not measured: no settled request on one side".into(),
+        );
+    };
+    let rates = format!(
+        "error rate {}/{} vs baseline {}/{} ({:+.2} pp",
+        e.cand_errors,
+        e.cand_n,
+        e.base_errors,
+        e.base_n,
+        inc * 100.0
+    );
+    let bounds = Some(Bounds {
+        lower: e.lower,
+        upper: e.upper,
+    });
+    let pp = |v: Option<f64>| {
+        v.map(|x| format!("{:+.2} pp", x * 100.0))
+            .unwrap_or_else(|| "unbounded".into())
+    };
+    let allowed = format!("{:+.2} pp", max * 100.0);
+    if spec.decision == Decision::Point {
+        let ok = inc <= max;
+        return rule(
+            "error_rate",
+            if ok {
+                RuleStatus::Pass
+            } else {
+                RuleStatus::Fail
+            },
+            judged,
+            bounds,
+            format!(
+                "{rates} {} {allowed} allowed, point estimate)",
+                if ok { "<=" } else { ">" }
+            ),
+        );
+    }
+    let iv = format!("{p}% bounds {} to {}", pp(e.lower), pp(e.upper));
+    if e.lower.is_some_and(|l| l > max) {
+        return rule(
+            "error_rate",
+            RuleStatus::Fail,
+            judged,
+            bounds,
+            format!("{rates}; {iv}): evidence of an increase above {allowed}"),
+        );
+    }
+    if e.upper.is_some_and(|u| u <= max) {
+        return rule(
+            "error_rate",
+            RuleStatus::Pass,
+            judged,
+            bounds,
+            format!("{rates}; {iv}): shown within {allowed}"),
+        );
+    }
+    let needed = e
+        .items_needed
+        .map(|n| format!("; showing {allowed} needs about {n} items per provider, or production shadow traffic"))
+        .unwrap_or_default();
+    match spec.guards.mode {
+        GuardMode::Harm => rule(
+            "error_rate",
+            RuleStatus::Pass,
+            judged,
+            bounds,
+            format!(
+                "{rates}; {iv}): no evidence of harm; the data rule out an increase above {}{needed}",
+                pp(e.upper)
+            ),
+        ),
+        GuardMode::NonInferiority => rule(
+            "error_rate",
+            RuleStatus::Inconclusive,
+            judged,
+            bounds,
+            format!("{rates}; {iv}): cannot show the increase is within {allowed}{needed}"),
+        ),
+    }
+}
+
+fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
+    let l = &ev.latency;
+    let max = spec.max_p99_latency_increase_ms;
+    let p = pct(ev.confidence);
+    let judged = guard_judged(spec);
+    let q = (l.quantile * 100.0).round();
+    let (Some(inc), Some(cq), Some(bq)) = (l.increase, l.cand, l.base) else {
+        return rule(
+            "p99_latency",
+            RuleStatus::NotMeasured,
+            judged,
+            None,
+            format!(
+                "p{q} latency not measured: {} candidate and {} baseline successful requests",
+                l.cand_n, l.base_n
+            ),
+        );
+    };
+    let cache = if l.from_cache > 0 {
+        format!(", {} from the cache's stored latencies", l.from_cache)
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "p{q} latency {cq:.0} vs {bq:.0} ms ({inc:+.0} ms; n={}/{}{cache}",
+        l.cand_n, l.base_n
+    );
+    let bounds = Some(Bounds {
+        lower: l.lower,
+        upper: l.upper,
+    });
+    let allowed = format!("+{max:.0} ms");
+    if spec.decision == Decision::Point {
+        let ok = inc <= max;
+        return rule(
+            "p99_latency",
+            if ok {
+                RuleStatus::Pass
+            } else {
+                RuleStatus::Fail
+            },
+            judged,
+            bounds,
+            format!(
+                "{head}) {} {allowed} allowed, point estimate",
+                if ok { "<=" } else { ">" }
+            ),
+        );
+    }
+    let ms = |v: Option<f64>| {
+        v.map(|x| format!("{x:+.0} ms"))
+            .unwrap_or_else(|| "unbounded".into())
+    };
+    let iv = format!("{p}% bounds {} to {}", ms(l.lower), ms(l.upper));
+    if l.lower.is_some_and(|x| x > max) {
+        return rule(
+            "p99_latency",
+            RuleStatus::Fail,
+            judged,
+            bounds,
+            format!("{head}; {iv}): evidence of an increase above {allowed}"),
+        );
+    }
+    if l.upper.is_some_and(|x| x <= max) {
+        return rule(
+            "p99_latency",
+            RuleStatus::Pass,
+            judged,
+            bounds,
+            format!("{head}; {iv}): shown within {allowed}"),
+        );
+    }
+    let precision = if l.lower.is_none() || l.upper.is_none() {
+        format!(
+            "; {} latencies per provider cannot bound p{q} (needs {}){}",
+            l.cand_n.min(l.base_n),
+            l.min_n,
+            l.boundable
+                .map(|b| format!(", they can bound p{:.0}", b * 100.0))
+                .unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
+    match spec.guards.mode {
+        GuardMode::Harm => rule(
+            "p99_latency",
+            RuleStatus::Pass,
+            judged,
+            bounds,
+            format!(
+                "{head}; {iv}): no evidence of harm{}{precision}",
+                l.upper
+                    .map(|u| format!("; the data rule out an increase above {u:+.0} ms"))
+                    .unwrap_or_default()
+            ),
+        ),
+        GuardMode::NonInferiority => rule(
+            "p99_latency",
+            RuleStatus::Inconclusive,
+            judged,
+            bounds,
+            format!("{head}; {iv}): cannot show the increase is within {allowed}{precision}"),
+        ),
+    }
+}
+
+fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
+    let (ok_n, n) = ev.format_valid;
+    let p = pct(ev.confidence);
+    if n == 0 {
+        return rule(
+            "format_validity",
+            RuleStatus::NotMeasured,
+            "confident",
+            None,
+            "format validity not measured: the candidate answered no item".into(),
+        );
+    }
+    let v = ok_n as f64 / n as f64;
+    let bounds = ev.format_validity_bounds.map(|(l, h)| Bounds {
+        lower: Some(l),
+        upper: Some(h),
+    });
+    let head = format!("format validity {:.1}% ({ok_n}/{n})", v * 100.0);
+    if spec.decision == Decision::Point {
+        let ok = v >= min;
+        return rule(
+            "format_validity",
+            if ok {
+                RuleStatus::Pass
+            } else {
+                RuleStatus::Fail
+            },
+            "point",
+            bounds,
+            format!("{head} {} {:.1}%", if ok { ">=" } else { "<" }, min * 100.0),
+        );
+    }
+    let (l, h) = ev.format_validity_bounds.unwrap_or((0.0, 1.0));
+    let (status, words) = if l >= min {
+        (
+            RuleStatus::Pass,
+            format!("{p}% lower bound {:.1}% >= {:.1}%", l * 100.0, min * 100.0),
+        )
+    } else if h < min {
+        (
+            RuleStatus::Fail,
+            format!("{p}% upper bound {:.1}% < {:.1}%", h * 100.0, min * 100.0),
+        )
+    } else {
+        (
+            RuleStatus::Inconclusive,
+            format!(
+                "{p}% bounds {:.1}%-{:.1}% straddle {:.1}%",
+                l * 100.0,
+                h * 100.0,
+                min * 100.0
+            ),
+        )
+    };
+    rule(
+        "format_validity",
+        status,
+        "confident",
+        bounds,
+        format!("{head}, {words}"),
+    )
+}
+
+fn rule(
+    name: &str,
+    status: RuleStatus,
+    judged: &'static str,
+    interval: Option<Bounds>,
+    detail: String,
+) -> Rule {
     Rule {
         name: name.into(),
         passed: status == RuleStatus::Pass,
         status,
+        judged,
+        interval: interval.map(|b| Bounds {
+            lower: b.lower.filter(|x| x.is_finite()),
+            upper: b.upper.filter(|x| x.is_finite()),
+        }),
         detail,
     }
 }
 
-/// The process exit code implied by the gated candidates' verdicts.
+/// The process exit code implied by the gated candidates' verdicts on a complete run (an incomplete run exits
+/// [`crate::error::exit::INCOMPLETE`], decided by the caller from `Results::complete`).
 pub fn exit_code(spec: &GateSpec, results: &[&GateResult]) -> i32 {
     let mut code = crate::error::exit::OK;
     for g in results.iter().filter(|g| g.gated) {
         match g.verdict {
+            Verdict::Incomplete => return crate::error::exit::INCOMPLETE,
             Verdict::Fail => code = crate::error::exit::GATE_FAILED,
             Verdict::Inconclusive if spec.on_inconclusive == OnInconclusive::Fail => {
                 code = crate::error::exit::GATE_FAILED
@@ -348,91 +825,4 @@ pub fn exit_code(spec: &GateSpec, results: &[&GateResult]) -> i32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev() -> Evidence {
-        Evidence {
-            metric: "accuracy".into(),
-            quality_ratio: 0.957,
-            quality_ratio_lower: Some(0.903),
-            quality_ratio_upper: Some(1.01),
-            quality_confident: None,
-            quality_method: "paired t on D=x-θy".into(),
-            items_needed: Some(900),
-            cost_ratio: 0.31,
-            cost_ratio_interval: Some((0.30, 0.32)),
-            error_rate_increase: 0.0,
-            error_rates: (0.0, 0.0, 0.018),
-            p99_latency_increase_ms: -20.0,
-            format_validity: 1.0,
-            confidence: 0.95,
-            n_items: 200,
-            bootstrap_ratio_interval: None,
-            mcnemar: None,
-            baseline_failed_items: 0,
-        }
-    }
-
-    #[test]
-    fn inconclusive_says_why_and_how_many_items() {
-        let g = decide(&GateSpec::default(), &ev(), true);
-        assert_eq!(g.verdict, Verdict::Inconclusive);
-        assert!(
-            g.reasons[0]
-                .contains("quality ratio 0.957, 95% lower bound 0.903 < 0.95: not enough evidence"),
-            "{:?}",
-            g.reasons
-        );
-        assert!(g.reasons[0].contains("900 items"));
-        assert_eq!(g.items_needed, Some(900));
-        assert_eq!(exit_code(&GateSpec::default(), &[&g]), 1);
-        let warn = GateSpec {
-            on_inconclusive: OnInconclusive::Warn,
-            ..GateSpec::default()
-        };
-        assert_eq!(exit_code(&warn, &[&g]), 0);
-    }
-
-    #[test]
-    fn too_few_items_is_never_a_confident_pass() {
-        let mut e = ev();
-        e.quality_confident = Some(true);
-        e.n_items = 5;
-        let g = decide(&GateSpec::default(), &e, true);
-        assert_eq!(g.verdict, Verdict::Inconclusive);
-        assert!(g.reasons[0].contains("only 5 items"), "{:?}", g.reasons);
-        let point = GateSpec {
-            decision: Decision::Point,
-            ..GateSpec::default()
-        };
-        assert_eq!(decide(&point, &e, true).verdict, Verdict::Pass);
-    }
-
-    #[test]
-    fn point_decision_is_the_plain_rule() {
-        let spec = GateSpec {
-            decision: Decision::Point,
-            ..GateSpec::default()
-        };
-        assert_eq!(decide(&spec, &ev(), true).verdict, Verdict::Pass);
-        let mut e = ev();
-        e.cost_ratio = 0.41;
-        let g = decide(&spec, &e, true);
-        assert_eq!(g.verdict, Verdict::Fail);
-        assert!(g
-            .reasons
-            .iter()
-            .any(|r| r.contains("cost ratio 0.410 > 0.4")));
-    }
-
-    #[test]
-    fn any_failed_rule_fails_and_ungated_never_affects_exit() {
-        let mut e = ev();
-        e.quality_confident = Some(true);
-        e.error_rate_increase = 0.02;
-        let g = decide(&GateSpec::default(), &e, false);
-        assert_eq!(g.verdict, Verdict::Fail);
-        assert_eq!(exit_code(&GateSpec::default(), &[&g]), 0);
-    }
-}
+mod tests;

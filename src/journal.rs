@@ -126,11 +126,13 @@ impl Record {
         (self.item_id.clone(), self.provider_id.clone(), self.repeat)
     }
 
-    /// Whether this record settles its request (success, or a final error no retry would fix).
+    /// Whether this record settles its request: a success, or a final error that is evidence about the provider
+    /// answering this item or about its reliability. An error that says the provider could not be reached or used
+    /// (auth, unknown model, quota, connection, exhausted rate-limit retries) does not (docs/gate.md).
     pub fn settled(&self) -> bool {
         match &self.error {
             None => true,
-            Some(e) => !e.class.retryable() && e.class != ErrorClass::Timeout,
+            Some(e) => e.class.evidence() != crate::provider::ErrorEvidence::Unreachable,
         }
     }
 }
@@ -644,8 +646,11 @@ mod tests {
     #[test]
     fn settled_semantics() {
         assert!(rec("a", None).settled());
-        assert!(rec("a", Some(ErrorClass::Auth)).settled());
+        assert!(!rec("a", Some(ErrorClass::Auth)).settled());
+        assert!(!rec("a", Some(ErrorClass::Connection)).settled());
         assert!(!rec("a", Some(ErrorClass::RateLimit)).settled());
-        assert!(!rec("a", Some(ErrorClass::Timeout)).settled());
+        assert!(rec("a", Some(ErrorClass::Timeout)).settled());
+        assert!(rec("a", Some(ErrorClass::ServerError)).settled());
+        assert!(rec("a", Some(ErrorClass::ContextLength)).settled());
     }
 }

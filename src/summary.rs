@@ -5,12 +5,15 @@
 //! everything deterministically (sorted inputs, seeded resampling, ordered maps), so the same journal always gives a
 //! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
 
+mod evidence;
+
 use crate::dataset::Item;
-use crate::gate::{self, Evidence, GateResult};
+use crate::gate::{self, GateResult};
 use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
 use crate::suite::{LoadedSuite, Role};
+use evidence::{evidence, failure_summary, state_of, ItemState};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -110,9 +113,18 @@ pub struct ProviderResult {
     pub n_errors: usize,
     /// Requests with no record (interrupted run).
     pub n_missing: usize,
+    /// Requests without a settling record (all repeats): missing ones plus those whose final error says the provider
+    /// could not be reached or used (auth, not found, quota, connection, rate limit). The run is incomplete when > 0.
+    pub n_unsettled: usize,
+    /// Unsettled requests by reason (`missing` or the error class).
+    pub unsettled_by_reason: BTreeMap<String, usize>,
+    /// One line naming the dominant failure and its cause, when requests failed or are unsettled
+    /// (e.g. "40/40 requests failed: connection: ... Connection refused").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_summary: Option<String>,
     /// Records served from the cache.
     pub n_cached: usize,
-    /// Error rate over items (repeat 0), errors and missing counted.
+    /// Error rate over settled requests of repeat 0 (requests that finally failed, of those settled).
     pub error_rate: f64,
     /// Wilson interval of the error rate.
     pub error_rate_interval: stats::Interval,
@@ -138,6 +150,8 @@ pub struct ProviderResult {
     pub token_discrepancy: TokenDiscrepancy,
     /// Latency percentiles.
     pub latency_ms: Percentiles,
+    /// Latencies behind them that come from the response cache (the original request's latency, stored with the entry).
+    pub latency_from_cache: usize,
     /// Time-to-first-token percentiles (streaming).
     pub ttft_ms: Percentiles,
     /// Retries made (attempts beyond the first).
@@ -183,7 +197,11 @@ pub struct Results {
     pub price_table: String,
     /// Per provider, in suite order.
     pub providers: Vec<ProviderResult>,
-    /// The exit code the gate implies (0/1).
+    /// Whether every request of the run is settled. An incomplete run has no verdicts (INCOMPLETE) and exits 3.
+    pub complete: bool,
+    /// Unsettled requests of the whole run by reason (`missing` or the error class); empty when complete.
+    pub unsettled_by_reason: BTreeMap<String, usize>,
+    /// The exit code the gate implies (0/1; 3 when the run is incomplete).
     pub gate_exit_code: i32,
 }
 
@@ -272,12 +290,35 @@ pub fn analyse(
         if n_missing > 0 {
             errors_by_class.insert("missing".into(), n_missing);
         }
-        let failed_items = s0.answered.iter().filter(|a| !**a).count() as u64;
+        let mut unsettled_by_reason = BTreeMap::new();
+        if n_missing > 0 {
+            unsettled_by_reason.insert("missing".to_string(), n_missing);
+        }
+        for r in &all {
+            if state_of(Some(r)) == ItemState::Unsettled {
+                if let Some(e) = &r.error {
+                    *unsettled_by_reason
+                        .entry(e.class.as_str().to_string())
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        let n_unsettled: usize = unsettled_by_reason.values().sum();
+        // The error rate counts settled requests of repeat 0 only: an unsettled one says nothing about the provider.
+        let states: Vec<ItemState> = table[pi][0].iter().map(|r| state_of(r.as_ref())).collect();
+        let settled_n = states
+            .iter()
+            .filter(|s| **s != ItemState::Unsettled)
+            .count() as u64;
+        let failed_items = states
+            .iter()
+            .filter(|s| matches!(s, ItemState::ItemError | ItemState::Reliability))
+            .count() as u64;
         let n = items.len() as u64;
-        let error_rate = if n == 0 {
+        let error_rate = if settled_n == 0 {
             0.0
         } else {
-            failed_items as f64 / n as f64
+            failed_items as f64 / settled_n as f64
         };
         let cost_total: f64 = sorted_sum(all.iter().map(|r| r.cost_usd));
         let cost_per_item = if n_requests == 0 {
@@ -285,9 +326,11 @@ pub fn analyse(
         } else {
             cost_total / n_requests as f64
         };
+        // Cached responses count with the latency of the original request (stored with the cache entry), so a cached
+        // and an uncached run judge latency on the same answers.
         let mut lat: Vec<f64> = all
             .iter()
-            .filter(|r| r.error.is_none() && !r.cached)
+            .filter(|r| r.error.is_none())
             .map(|r| r.latency_ms)
             .collect();
         lat.sort_by(f64::total_cmp);
@@ -354,8 +397,11 @@ pub fn analyse(
             n_errors,
             n_missing,
             n_cached: all.iter().filter(|r| r.cached).count(),
+            n_unsettled,
+            failure_summary: failure_summary(&all, n_requests),
+            unsettled_by_reason,
             error_rate,
-            error_rate_interval: stats::wilson(failed_items, n, conf, true),
+            error_rate_interval: stats::wilson(failed_items, settled_n, conf, true),
             errors_by_class,
             format_validity: if n == 0 {
                 0.0
@@ -371,6 +417,7 @@ pub fn analyse(
             tokens,
             token_discrepancy: discrepancy(&ratios),
             latency_ms: percentiles(&lat),
+            latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
             ttft_ms: percentiles(&ttft),
             retries: all
                 .iter()
@@ -404,14 +451,10 @@ pub fn analyse(
             let ev = evidence(
                 ls,
                 &scorer,
-                items,
                 &metric,
-                &scores_r0[ci],
-                &scores_r0[bi],
-                &provider_results[ci],
-                &provider_results[bi],
-                &table[ci][0],
-                &table[bi][0],
+                (&scores_r0[ci], &scores_r0[bi]),
+                (&provider_results[ci], &provider_results[bi]),
+                (&table[ci][0], &table[bi][0]),
             );
             provider_results[ci].gate = Some(gate::decide(&suite.gate, &ev, gated));
         }
@@ -420,7 +463,18 @@ pub fn analyse(
         .iter()
         .filter_map(|p| p.gate.as_ref())
         .collect();
-    let gate_exit_code = gate::exit_code(&suite.gate, &gate_refs);
+    let mut unsettled_by_reason: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &provider_results {
+        for (k, v) in &p.unsettled_by_reason {
+            *unsettled_by_reason.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+    let complete = unsettled_by_reason.is_empty();
+    let gate_exit_code = if complete {
+        gate::exit_code(&suite.gate, &gate_refs)
+    } else {
+        crate::error::exit::INCOMPLETE
+    };
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
@@ -431,10 +485,12 @@ pub fn analyse(
         gate_metric: metric,
         gate_config: suite.gate.clone(),
         latency_method:
-            "nearest rank (every reported value was observed); cached and failed requests excluded"
+            "nearest rank (every reported value was observed) over successful requests; a cached response counts with the latency stored with its cache entry"
                 .into(),
         price_table: crate::cost::PRICE_TABLE_SOURCE.into(),
         providers: provider_results,
+        complete,
+        unsettled_by_reason,
         gate_exit_code,
     };
     let records_r0 = table
@@ -448,177 +504,12 @@ pub fn analyse(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn evidence(
-    ls: &LoadedSuite,
-    scorer: &Scorer,
-    items: &[Item],
-    metric: &str,
-    cand: &ProviderScores,
-    base: &ProviderScores,
-    cr: &ProviderResult,
-    br: &ProviderResult,
-    crec: &[Option<Outcome>],
-    brec: &[Option<Outcome>],
-) -> Evidence {
-    let g = &ls.suite.gate;
-    let seed = ls.suite.run.seed;
-    let theta = g.min_quality_ratio;
-    let alpha = 1.0 - g.confidence;
-    let n = items.len();
-    let mut mcnemar = None;
-    let boot;
-    let (ratio, lower, upper, confident, method, needed) = if let (Some(x), Some(y)) =
-        (cand.per_item.get(metric), base.per_item.get(metric))
-    {
-        let t = stats::paired_ratio_test(x, y, theta, g.confidence, g.bootstrap_iters, seed);
-        let confident = if t.lower_d > 0.0 {
-            Some(true)
-        } else if t.upper_d < 0.0 {
-            Some(false)
-        } else {
-            None
-        };
-        let needed = stats::items_needed_for_power(x, y, theta, alpha, 0.8);
-        let binary = x.iter().chain(y.iter()).all(|v| *v == 0.0 || *v == 1.0);
-        let mut method = format!(
-            "one-sided paired t on D=x-{theta}·y, n={}, L={:.4}, U={:.4}; Fieller bound; bootstrap cross-check lower {:.3}",
-            t.n, t.lower_d, t.upper_d, t.bootstrap_ratio_lower
-        );
-        if binary {
-            let b = x
-                .iter()
-                .zip(y)
-                .filter(|(a, b)| **a == 0.0 && **b == 1.0)
-                .count() as u64;
-            let c = x
-                .iter()
-                .zip(y)
-                .filter(|(a, b)| **a == 1.0 && **b == 0.0)
-                .count() as u64;
-            let m = stats::mcnemar_exact(b, c);
-            method.push_str(&format!("; McNemar b={b} c={c} p={:.4}", m.p_two_sided));
-            mcnemar = Some(gate::McNemarEvidence {
-                b,
-                c,
-                p_two_sided: m.p_two_sided,
-                p_candidate_worse: m.p_candidate_worse,
-            });
-        }
-        boot = Some((t.bootstrap_ratio_lower, t.bootstrap_ratio_upper));
-        (
-            t.ratio,
-            t.fieller_lower,
-            t.fieller_upper,
-            confident,
-            method,
-            needed,
-        )
-    } else {
-        let cand_v = cand.metrics.get(metric).copied().unwrap_or(0.0);
-        let base_v = base.metrics.get(metric).copied().unwrap_or(0.0);
-        let ratio = if base_v > 0.0 {
-            cand_v / base_v
-        } else if cand_v > 0.0 {
-            f64::INFINITY
-        } else {
-            1.0
-        };
-        let (lo, hi, share) = stats::paired_bootstrap_ratio(
-            n,
-            |idx| {
-                (
-                    scorer.metric_on(cand, metric, idx),
-                    scorer.metric_on(base, metric, idx),
-                )
-            },
-            theta,
-            g.confidence,
-            g.bootstrap_iters,
-            seed,
-        );
-        boot = Some((lo, hi));
-        let confident = if lo >= theta {
-            Some(true)
-        } else if hi < theta {
-            Some(false)
-        } else {
-            None
-        };
-        // Power advice through the per-item correctness proxy (accuracy), the closest mean metric.
-        let needed = match (cand.per_item.get("accuracy"), base.per_item.get("accuracy")) {
-            (Some(x), Some(y)) => stats::items_needed_for_power(x, y, theta, alpha, 0.8),
-            _ => None,
-        };
-        (
-            ratio,
-            Some(lo),
-            Some(hi),
-            confident,
-            format!("paired percentile bootstrap of the corpus metric, {} resamples, seed {seed}; share of resamples >= θ {share:.3}", g.bootstrap_iters),
-            needed,
-        )
-    };
-    // Cost ratio with a paired bootstrap over items (mean cost per item, repeat 0).
-    let cx: Vec<f64> = crec
-        .iter()
-        .map(|r| r.as_ref().map(|r| r.cost_usd).unwrap_or(0.0))
-        .collect();
-    let cy: Vec<f64> = brec
-        .iter()
-        .map(|r| r.as_ref().map(|r| r.cost_usd).unwrap_or(0.0))
-        .collect();
-    let cost_ratio = if br.cost_usd_per_item > 0.0 {
-        cr.cost_usd_per_item / br.cost_usd_per_item
-    } else if cr.cost_usd_per_item > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    };
-    let cost_ratio_interval = (cy.iter().sum::<f64>() > 0.0).then(|| {
-        let (lo, hi, _) = stats::paired_bootstrap_ratio(
-            n,
-            |idx| {
-                (
-                    idx.iter().map(|&i| cx[i]).sum::<f64>(),
-                    idx.iter().map(|&i| cy[i]).sum::<f64>(),
-                )
-            },
-            g.max_cost_ratio,
-            g.confidence,
-            g.bootstrap_iters.min(2000),
-            seed ^ 0xC057,
-        );
-        (lo, hi)
-    });
-    let p99 = |r: &ProviderResult| r.latency_ms.p99.unwrap_or(0.0);
-    Evidence {
-        metric: metric.to_string(),
-        quality_ratio: ratio,
-        quality_ratio_lower: lower,
-        quality_ratio_upper: upper,
-        quality_confident: confident,
-        quality_method: method,
-        items_needed: needed,
-        cost_ratio,
-        cost_ratio_interval,
-        error_rate_increase: cr.error_rate - br.error_rate,
-        error_rates: (cr.error_rate, br.error_rate, cr.error_rate_interval.upper),
-        p99_latency_increase_ms: p99(cr) - p99(br),
-        format_validity: cr.format_validity,
-        confidence: g.confidence,
-        n_items: n,
-        bootstrap_ratio_interval: boot,
-        mcnemar,
-        baseline_failed_items: base.answered.iter().filter(|a| !**a).count(),
-    }
-}
-
 fn sorted_sum(it: impl Iterator<Item = f64>) -> f64 {
     // Sum in a fixed order so completion order never changes the last bit.
     let mut v: Vec<f64> = it.collect();
     v.sort_by(f64::total_cmp);
-    v.iter().sum()
+    // `+ 0.0`: an empty sum is -0.0 in Rust, which would print as "-0.000".
+    v.iter().sum::<f64>() + 0.0
 }
 
 fn percentiles(sorted: &[f64]) -> Percentiles {

@@ -100,11 +100,29 @@ fn demo_suite_runs_scores_and_gates() {
 #[test]
 fn equal_candidate_passes_with_exit_0() {
     let d = fixture(&[
-        ("s.yaml", &sim_suite("gate: {decision: point}\n")),
+        (
+            "s.yaml",
+            &sim_suite("gate: {decision: point, min_items: 5}\n"),
+        ),
         ("data.jsonl", TICKETS),
     ]);
     let out = evalh(d.path(), &["run", "s.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn six_items_are_never_enough_for_a_verdict_even_with_point_decisions() {
+    let d = fixture(&[
+        ("s.yaml", &sim_suite("gate: {decision: point}\n")),
+        ("data.jsonl", TICKETS),
+    ]);
+    let out = evalh(d.path(), &["run", "s.yaml"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("INCONCLUSIVE") && t.contains("only 6 paired items (< min_items 30)"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -122,7 +140,10 @@ fn providers_file_replaces_the_suites_providers() {
   - {id: p2, kind: sim, model: x2, price: {input_per_mtok: 0.1, output_per_mtok: 0.1}, sim: {quality: 1.0}}
 "#;
     let d = fixture(&[
-        ("s.yaml", &sim_suite("gate: {decision: point}\n")),
+        (
+            "s.yaml",
+            &sim_suite("gate: {decision: point, min_items: 5}\n"),
+        ),
         ("data.jsonl", TICKETS),
         ("p.yaml", providers),
     ]);

@@ -6,7 +6,10 @@
 //! The per-item correctness comes from `provider::sim::answers_correctly`, the same pure function the sim server
 //! uses, so this exercises the sim's quality model and the gate's statistics without HTTP.
 
-use evalh::gate::{self, Evidence, Verdict};
+use evalh::gate::{
+    self, Completeness, CostEvidence, ErrorEvidence, Evidence, LatencyEvidence, QualityEvidence,
+    Verdict,
+};
 use evalh::provider::sim::answers_correctly;
 use evalh::stats;
 use evalh::suite::{Decision, GateSpec, SimSpec};
@@ -34,31 +37,53 @@ fn scores(seed: u64, model: &str, quality: f64) -> Vec<f64> {
 
 fn verdict(x: &[f64], y: &[f64], spec: &GateSpec) -> Verdict {
     let t = stats::paired_ratio_test(x, y, spec.min_quality_ratio, spec.confidence, 0, 1);
+    let n = x.len() as u64;
+    // Only quality varies here; the other rules get clean, complete evidence.
     let ev = Evidence {
         metric: "accuracy".into(),
-        quality_ratio: t.ratio,
-        quality_ratio_lower: t.fieller_lower,
-        quality_ratio_upper: t.fieller_upper,
-        quality_confident: if t.lower_d > 0.0 {
-            Some(true)
-        } else if t.upper_d < 0.0 {
-            Some(false)
-        } else {
-            None
-        },
-        quality_method: String::new(),
-        items_needed: None,
-        cost_ratio: 0.1,
-        cost_ratio_interval: None,
-        error_rate_increase: 0.0,
-        error_rates: (0.0, 0.0, 0.0),
-        p99_latency_increase_ms: 0.0,
-        format_validity: 1.0,
         confidence: spec.confidence,
         n_items: x.len(),
-        bootstrap_ratio_interval: None,
-        mcnemar: None,
-        baseline_failed_items: 0,
+        n_paired: x.len(),
+        quality: QualityEvidence {
+            ratio: Some(t.ratio),
+            lower: t.fieller_lower,
+            upper: t.fieller_upper,
+            confident: if t.lower_d > 0.0 {
+                Some(true)
+            } else if t.upper_d < 0.0 {
+                Some(false)
+            } else {
+                None
+            },
+            ..QualityEvidence::default()
+        },
+        cost: CostEvidence {
+            ratio: Some(0.1),
+            lower: Some(0.09),
+            upper: Some(0.11),
+        },
+        errors: ErrorEvidence {
+            cand_n: n,
+            base_n: n,
+            increase: Some(0.0),
+            lower: Some(-0.01),
+            upper: Some(0.004),
+            ..ErrorEvidence::default()
+        },
+        latency: LatencyEvidence {
+            quantile: 0.99,
+            cand: Some(100.0),
+            base: Some(100.0),
+            cand_n: x.len(),
+            base_n: x.len(),
+            increase: Some(0.0),
+            lower: Some(-10.0),
+            upper: Some(10.0),
+            ..LatencyEvidence::default()
+        },
+        format_valid: (n, n),
+        format_validity_bounds: None,
+        completeness: Completeness::default(),
     };
     gate::decide(spec, &ev, true).verdict
 }

@@ -116,7 +116,7 @@ providers:
     api_key_env: EVALH_LOOPBACK_KEY
     price: {{input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: 0.075}}
     system: "You are terse. Classify."
-gate: {{decision: point, max_p99_latency_increase_ms: 5000}}
+gate: {{decision: point, min_items: 5, max_p99_latency_increase_ms: 5000}}
 run: {{concurrency: 2, max_retries: 2}}
 "#
     )
@@ -227,7 +227,12 @@ fn final_errors_are_recorded_not_retried() {
         .unwrap();
     let _ = stop.send(());
     h.join().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A 401 is no evidence about the candidate: its requests stay unsettled, the run is INCOMPLETE (exit 3) and
+    // names the cause and the resume command.
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("INCOMPLETE") && t.contains("auth 6"), "{t}");
+    assert!(t.contains("evalh run --resume"), "{t}");
     assert_eq!(
         seen.lock()
             .unwrap()

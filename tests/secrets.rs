@@ -145,7 +145,8 @@ fn the_key_reaches_the_server_and_no_file_evalh_writes() {
             .output()
             .unwrap();
         let t = text(&o);
-        assert!(matches!(o.status.code(), Some(0 | 1)), "{args:?}: {t}");
+        // The echoing candidate is answered 401 (auth): no evidence about it, so the run ends INCOMPLETE (3).
+        assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{args:?}: {t}");
         outputs.push_str(&t);
     }
     let reports: Vec<_> = std::fs::read_dir(dir.join("reports"))

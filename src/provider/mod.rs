@@ -159,6 +159,35 @@ impl ErrorClass {
         )
     }
 
+    /// What a request that finally failed with this class says about the provider: the evidence contract
+    /// (docs/gate.md). Only [`ErrorEvidence::Unreachable`] leaves the request unsettled.
+    pub fn evidence(self) -> ErrorEvidence {
+        match self {
+            ErrorClass::ContextLength | ErrorClass::BadRequest => ErrorEvidence::ItemAnswer,
+            ErrorClass::ServerError
+            | ErrorClass::Overloaded
+            | ErrorClass::Timeout
+            | ErrorClass::TruncatedStream
+            | ErrorClass::StreamError
+            | ErrorClass::MalformedResponse
+            | ErrorClass::Other => ErrorEvidence::Reliability,
+            ErrorClass::Auth
+            | ErrorClass::NotFound
+            | ErrorClass::Quota
+            | ErrorClass::Connection
+            | ErrorClass::RateLimit => ErrorEvidence::Unreachable,
+        }
+    }
+
+    /// Whether failures of this class will not heal within a run (a wrong key, model or URL, no credit, nothing
+    /// listening): the circuit breaker stops sending to a provider after a run of them.
+    pub fn persistent(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Auth | ErrorClass::NotFound | ErrorClass::Quota | ErrorClass::Connection
+        )
+    }
+
     /// snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -178,6 +207,20 @@ impl ErrorClass {
             ErrorClass::Other => "other",
         }
     }
+}
+
+/// What a final error is evidence of (see [`ErrorClass::evidence`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorEvidence {
+    /// The provider answered this item with a refusal (context length, content filter, a rejected request): the
+    /// request is settled and the item scores 0 for quality, like a wrong answer.
+    ItemAnswer,
+    /// The provider failed to answer reliably (server errors, timeouts, cut streams that persisted through the
+    /// retries): settled, counted by the error-rate rule, left out of the quality comparison for both sides.
+    Reliability,
+    /// The provider could not be reached or used at all (auth, unknown model, no quota, connection refused, rate
+    /// limits whose retries ran out): no evidence about it; the request stays unsettled and `--resume` sends it again.
+    Unreachable,
 }
 
 /// A failed attempt.

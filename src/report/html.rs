@@ -259,14 +259,15 @@ th{background:var(--soft);font-weight:600}td.n,th.n{text-align:right;font-varian
 .sw{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:baseline}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:14px}
 .card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:8px;padding:12px 14px;break-inside:avoid}
-.card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive{border-left-color:var(--inc)}
+.card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive,.card.incomplete{border-left-color:var(--inc)}
+.banner.incomplete{border:2px solid var(--fail);background:var(--failbg);padding:10px 14px;border-radius:6px;margin:8px 0}
 .card header{display:flex;justify-content:space-between;align-items:baseline;gap:8px;flex-wrap:wrap}
 .badge{font-weight:700;font-size:13px;padding:2px 9px;border-radius:12px;letter-spacing:.03em;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.badge.pass{color:var(--pass);background:var(--passbg)}.badge.fail{color:var(--fail);background:var(--failbg)}.badge.inconclusive{color:var(--inc);background:var(--incbg)}
+.badge.pass{color:var(--pass);background:var(--passbg)}.badge.fail{color:var(--fail);background:var(--failbg)}.badge.inconclusive,.badge.incomplete{color:var(--inc);background:var(--incbg)}
 .kv{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;font-size:14px;margin:8px 0}
 .kv dt{color:var(--muted)}.kv dd{margin:0;font-variant-numeric:tabular-nums}
 .reasons{margin:6px 0 0;padding-left:18px;font-size:13.5px}.reasons li{margin:3px 0}
-.rule{font-size:12px;font-weight:700;margin-right:6px}.rule.pass{color:var(--pass)}.rule.fail{color:var(--fail)}.rule.inconclusive{color:var(--inc)}
+.rule{font-size:12px;font-weight:700;margin-right:6px}.rule.pass{color:var(--pass)}.rule.fail{color:var(--fail)}.rule.inconclusive,.rule.not-measured{color:var(--inc)}
 .tag{font-size:12px;color:var(--muted);border:1px solid var(--line);border-radius:10px;padding:0 7px}
 figure{margin:14px 0 22px;break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
 figcaption{color:var(--muted);font-size:13.5px;margin-top:4px}
@@ -419,6 +420,29 @@ pub fn render(page: &Page<'_>) -> String {
 
 fn verdicts(out: &mut String, r: &crate::summary::Results) {
     let _ = writeln!(out, "<section id=\"verdicts\"><h2>Verdicts</h2>");
+    if !r.complete {
+        let reasons: Vec<String> = r
+            .unsettled_by_reason
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<div class=\"banner incomplete\" role=\"alert\"><b>INCOMPLETE RUN — no verdicts.</b> {} request(s) are unsettled ({}). The figures below are partial. Resume with <code>evalh run --resume RUN_DIR</code> once the cause is fixed.</div>",
+            r.unsettled_by_reason.values().sum::<usize>(),
+            escape(&reasons.join(", "))
+        );
+    }
+    for p in &r.providers {
+        if let Some(f) = &p.failure_summary {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\"><b>{}</b>: {}</p>",
+                escape(&p.id),
+                escape(f)
+            );
+        }
+    }
     if let Some(b) = r.providers.iter().find(|p| p.role == Role::Baseline) {
         let _ = writeln!(
             out,
@@ -459,24 +483,33 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             (Some(l), Some(u)) => format!(" <span class=\"ci\">{}</span>", interval(l, u, 3)),
             _ => String::new(),
         };
-        let c_iv = g
-            .evidence
-            .cost_ratio_interval
-            .map(|(l, u)| format!(" <span class=\"ci\">{}</span>", interval(l, u, 3)))
-            .unwrap_or_default();
+        let c_iv = match (g.evidence.cost.lower, g.evidence.cost.upper) {
+            (Some(l), Some(u)) => format!(" <span class=\"ci\">{}</span>", interval(l, u, 3)),
+            _ => String::new(),
+        };
+        let e = &g.evidence.errors;
+        let rate = |k: u64, n: u64| {
+            if n == 0 {
+                "not measured".to_string()
+            } else {
+                format!("{} ({k}/{n})", pct(k as f64 / n as f64))
+            }
+        };
+        let na =
+            |v: Option<f64>, d: usize| v.map(|x| num(x, d)).unwrap_or_else(|| "undefined".into());
         let _ = writeln!(
             out,
             "<dl class=\"kv\"><dt>quality ratio</dt><dd>{}{q_iv} <span class=\"ci\">need ≥ {}</span></dd>\
              <dt>cost ratio</dt><dd>{}{c_iv} <span class=\"ci\">need ≤ {}</span></dd>\
              <dt>error rate</dt><dd>{} vs {} (baseline)</dd>\
              <dt>p99 latency Δ</dt><dd>{} ms</dd>{}</dl>",
-            num(g.quality_ratio, 3),
+            na(g.quality_ratio, 3),
             r.gate_config.min_quality_ratio,
-            num(g.cost_ratio, 3),
+            na(g.cost_ratio, 3),
             r.gate_config.max_cost_ratio,
-            pct(g.evidence.error_rates.0),
-            pct(g.evidence.error_rates.1),
-            num(g.p99_latency_increase_ms, 0),
+            rate(e.cand_errors, e.cand_n),
+            rate(e.base_errors, e.base_n),
+            na(g.p99_latency_increase_ms, 0),
             g.items_needed
                 .map(|n| format!("<dt>items to settle</dt><dd>about {n} (80% power)</dd>"))
                 .unwrap_or_default(),
@@ -487,6 +520,7 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
                 RuleStatus::Pass => "pass",
                 RuleStatus::Fail => "fail",
                 RuleStatus::Inconclusive => "inconclusive",
+                RuleStatus::NotMeasured => "not-measured",
             };
             let _ = writeln!(
                 out,

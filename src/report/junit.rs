@@ -10,6 +10,29 @@ use std::path::Path;
 /// Render the XML.
 pub fn render(r: &Results) -> Result<String> {
     let mut report = Report::new(format!("evalh {}", r.suite));
+    // The run itself: an incomplete run fails here even when no candidate is gated.
+    let mut run = TestSuite::new(format!("{}.run", r.suite));
+    let status = if r.complete {
+        TestCaseStatus::success()
+    } else {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        let reasons: Vec<String> = r
+            .unsettled_by_reason
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        s.set_message(format!(
+            "incomplete run: {} request(s) unsettled ({}); no verdicts; resume with evalh run --resume RUN_DIR",
+            r.unsettled_by_reason.values().sum::<usize>(),
+            reasons.join(", ")
+        ));
+        s.set_type("incomplete");
+        s
+    };
+    let mut tc = TestCase::new("run complete", status);
+    tc.set_classname(format!("evalh.{}", r.suite));
+    run.add_test_case(tc);
+    report.add_test_suite(run);
     for p in &r.providers {
         let Some(g) = &p.gate else { continue };
         let mut ts = TestSuite::new(format!("{}.{}", r.suite, p.id));
@@ -31,6 +54,16 @@ pub fn render(r: &Results) -> Result<String> {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(rule.detail.clone());
                     s.set_type("inconclusive");
+                    s
+                }
+                (RuleStatus::NotMeasured, true) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(rule.detail.clone());
+                    s.set_type(if rule.name == "evidence" {
+                        "incomplete"
+                    } else {
+                        "not_measured"
+                    });
                     s
                 }
             };

@@ -11,12 +11,31 @@ use std::path::Path;
 pub fn render(r: &Results, charts: &[String]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## evalh: {} ({})\n", r.suite, r.task);
+    if !r.complete {
+        let reasons: Vec<String> = r
+            .unsettled_by_reason
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "> [!WARNING]\n> **Incomplete run: no verdicts.** {} request(s) are unsettled ({}). Partial figures below. Resume with `evalh run --resume RUN_DIR`.\n",
+            r.unsettled_by_reason.values().sum::<usize>(),
+            reasons.join(", ")
+        );
+    }
+    for p in &r.providers {
+        if let Some(f) = &p.failure_summary {
+            let _ = writeln!(s, "- **{}**: {}", p.id, f.replace('|', "\\|"));
+        }
+    }
     for p in &r.providers {
         if let Some(g) = &p.gate {
             let icon = match g.verdict {
                 crate::gate::Verdict::Pass => "✅",
                 crate::gate::Verdict::Fail => "❌",
                 crate::gate::Verdict::Inconclusive => "⚠️",
+                crate::gate::Verdict::Incomplete => "⏸️",
             };
             let _ = writeln!(
                 s,
@@ -42,7 +61,7 @@ pub fn render(r: &Results, charts: &[String]) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} ({:.1}%) | {} |",
+            "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
             if p.role == crate::suite::Role::Baseline {
                 "baseline"
@@ -56,8 +75,7 @@ pub fn render(r: &Results, charts: &[String]) -> String {
             usd(p.cost_usd_total),
             opt(p.latency_ms.p50, 0),
             opt(p.latency_ms.p99, 0),
-            p.n_errors,
-            p.error_rate * 100.0,
+            super::terminal::errors_cell(p),
             p.gate.as_ref().map(|g| g.verdict.as_str()).unwrap_or("—"),
         );
     }

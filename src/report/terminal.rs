@@ -39,7 +39,7 @@ pub fn render(r: &Results) -> String {
             usd(p.cost_usd_total),
             opt(p.latency_ms.p50, 0),
             opt(p.latency_ms.p99, 0),
-            format!("{} ({:.1}%)", p.n_errors, p.error_rate * 100.0),
+            errors_cell(p),
             p.gate
                 .as_ref()
                 .map(|g| {
@@ -88,7 +88,25 @@ pub fn render(r: &Results) -> String {
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
-    let notes: Vec<String> = r.providers.iter().flat_map(provider_notes).collect();
+    if !r.complete {
+        let reasons: Vec<String> = r
+            .unsettled_by_reason
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nINCOMPLETE RUN: {} request(s) unsettled ({}); the figures are partial and no candidate has a verdict.",
+            r.unsettled_by_reason.values().sum::<usize>(),
+            reasons.join(", ")
+        );
+    }
+    let mut notes: Vec<String> = r
+        .providers
+        .iter()
+        .filter_map(|p| p.failure_summary.as_ref().map(|f| format!("{}: {f}", p.id)))
+        .collect();
+    notes.extend(r.providers.iter().flat_map(provider_notes));
     if !notes.is_empty() {
         let _ = writeln!(out, "\nnotes:");
         for n in notes {
@@ -103,12 +121,27 @@ pub fn render(r: &Results) -> String {
                     crate::gate::RuleStatus::Pass => "✓",
                     crate::gate::RuleStatus::Fail => "✗",
                     crate::gate::RuleStatus::Inconclusive => "?",
+                    crate::gate::RuleStatus::NotMeasured => "–",
                 };
                 let _ = writeln!(out, "  {mark} {}", rule.detail);
             }
         }
     }
     out
+}
+
+/// "2 (1.8%)": settled errors and the error rate; "+40 unsettled" when requests are missing or unreachable.
+pub fn errors_cell(p: &crate::summary::ProviderResult) -> String {
+    let unreachable = p.n_unsettled - p.n_missing;
+    let mut s = format!(
+        "{} ({:.1}%)",
+        p.n_errors - unreachable,
+        p.error_rate * 100.0
+    );
+    if p.n_unsettled > 0 {
+        s.push_str(&format!(" +{} unsettled", p.n_unsettled));
+    }
+    s
 }
 
 /// What a reader should know about a provider beyond the table: throttling, retries, skipped items, token-count

@@ -63,6 +63,56 @@ pub struct RunOutcome {
     pub budget_usd: Option<f64>,
     /// Requests not done (interrupted or budget) — the run is incomplete when > 0.
     pub missing: u64,
+    /// Providers the circuit breaker stopped sending to, with the reason (see [`Breaker`]).
+    pub circuit_open: Vec<(String, String)>,
+}
+
+/// Consecutive failures of a class that will not heal within the run ([`ErrorClass::persistent`]: auth, not found,
+/// quota, connection) after which the runner stops sending to a provider. Eight in a row with no success between
+/// them is no transient glitch; stopping saves minutes of retries against a dead endpoint and the run ends
+/// INCOMPLETE, resumable once the cause is fixed.
+pub const BREAKER_THRESHOLD: u32 = 8;
+
+/// A provider's circuit breaker: counts consecutive persistent failures across its requests and opens once.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    consecutive: std::sync::atomic::AtomicU32,
+    reason: std::sync::Mutex<Option<String>>,
+}
+
+impl Breaker {
+    /// Record a failed attempt; returns true when this failure opened the breaker.
+    pub fn failure(&self, class: ErrorClass, message: &str) -> bool {
+        if !class.persistent() {
+            self.consecutive.store(0, Ordering::SeqCst);
+            return false;
+        }
+        let n = self.consecutive.fetch_add(1, Ordering::SeqCst) + 1;
+        if n < BREAKER_THRESHOLD {
+            return false;
+        }
+        let Ok(mut r) = self.reason.lock() else {
+            return false;
+        };
+        if r.is_some() {
+            return false;
+        }
+        *r = Some(format!(
+            "{n} consecutive {} failures (last: {message})",
+            class.as_str()
+        ));
+        true
+    }
+
+    /// Record a success.
+    pub fn success(&self) {
+        self.consecutive.store(0, Ordering::SeqCst);
+    }
+
+    /// Why the breaker opened, if it did.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
 }
 
 /// Canonical request hash (the response-cache key): provider kind, endpoint (see [`hash_endpoint`]), model, messages,
@@ -169,6 +219,53 @@ struct ProviderRun {
     bar: ProgressBar,
     spent_micros: AtomicU64,
     errors: AtomicU64,
+    /// Stops this provider's sending when it is clearly down.
+    breaker: Breaker,
+    /// Set when the breaker opens: wakes requests waiting out a backoff.
+    open: tokio::sync::watch::Sender<bool>,
+    /// Set on Ctrl-C / SIGTERM / a journal write error: nothing more is sent, by any provider.
+    cancel: tokio::sync::watch::Receiver<bool>,
+}
+
+impl ProviderRun {
+    /// Whether nothing more may be sent for this provider.
+    fn halted(&self) -> bool {
+        *self.cancel.borrow() || *self.open.borrow()
+    }
+
+    /// Sleep for `wait` unless the run is cancelled or the breaker opens first; false when woken early.
+    async fn sleep_unless_halted(&self, wait: Duration) -> bool {
+        let mut cancel = self.cancel.clone();
+        let mut open = self.open.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = cancel.wait_for(|v| *v) => false,
+            _ = open.wait_for(|v| *v) => false,
+        }
+    }
+
+    /// Count a failed attempt against the breaker; open it (once) when the provider is clearly down. The message
+    /// goes to the terminal, so the provider's key is redacted from it as from a journal record.
+    fn note_failure(&self, e: &ProviderError) {
+        let mut probe = error_probe(e);
+        if let Some(key) = self
+            .spec
+            .api_key_env
+            .as_deref()
+            .and_then(|v| std::env::var(v).ok())
+        {
+            journal::redact(&mut probe, &key);
+        }
+        let message = probe.error.map(|e| e.message).unwrap_or_default();
+        if self.breaker.failure(e.class, &message) {
+            let _ = self.open.send(true);
+            eprintln!(
+                "\n{}: stopped sending: {}",
+                self.spec.id,
+                self.breaker.reason().unwrap_or_default()
+            );
+        }
+    }
 }
 
 /// Execute (or resume) the run in `run_dir`.
@@ -242,6 +339,9 @@ pub async fn execute(
 
     let repeats = suite.run.repeats;
     let total_per_provider = items.len() as u64 * repeats as u64;
+    // Cancellation reaches every request, including those waiting for a slot or a backoff, so nothing more is sent.
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let cancel_tx = Arc::new(cancel_tx);
     let mut runs = Vec::new();
     for p in &suite.providers {
         let override_url = (p.kind == ProviderKind::Sim)
@@ -280,6 +380,9 @@ pub async fn execute(
             bar,
             spent_micros: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            breaker: Breaker::default(),
+            open: tokio::sync::watch::channel(false).0,
+            cancel: cancel_rx.clone(),
         }));
     }
 
@@ -289,10 +392,12 @@ pub async fn execute(
     {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
+        let cancel_tx = cancel_tx.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
                 stop.store(true, Ordering::SeqCst);
+                let _ = cancel_tx.send(true);
                 eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
             }
         });
@@ -303,6 +408,7 @@ pub async fn execute(
     {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
+        let cancel_tx = cancel_tx.clone();
         if let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
@@ -310,6 +416,7 @@ pub async fn execute(
                 if term.recv().await.is_some() {
                     interrupted.store(true, Ordering::SeqCst);
                     stop.store(true, Ordering::SeqCst);
+                    let _ = cancel_tx.send(true);
                     eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
                 }
             });
@@ -373,7 +480,7 @@ pub async fn execute(
                 let Ok(permit) = queue.clone().acquire_owned().await else {
                     break;
                 };
-                if stop.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) || pr.halted() {
                     break;
                 }
                 let item = &items[job.item];
@@ -436,9 +543,15 @@ pub async fn execute(
                 let cache = cache.clone();
                 sent.fetch_add(1, Ordering::Relaxed);
                 inflight.spawn(async move {
-                    let rec =
+                    let Some(rec) =
                         perform_cached(cache.as_deref(), &pr, req, job.repeat, est, &run_spec)
-                            .await;
+                            .await
+                    else {
+                        // Not sent (cancelled or the breaker opened): no record; the request stays missing.
+                        reserved_total.fetch_sub(expected_micros, Ordering::SeqCst);
+                        drop(permit);
+                        return;
+                    };
                     // The comparison call is paid for (budget, progress) but not part of the record's cost.
                     let compare_cost = rec.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
                     let micros = ((rec.cost_usd + compare_cost) * 1e6).round() as u64;
@@ -480,9 +593,14 @@ pub async fn execute(
     if let Some(e) = write_error.lock().ok().and_then(|mut e| e.take()) {
         return Err(e);
     }
+    // `abandon`, not `finish`: a bar shows what was really done, never N/N for a run that stopped early.
     for pr in &runs {
-        pr.bar.finish();
+        pr.bar.abandon();
     }
+    let circuit_open: Vec<(String, String)> = runs
+        .iter()
+        .filter_map(|pr| pr.breaker.reason().map(|r| (pr.spec.id.clone(), r)))
+        .collect();
     // Close every connection to the sim, then wait for it to free its tables: the caller scores next.
     drop(runs);
     drop(http);
@@ -504,7 +622,36 @@ pub async fn execute(
         run_spent_usd: run_spent as f64 / 1e6,
         budget_usd: budget,
         missing,
+        circuit_open,
     })
+}
+
+/// A throwaway record holding only an error, so the journal's redaction applies to a message shown elsewhere.
+fn error_probe(e: &ProviderError) -> Record {
+    Record {
+        item_id: String::new(),
+        provider_id: String::new(),
+        repeat: 0,
+        request_hash: String::new(),
+        output_text: String::new(),
+        tool_calls: vec![],
+        finish_reason: None,
+        usage: Default::default(),
+        cost_usd: 0.0,
+        latency_ms: 0.0,
+        ttft_ms: None,
+        attempts: 0,
+        error: Some(ErrorInfo {
+            class: e.class,
+            message: e.message.clone(),
+            status: e.status,
+        }),
+        cached: false,
+        est_input_tokens: None,
+        stream_compare: None,
+        attempt_errors: vec![],
+        min_concurrency: None,
+    }
 }
 
 /// Append a record to the journal and mark its request recorded. The first write error is kept (the run reports
@@ -594,7 +741,8 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     }
 }
 
-/// Send `req` through `client` until it succeeds or a retry cannot help.
+/// Send `req` through `client` until it succeeds or a retry cannot help; None when nothing more may be sent for the
+/// provider (cancelled, or its circuit breaker opened) before the request settled.
 ///
 /// Each attempt waits for a slot under the provider's adaptive limit and for its rpm/tpm allowance, is sent, and
 /// gives its slot back before any backoff (a request waiting out a Retry-After is not in flight). A throttle (429,
@@ -606,7 +754,7 @@ async fn attempt_loop(
     req: &mut ChatRequest,
     est: u64,
     run: &crate::suite::RunSpec,
-) -> Attempted {
+) -> Option<Attempted> {
     let cap = Duration::from_secs_f64(run.max_backoff_s.max(0.0));
     let mut failures: Vec<ErrorClass> = Vec::new();
     let mut min_concurrency: Option<u32> = None;
@@ -614,21 +762,28 @@ async fn attempt_loop(
     loop {
         req.meta.attempt = attempt;
         let slot = pr.limit.acquire().await;
+        if pr.halted() {
+            return None;
+        }
         pr.rate.admit(est.saturating_add(pr.max_tokens)).await;
+        if pr.halted() {
+            return None;
+        }
         let t0 = Instant::now();
         let res = client.complete(req).await;
         let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let mut e = match res {
             Ok(c) => {
                 slot.success();
+                pr.breaker.success();
                 drop(slot);
-                return Attempted {
+                return Some(Attempted {
                     result: Ok(c),
                     attempts: attempt,
                     latency_ms,
                     failures,
                     min_concurrency,
-                };
+                });
             }
             Err(e) => e,
         };
@@ -636,23 +791,28 @@ async fn attempt_loop(
             min_concurrency = min_opt(min_concurrency, Some(slot.throttled()));
         }
         drop(slot);
+        pr.note_failure(&e);
         failures.push(e.class);
         match retry::decide(&e, attempt, run.max_retries, cap) {
             retry::Decision::Retry(wait) => {
-                tokio::time::sleep(wait).await;
+                // Cancelled or the breaker opened while waiting: the request ends unsent (missing), and `--resume`
+                // sends it again; a half-retried error must not settle it.
+                if !pr.sleep_unless_halted(wait).await {
+                    return None;
+                }
                 attempt += 1;
             }
             retry::Decision::GiveUp(note) => {
                 if let Some(n) = note {
                     e.message = format!("{} ({n})", e.message);
                 }
-                return Attempted {
+                return Some(Attempted {
                     result: Err(e),
                     attempts: attempt,
                     latency_ms,
                     failures,
                     min_concurrency,
-                };
+                });
             }
         }
     }
@@ -671,21 +831,21 @@ async fn perform_cached(
     repeat: u32,
     est: u64,
     run: &crate::suite::RunSpec,
-) -> Record {
+) -> Option<Record> {
     let t0 = Instant::now();
     let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
     let hit = cache.and_then(|c| c.get(&hash));
     if let Some(entry) = hit {
-        return crate::cache::hit_record(
+        return Some(crate::cache::hit_record(
             entry,
             req.meta.item_id,
             pr.spec.id.clone(),
             repeat,
             est,
             t0.elapsed().as_secs_f64() * 1000.0,
-        );
+        ));
     }
-    let mut rec = perform(pr, req, hash, repeat, est, run).await;
+    let mut rec = perform(pr, req, hash, repeat, est, run).await?;
     // A provider that echoes the API key in an error body must not get it into the journal or the cache.
     if let Some(key) = pr
         .spec
@@ -698,7 +858,7 @@ async fn perform_cached(
     if let Some(c) = cache {
         c.put(&rec);
     }
-    rec
+    Some(rec)
 }
 // ---- end of the response-cache hook ------------------------------------------------------------------------------
 
@@ -715,12 +875,12 @@ async fn perform(
     repeat: u32,
     est: u64,
     run: &crate::suite::RunSpec,
-) -> Record {
-    let a = attempt_loop(pr, pr.client.as_ref(), &mut req, est, run).await;
+) -> Option<Record> {
+    let a = attempt_loop(pr, pr.client.as_ref(), &mut req, est, run).await?;
     let c = match a.result {
         Ok(c) => c,
         Err(e) => {
-            return error_record(
+            return Some(error_record(
                 pr,
                 &req,
                 repeat,
@@ -731,16 +891,17 @@ async fn perform(
                 est,
                 a.failures,
                 a.min_concurrency,
-            )
+            ))
         }
     };
     let mut min_concurrency = a.min_concurrency;
     let stream_compare = match (&pr.alt, repeat) {
-        (Some(alt), 0) => {
-            let (sc, m) = compare_call(pr, alt.as_ref(), &mut req, est, run).await;
-            min_concurrency = min_opt(min_concurrency, m);
-            Some(sc)
-        }
+        (Some(alt), 0) => compare_call(pr, alt.as_ref(), &mut req, est, run)
+            .await
+            .map(|(sc, m)| {
+                min_concurrency = min_opt(min_concurrency, m);
+                sc
+            }),
         _ => None,
     };
     let mut rec = success_record(
@@ -756,7 +917,7 @@ async fn perform(
         min_concurrency,
     );
     rec.stream_compare = stream_compare;
-    rec
+    Some(rec)
 }
 
 /// The same request through the other streaming mode (retried like any request), and the adaptive limit it reached
@@ -767,8 +928,8 @@ async fn compare_call(
     req: &mut ChatRequest,
     est: u64,
     run: &crate::suite::RunSpec,
-) -> (StreamCompare, Option<u32>) {
-    let a = attempt_loop(pr, alt, req, est, run).await;
+) -> Option<(StreamCompare, Option<u32>)> {
+    let a = attempt_loop(pr, alt, req, est, run).await?;
     let stream = !pr.spec.stream;
     let sc = match a.result {
         Ok(c) => {
@@ -805,7 +966,7 @@ async fn compare_call(
             attempt_errors: a.failures,
         },
     };
-    (sc, a.min_concurrency)
+    Some((sc, a.min_concurrency))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -459,6 +459,38 @@ pub struct GateSpec {
     /// nothing); the verdict is INCONCLUSIVE with sample-size advice.
     #[serde(default = "default_min_items")]
     pub min_items: usize,
+    /// When the baseline's own requests fail on more than this share of items, the comparison is not valid and no
+    /// candidate PASSes (docs/gate.md, "The evidence contract").
+    #[serde(default = "default_max_baseline_error_rate")]
+    pub max_baseline_error_rate: f64,
+    /// How the error-rate and p99 rules treat a difference the data can neither show nor rule out.
+    #[serde(default)]
+    pub guards: GuardsSpec,
+}
+
+/// The guard rules' (error rate, p99 latency) treatment of an unsettled comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GuardsSpec {
+    /// `harm` or `non_inferiority`.
+    #[serde(default)]
+    pub mode: GuardMode,
+}
+
+/// What an unsettled guard rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardMode {
+    /// Fail only on evidence of harm (the interval lies above the allowed increase); otherwise pass and report the
+    /// largest increase the data rule out.
+    #[default]
+    Harm,
+    /// Pass only when the data show the increase is within the allowance; otherwise INCONCLUSIVE.
+    NonInferiority,
+}
+
+fn default_max_baseline_error_rate() -> f64 {
+    0.05
 }
 
 fn default_min_items() -> usize {
@@ -499,6 +531,8 @@ impl Default for GateSpec {
             candidates: None,
             bootstrap_iters: default_bootstrap(),
             min_items: default_min_items(),
+            max_baseline_error_rate: default_max_baseline_error_rate(),
+            guards: GuardsSpec::default(),
         }
     }
 }

@@ -73,13 +73,19 @@ pub fn without_wallclock(results: &[u8]) -> String {
                         Value::String("<concurrency>".into()),
                     );
                 }
-                for k in ["latency_ms", "ttft_ms", "p99_latency_increase_ms"] {
+                for k in [
+                    "latency_ms",
+                    "ttft_ms",
+                    "p99_latency_increase_ms",
+                    "latency",
+                ] {
                     if m.contains_key(k) {
                         m.insert(k.into(), Value::String("<wall clock>".into()));
                     }
                 }
                 if m.get("name").and_then(Value::as_str) == Some("p99_latency") {
                     m.insert("detail".into(), Value::String("<wall clock>".into()));
+                    m.insert("interval".into(), Value::String("<wall clock>".into()));
                 }
                 for (_, x) in m.iter_mut() {
                     walk(x);

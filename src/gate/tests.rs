@@ -1,0 +1,280 @@
+use super::*;
+use crate::suite::GuardsSpec;
+
+/// Evidence of a clean, complete comparison that passes every rule; tests change one part.
+fn ev() -> Evidence {
+    Evidence {
+        metric: "accuracy".into(),
+        confidence: 0.95,
+        n_items: 200,
+        n_paired: 200,
+        quality: QualityEvidence {
+            ratio: Some(0.99),
+            lower: Some(0.96),
+            upper: Some(1.02),
+            confident: Some(true),
+            method: "paired t".into(),
+            items_needed: Some(900),
+            bootstrap_interval: None,
+            mcnemar: None,
+        },
+        cost: CostEvidence {
+            ratio: Some(0.31),
+            lower: Some(0.30),
+            upper: Some(0.32),
+        },
+        errors: ErrorEvidence {
+            cand_errors: 0,
+            cand_n: 200,
+            base_errors: 0,
+            base_n: 200,
+            increase: Some(0.0),
+            lower: Some(-0.018),
+            upper: Some(0.018),
+            items_needed: Some(539),
+        },
+        latency: LatencyEvidence {
+            quantile: 0.99,
+            cand: Some(900.0),
+            base: Some(1000.0),
+            cand_n: 200,
+            base_n: 200,
+            from_cache: 0,
+            increase: Some(-100.0),
+            lower: None,
+            upper: None,
+            min_n: 368,
+            boundable: Some(0.95),
+        },
+        format_valid: (200, 200),
+        format_validity_bounds: Some((0.98, 1.0)),
+        completeness: Completeness::default(),
+    }
+}
+
+fn status(g: &GateResult, name: &str) -> RuleStatus {
+    g.rules.iter().find(|r| r.name == name).unwrap().status
+}
+
+#[test]
+fn clean_evidence_passes_and_every_rule_says_how_it_was_judged() {
+    let g = decide(&GateSpec::default(), &ev(), true);
+    assert_eq!(g.verdict, Verdict::Pass, "{:?}", g.reasons);
+    assert_eq!(exit_code(&GateSpec::default(), &[&g]), 0);
+    let judged: Vec<(&str, &str)> = g
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.judged))
+        .collect();
+    assert!(judged.contains(&("quality", "confident")));
+    assert!(judged.contains(&("error_rate", "harm")));
+    assert!(judged.contains(&("p99_latency", "harm")));
+    // The p99 of 200 values cannot be bounded; harm mode passes but says so.
+    let lat = g.rules.iter().find(|r| r.name == "p99_latency").unwrap();
+    assert!(lat.detail.contains("cannot bound p99"), "{}", lat.detail);
+    assert!(lat.detail.contains("can bound p95"), "{}", lat.detail);
+}
+
+#[test]
+fn incomplete_evidence_is_never_a_verdict() {
+    let mut e = ev();
+    e.completeness.base_unsettled = 3;
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(g.verdict, Verdict::Incomplete);
+    assert_eq!(exit_code(&GateSpec::default(), &[&g]), 3);
+    assert!(g.reasons[0].contains("incomplete run"), "{:?}", g.reasons);
+    let point = GateSpec {
+        decision: Decision::Point,
+        ..GateSpec::default()
+    };
+    assert_eq!(decide(&point, &e, true).verdict, Verdict::Incomplete);
+}
+
+#[test]
+fn no_paired_items_is_not_measured_and_never_pass_even_with_point_decisions() {
+    for decision in [Decision::Confident, Decision::Point] {
+        let spec = GateSpec {
+            decision,
+            ..GateSpec::default()
+        };
+        let mut e = ev();
+        e.n_paired = 0;
+        e.quality = QualityEvidence::default();
+        e.cost = CostEvidence::default();
+        let g = decide(&spec, &e, true);
+        assert_eq!(status(&g, "quality"), RuleStatus::NotMeasured);
+        assert_eq!(status(&g, "cost"), RuleStatus::NotMeasured);
+        assert_eq!(g.verdict, Verdict::Inconclusive, "{decision:?}");
+        assert_eq!(g.quality_ratio, None);
+        assert_eq!(g.cost_ratio, None);
+    }
+}
+
+#[test]
+fn undefined_ratios_are_null_not_one_or_zero() {
+    let mut e = ev();
+    e.quality.ratio = None;
+    e.cost.ratio = None;
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+    let json = serde_json::to_string(&g).unwrap();
+    assert!(json.contains("\"quality_ratio\":null"), "{json}");
+    assert!(json.contains("\"cost_ratio\":null"), "{json}");
+    assert!(!json.contains("inf") && !json.contains("NaN"));
+}
+
+#[test]
+fn too_few_paired_items_is_inconclusive_for_both_decisions() {
+    for decision in [Decision::Confident, Decision::Point] {
+        let mut e = ev();
+        e.n_paired = 5;
+        let spec = GateSpec {
+            decision,
+            ..GateSpec::default()
+        };
+        let g = decide(&spec, &e, true);
+        assert_eq!(g.verdict, Verdict::Inconclusive, "{decision:?}");
+        assert!(
+            g.reasons[0].contains("only 5 paired items"),
+            "{:?}",
+            g.reasons
+        );
+    }
+}
+
+#[test]
+fn a_failing_baseline_blocks_every_pass() {
+    let mut e = ev();
+    e.errors.base_errors = 20; // 10% > 5%
+    e.errors.cand_errors = 20;
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+    assert!(
+        g.reasons
+            .iter()
+            .any(|r| r.contains("comparison is not valid")),
+        "{:?}",
+        g.reasons
+    );
+}
+
+#[test]
+fn inconclusive_quality_says_why_and_how_many_items() {
+    let mut e = ev();
+    e.quality.confident = None;
+    e.quality.lower = Some(0.903);
+    e.quality.ratio = Some(0.957);
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+    assert!(
+        g.reasons[0]
+            .contains("quality ratio 0.957, 95% lower bound 0.903 < 0.95: not enough evidence"),
+        "{:?}",
+        g.reasons
+    );
+    assert_eq!(g.items_needed, Some(900));
+    assert_eq!(exit_code(&GateSpec::default(), &[&g]), 1);
+    let warn = GateSpec {
+        on_inconclusive: OnInconclusive::Warn,
+        ..GateSpec::default()
+    };
+    assert_eq!(exit_code(&warn, &[&g]), 0);
+}
+
+#[test]
+fn cost_is_judged_on_its_interval() {
+    let mut e = ev();
+    e.cost = CostEvidence {
+        ratio: Some(0.417),
+        lower: Some(0.41),
+        upper: Some(0.42),
+    };
+    assert_eq!(
+        decide(&GateSpec::default(), &e, true).verdict,
+        Verdict::Fail
+    );
+    e.cost = CostEvidence {
+        ratio: Some(0.399),
+        lower: Some(0.39),
+        upper: Some(0.41),
+    };
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "cost"), RuleStatus::Inconclusive);
+}
+
+#[test]
+fn error_rate_fails_only_on_evidence_of_harm_and_non_inferiority_wants_proof() {
+    let mut e = ev();
+    e.errors = ErrorEvidence {
+        cand_errors: 4,
+        cand_n: 110,
+        base_errors: 2,
+        base_n: 110,
+        increase: Some(2.0 / 110.0),
+        lower: Some(-0.02),
+        upper: Some(0.06),
+        items_needed: Some(9695),
+    };
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "error_rate"), RuleStatus::Pass);
+    let d = &g
+        .rules
+        .iter()
+        .find(|r| r.name == "error_rate")
+        .unwrap()
+        .detail;
+    assert!(d.contains("no evidence of harm"), "{d}");
+    assert!(d.contains("rule out an increase above +6.00 pp"), "{d}");
+    assert!(d.contains("9695 items"), "{d}");
+    let ni = GateSpec {
+        guards: GuardsSpec {
+            mode: GuardMode::NonInferiority,
+        },
+        ..GateSpec::default()
+    };
+    let g = decide(&ni, &e, true);
+    assert_eq!(status(&g, "error_rate"), RuleStatus::Inconclusive);
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+    e.errors.lower = Some(0.01);
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "error_rate"), RuleStatus::Fail);
+    assert_eq!(g.verdict, Verdict::Fail);
+}
+
+#[test]
+fn latency_without_data_is_not_measured() {
+    let mut e = ev();
+    e.latency.cand = None;
+    e.latency.increase = None;
+    e.latency.cand_n = 0;
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "p99_latency"), RuleStatus::NotMeasured);
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn latency_fails_when_its_lower_bound_exceeds_the_allowance() {
+    let mut e = ev();
+    e.latency.lower = Some(450.0);
+    e.latency.upper = Some(2500.0);
+    e.latency.increase = Some(1600.0);
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "p99_latency"), RuleStatus::Fail);
+    e.latency.lower = Some(-900.0);
+    e.latency.upper = Some(150.0);
+    let g = decide(&GateSpec::default(), &e, true);
+    assert_eq!(status(&g, "p99_latency"), RuleStatus::Pass);
+    assert!(g
+        .rules
+        .iter()
+        .any(|r| r.detail.contains("shown within +200 ms")));
+}
+
+#[test]
+fn ungated_never_affects_exit() {
+    let mut e = ev();
+    e.quality.confident = Some(false);
+    let g = decide(&GateSpec::default(), &e, false);
+    assert_eq!(g.verdict, Verdict::Fail);
+    assert_eq!(exit_code(&GateSpec::default(), &[&g]), 0);
+}
