@@ -25,8 +25,9 @@
 //!   [`quantile_lower_rank`]) – distribution-free order-statistic bounds of a quantile, ranks
 //!   chosen as with `scipy.stats.binom`; [`min_items_for_quantile_bound`],
 //!   [`largest_boundable_quantile`] say which quantile a sample can bound at all (§5.7).
-//! * [`error_rate_items_needed`] – items per provider to settle an error-rate guard (normal
-//!   approximation with a zero-error floor).
+//! * [`error_rate_items_needed`], [`error_rate_guard_power`] – items per provider to settle an
+//!   error-rate guard, from the exact power of the Newcombe rule (checked against an enumeration
+//!   of statsmodels' interval in the same golden file).
 //! * [`quantile_normal`], [`quantile_t`] – panic-free quantiles. statrs' Student-t inverse CDF is
 //!   inaccurate for large df (and does not terminate for df ≈ 1e9), so [`quantile_t`] only uses
 //!   it where it was verified to 1e-12 and switches to closed forms / series elsewhere.
@@ -50,9 +51,9 @@ pub use bootstrap::{
 };
 pub use dist::{quantile_normal, quantile_t};
 pub use guard::{
-    error_rate_items_needed, largest_boundable_quantile, min_items_for_quantile_bound,
-    newcombe_diff_interval, quantile_lower_bound, quantile_lower_rank, quantile_upper_bound,
-    quantile_upper_rank, BOUNDABLE_QUANTILES,
+    error_rate_guard_power, error_rate_items_needed, largest_boundable_quantile,
+    min_items_for_quantile_bound, newcombe_diff_interval, quantile_lower_bound,
+    quantile_lower_rank, quantile_upper_bound, quantile_upper_rank, BOUNDABLE_QUANTILES,
 };
 pub use intervals::{mean_stderr, t_interval, wilson};
 pub use mcnemar::{binomial_half_cdf, mcnemar_exact, McNemar};
