@@ -14,8 +14,29 @@
 //!   `ProviderScores` keeps each item's counts, so the metric is recomputed exactly on any resample of item indices:
 //!   gated with the paired percentile bootstrap; interval bootstrap.
 //!
-//! The first row of each task is the task's default gate metric. `docs/metrics.md` shows this table;
-//! [`markdown_table`] renders it and a test checks the doc is current.
+//! The first row of each task is its default gate metric. The table below is rendered by [`markdown_table`]; a unit
+//! test keeps it equal to the code.
+//!
+//! | task | metric | kind | reference | what it measures |
+//! |---|---|---|---|---|
+//! | classification | `macro_f1` (default) | corpus | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | unweighted mean of per-label F1 (`f1_score(average="macro")`) |
+//! | classification | `accuracy` | mean | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | share of items with the right label (`accuracy_score`) |
+//! | classification | `micro_f1` | corpus | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | F1 of the counts summed over labels (`f1_score(average="micro")`) |
+//! | classification | `weighted_f1` | corpus | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | per-label F1 weighted by support (`f1_score(average="weighted")`) |
+//! | classification | `macro_precision` | corpus | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | unweighted mean of per-label precision (`precision_score(average="macro")`) |
+//! | classification | `macro_recall` | corpus | scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0 | unweighted mean of per-label recall (`recall_score(average="macro")`) |
+//! | summarization | `rougeLsum_f` (default) | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | summary-level LCS F-measure over newline-separated sentences (`rougeLsum`) |
+//! | summarization | `rouge1_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | unigram overlap F-measure (`rouge1`) |
+//! | summarization | `rouge2_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | bigram overlap F-measure (`rouge2`) |
+//! | summarization | `rougeL_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | longest-common-subsequence F-measure (`rougeL`) |
+//! | extraction | `field_f1` (default) | mean | this project (`src/score/extraction.rs`) | mean over items of the item's F1 of non-empty leaves (matched / predicted, matched / expected) |
+//! | extraction | `field_accuracy` | mean | this project (`src/score/extraction.rs`) | mean over items of the item's share of expected leaves matched (results.json `details.field_accuracy` is the micro form) |
+//! | extraction | `record_exact_match` | mean | this project (`src/score/extraction.rs`) | share of items whose every leaf matches with nothing extra |
+//! | extraction | `parse_rate` | mean | this project (`src/score/extraction.rs`) | share of items whose answer contains a JSON value |
+//! | extraction | `micro_f1` | corpus | this project (`src/score/extraction.rs`) | F1 of matched / predicted / expected non-empty leaves summed over items |
+//! | function_calling | `full_call_accuracy` (default) | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose expected calls are all made right (name, arguments) with no extra call |
+//! | function_calling | `name_accuracy` | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose calls pair one-to-one with the expected function names |
+//! | function_calling | `argument_accuracy` | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose every expected call is matched by a call passing every argument check |
 
 use crate::suite::TaskKind;
 use serde::Serialize;
@@ -150,7 +171,7 @@ use TaskKind::{Classification, Extraction, FunctionCalling, Summarization};
 const SKLEARN: &str = "scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0";
 const ROUGE: &str = "rouge-score 0.1.2 `RougeScorer`, mean over items";
 const EXTRACTION: &str = "this project (`src/score/extraction.rs`)";
-const BFCL: &str = "BFCL AST checker (`bfcl-eval`)";
+const BFCL: &str = "BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed)";
 
 #[rustfmt::skip]
 static CLASSIFICATION: [MetricDef; 6] = [
@@ -197,11 +218,11 @@ static EXTRACTION_METRICS: [MetricDef; 5] = [
 #[rustfmt::skip]
 static FUNCTION_CALLING: [MetricDef; 3] = [
     def("full_call_accuracy", FunctionCalling, Mean, Stat::Call(CallStat::Full), BFCL,
-        "share of items whose calls are all right: names, arguments, count"),
+        "share of items whose expected calls are all made right (name, arguments) with no extra call"),
     def("name_accuracy", FunctionCalling, Mean, Stat::Call(CallStat::Name), BFCL,
-        "share of items whose called function names are right"),
+        "share of items whose calls pair one-to-one with the expected function names"),
     def("argument_accuracy", FunctionCalling, Mean, Stat::Call(CallStat::Arguments), BFCL,
-        "share of items whose call arguments are right"),
+        "share of items whose every expected call is matched by a call passing every argument check"),
 ];
 
 /// Every metric a task reports, the default gate metric first. The gate accepts exactly these.
@@ -285,5 +306,19 @@ mod tests {
         assert_eq!(default_metric(Extraction), "field_f1");
         assert_eq!(default_metric(FunctionCalling), "full_call_accuracy");
         assert!(metric(Summarization, "micro_f1").is_none());
+    }
+
+    #[test]
+    fn the_module_doc_shows_the_table() {
+        // docs/metrics.md is generated from this module doc (scripts/gen_metrics_doc.py).
+        let src = include_str!("table.rs");
+        let doc: String = markdown_table()
+            .lines()
+            .map(|l| format!("//! {l}\n"))
+            .collect();
+        assert!(
+            src.contains(&doc),
+            "update the module doc of src/score/table.rs to:\n{doc}"
+        );
     }
 }
