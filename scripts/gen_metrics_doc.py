@@ -7,6 +7,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECTIONS = [
+    ("The metric table", "src/score/table.rs"),
     ("Classification: accuracy, precision, recall, F1 (scikit-learn)", "src/score/classification.rs"),
     ("Classification: from an answer to a label", "src/score/labels.rs"),
     ("Summarization: ROUGE (rouge-score 0.1.2)", "src/score/rouge.rs"),
@@ -24,17 +25,14 @@ each scorer's module documentation (`python3 scripts/gen_metrics_doc.py`), so it
 Golden vectors made by running the references are committed under `tests/data/golden/` with their generators in
 `scripts/golden/`; the tests compare evalh's numbers with them (exactly where the reference is deterministic).
 
-Per task, the gate's default metric and what is reported:
+Each task's metrics, the default gate metric first, are in [the metric table](#the-metric-table): the gate accepts
+exactly those names. Next to them each task reports details: per-class P/R/F1, the confusion matrix and unparseable
+answers (classification); mean P/R of each ROUGE type (summarization); micro field P/R, per-field accuracy and schema
+validity (extraction); per-function accuracy, error types and irrelevance (function calling).
 
-| task | default gate metric | also reported |
-|---|---|---|
-| classification | `macro_f1` (scikit-learn, zero_division=0) | accuracy, micro/weighted F1, macro P/R, per-class P/R/F1, confusion matrix, unparseable answers |
-| summarization | `rougeLsum_f` (rouge-score, Porter stemmer on) | rouge1/rouge2/rougeL F, mean P/R of each |
-| extraction | `field_f1` (mean per-item field F1) | field accuracy, record exact match, parse rate, micro field P/R/F1, per-field accuracy, schema validity |
-| function_calling | `full_call_accuracy` | name accuracy, argument accuracy, per-function accuracy, error types, irrelevance |
-
-Failed requests score 0 on every metric (they are wrong answers) and are counted separately; corpus values are plain
-means of per-item scores (not rouge-score's bootstrap "mid"), with intervals computed by `stats`.
+Failed requests score 0 on every metric (they are wrong answers) and are counted separately. Mean metrics are plain
+means of per-item scores (not rouge-score's bootstrap "mid"); corpus metrics are computed from counts summed over
+items. Intervals are computed by `stats`.
 """
 
 

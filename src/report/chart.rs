@@ -10,7 +10,8 @@
 //! `ab_glyph` rasteriser, so rendering needs no fontconfig/freetype and gives the same pixels on every machine.
 //! Every chart is a pure function of the run's results: same journal, same PNG bytes.
 
-use crate::suite::{GateSpec, Role};
+use crate::score;
+use crate::suite::{GateSpec, Role, TaskKind};
 use crate::summary::Analysis;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -1009,17 +1010,13 @@ pub fn render_all(
             }
         }
         "summarization" | "extraction" => {
+            let m = histogram_metric(&r.task, metric).unwrap_or_default();
             let series: Vec<(String, usize, Vec<f64>)> = an
                 .scores
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (label(i), i, s.item_score.clone()))
+                .map(|(i, s)| (label(i), i, s.per_item.get(m).cloned().unwrap_or_default()))
                 .collect();
-            let m = if r.task == "summarization" {
-                "rougeLsum_f"
-            } else {
-                "field_f1"
-            };
             out(
                 "score_distribution.png",
                 format!("Distribution of per-item {m}"),
@@ -1084,6 +1081,17 @@ pub fn render_all(
         _ => {}
     }
     Ok((done, failed))
+}
+
+/// The metric whose per-item scores the score distribution shows: the gate metric when it is a mean of per-item
+/// scores, else the task's default metric (a corpus metric has no per-item score).
+fn histogram_metric(task: &str, gate_metric: &str) -> Option<&'static str> {
+    let task: TaskKind = serde_json::from_value(Value::String(task.to_string())).ok()?;
+    [gate_metric, score::default_metric(task)]
+        .into_iter()
+        .filter_map(|name| score::metric(task, name))
+        .find(|d| d.kind == score::MetricKind::Mean)
+        .map(|d| d.name)
 }
 
 fn string_list(v: &Value) -> Vec<String> {
@@ -1242,5 +1250,20 @@ mod tests {
         assert_eq!(usd_label(2.5), "$2.50");
         assert_eq!(color_hex(0), "#0072b2");
         assert_eq!(heat(0.0), RGBColor(0xF7, 0xFB, 0xFF));
+    }
+
+    #[test]
+    fn histogram_shows_the_gate_metric_when_it_has_per_item_scores() {
+        assert_eq!(
+            histogram_metric("extraction", "parse_rate"),
+            Some("parse_rate")
+        );
+        assert_eq!(
+            histogram_metric("summarization", "rouge2_f"),
+            Some("rouge2_f")
+        );
+        // A corpus metric has no per-item score: the task's default is shown.
+        assert_eq!(histogram_metric("extraction", "micro_f1"), Some("field_f1"));
+        assert_eq!(histogram_metric("bogus", "field_f1"), None);
     }
 }

@@ -1563,6 +1563,45 @@ fn assign_greedy(weight: &[Vec<f64>], n: usize, m: usize) -> Vec<Option<usize>> 
 // Aggregation
 // ---------------------------------------------------------------------------------------
 
+/// An item's leaf counts: the sufficient statistics of the micro metrics, so they can be recomputed on any subset
+/// (bootstrap resample) of items by summing counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeafCounts {
+    /// Non-empty expected leaves that match.
+    pub matched: usize,
+    /// Non-empty output leaves.
+    pub predicted: usize,
+    /// Non-empty expected leaves.
+    pub expected: usize,
+}
+
+impl LeafCounts {
+    /// The counts of one item.
+    pub fn of(item: &ItemScore) -> Self {
+        LeafCounts {
+            matched: item.n_matched,
+            predicted: item.n_predicted,
+            expected: item.n_expected,
+        }
+    }
+
+    /// Add another item's counts.
+    pub fn add(&mut self, o: LeafCounts) {
+        self.matched += o.matched;
+        self.predicted += o.predicted;
+        self.expected += o.expected;
+    }
+
+    /// Micro precision, recall and F1 of counts summed over `n_items` items (all 0 when `n_items == 0`).
+    pub fn micro_prf(&self, n_items: usize) -> (f64, f64, f64) {
+        if n_items == 0 {
+            (0.0, 0.0, 0.0)
+        } else {
+            prf(self.matched, self.predicted, self.expected)
+        }
+    }
+}
+
 /// Corpus metrics over item scores (see the module documentation).
 pub fn aggregate(items: &[ItemScore]) -> CorpusScore {
     let n = items.len();
@@ -1584,12 +1623,10 @@ pub fn aggregate(items: &[ItemScore]) -> CorpusScore {
     };
     let mut leaves = 0usize;
     let mut matched = 0usize;
-    let (mut tp, mut pred, mut exp) = (0usize, 0usize, 0usize);
+    let mut counts = LeafCounts::default();
     let mut per_field: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for item in items {
-        tp += item.n_matched;
-        pred += item.n_predicted;
-        exp += item.n_expected;
+        counts.add(LeafCounts::of(item));
         for f in &item.fields {
             leaves += 1;
             let ok = f.score >= 1.0;
@@ -1601,11 +1638,7 @@ pub fn aggregate(items: &[ItemScore]) -> CorpusScore {
             e.1 += 1;
         }
     }
-    let (micro_precision, micro_recall, micro_f1) = if n == 0 {
-        (0.0, 0.0, 0.0)
-    } else {
-        prf(tp, pred, exp)
-    };
+    let (micro_precision, micro_recall, micro_f1) = counts.micro_prf(n);
     CorpusScore {
         n,
         parse_rate,

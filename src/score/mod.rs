@@ -12,6 +12,12 @@ pub mod jsonparse;
 pub mod labels;
 pub mod rouge;
 pub mod squad;
+mod table;
+
+pub use table::{
+    default_metric, markdown_table, metric, metrics, CallStat, FieldStat, LabelStat, MetricDef,
+    MetricKind, RougeStat, Stat, TASKS,
+};
 
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
@@ -22,54 +28,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// The metric the gate uses when the suite names none.
-pub fn default_metric(task: TaskKind) -> &'static str {
-    match task {
-        TaskKind::Classification => "macro_f1",
-        TaskKind::Summarization => "rougeLsum_f",
-        TaskKind::Extraction => "field_f1",
-        TaskKind::FunctionCalling => "full_call_accuracy",
-    }
-}
-
-/// Every metric a task reports (the gate can use any of them).
-pub fn metric_names(task: TaskKind) -> &'static [&'static str] {
-    match task {
-        TaskKind::Classification => &[
-            "accuracy",
-            "macro_f1",
-            "micro_f1",
-            "weighted_f1",
-            "macro_precision",
-            "macro_recall",
-        ],
-        TaskKind::Summarization => &["rouge1_f", "rouge2_f", "rougeL_f", "rougeLsum_f"],
-        TaskKind::Extraction => &[
-            "field_f1",
-            "field_accuracy",
-            "record_exact_match",
-            "micro_f1",
-            "parse_rate",
-        ],
-        TaskKind::FunctionCalling => &["full_call_accuracy", "name_accuracy", "argument_accuracy"],
-    }
-}
-
-/// Whether a metric is the mean of per-item scores (gated with the paired t-test) rather than a corpus metric
-/// (gated with the paired bootstrap).
-pub fn is_mean_metric(metric: &str) -> bool {
-    !matches!(
-        metric,
-        "macro_f1" | "micro_f1" | "weighted_f1" | "macro_precision" | "macro_recall"
-    )
-}
-
 /// One provider's scores for one repeat, aligned with the dataset's items.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderScores {
-    /// Corpus metrics.
+    /// Every metric of the task's table ([`metrics`]), over all items.
     pub metrics: BTreeMap<String, f64>,
-    /// Per-item scores of every mean metric (errors score 0).
+    /// Per-item scores of every [`MetricKind::Mean`] metric of the table (errors score 0).
     pub per_item: BTreeMap<String, Vec<f64>>,
     /// Whether the item's output could be parsed (label, JSON, tool call).
     pub valid: Vec<bool>,
@@ -81,18 +45,35 @@ pub struct ProviderScores {
     pub notes: Vec<String>,
     /// Task-specific details (confusion matrix, per-class, per-function, per-field).
     pub details: Value,
-    /// Classification only: label ids per item, for fast corpus-metric resampling.
+    /// Per-item sufficient statistics of the [`MetricKind::Corpus`] metrics, for resampling.
     #[serde(skip)]
-    label_ids: Option<LabelIds>,
+    counts: Counts,
+}
+
+/// What a corpus metric is recomputed from on a resample of item indices.
+#[derive(Debug, Clone)]
+enum Counts {
+    /// No corpus metric (summarization, function calling).
+    None,
+    /// Classification: each item's (truth, prediction) cell.
+    Labels(LabelIds),
+    /// Extraction: each item's matched / predicted / expected leaves.
+    Leaves(Vec<extraction::LeafCounts>),
 }
 
 /// Compiled scorers for one suite.
 pub struct Scorer {
     task: TaskKind,
-    extractor: Option<labels::LabelExtractor>,
-    rouge: rouge::RougeScorer,
-    extraction: Option<extraction::ExtractionScorer>,
+    by_task: ByTask,
     tools: Vec<function_call::ToolDef>,
+}
+
+/// The compiled scorer of the suite's task.
+enum ByTask {
+    Classification(labels::LabelExtractor),
+    Summarization(rouge::RougeScorer),
+    Extraction(extraction::ExtractionScorer),
+    FunctionCalling,
 }
 
 impl Scorer {
@@ -102,14 +83,14 @@ impl Scorer {
         let bad = |what: &str, e: String| {
             InputError::new(&ls.path, format!("scoring.{what}: {e}")).hint("see docs/metrics.md")
         };
-        let extractor = match s.task {
-            TaskKind::Classification => Some(
+        let by_task = match s.task {
+            TaskKind::Classification => ByTask::Classification(
                 labels::LabelExtractor::new(&s.scoring.label_extract, &s.labels)
                     .map_err(|e| bad("label_extract", e))?,
             ),
-            _ => None,
-        };
-        let extraction = match s.task {
+            TaskKind::Summarization => {
+                ByTask::Summarization(rouge::RougeScorer::new(s.scoring.rouge_stem))
+            }
             TaskKind::Extraction => {
                 let mut cfg = s.scoring.extraction.clone();
                 if let Some(Value::String(p)) = &cfg.schema {
@@ -125,9 +106,11 @@ impl Scorer {
                             .at(e.line(), e.column())
                     })?);
                 }
-                Some(extraction::ExtractionScorer::new(&cfg).map_err(|e| bad("extraction", e))?)
+                ByTask::Extraction(
+                    extraction::ExtractionScorer::new(&cfg).map_err(|e| bad("extraction", e))?,
+                )
             }
-            _ => None,
+            TaskKind::FunctionCalling => ByTask::FunctionCalling,
         };
         let tools = ls
             .tools
@@ -140,87 +123,79 @@ impl Scorer {
             .collect();
         Ok(Scorer {
             task: s.task,
-            extractor,
-            rouge: rouge::RougeScorer::new(s.scoring.rouge_stem),
-            extraction,
+            by_task,
             tools,
         })
     }
 
     /// Score one provider: `records[i]` is the record for `items[i]` (None = never answered).
     pub fn score(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
-        match self.task {
-            TaskKind::Classification => self.classification(items, records),
-            TaskKind::Summarization => self.summarization(items, records),
-            TaskKind::Extraction => self.extraction(items, records),
-            TaskKind::FunctionCalling => self.function_calling(items, records),
+        match &self.by_task {
+            ByTask::Classification(x) => self.classification(x, items, records),
+            ByTask::Summarization(r) => summarization(r, items, records),
+            ByTask::Extraction(x) => extraction(x, items, records),
+            ByTask::FunctionCalling => self.function_calling(items, records),
         }
     }
 
-    /// A metric recomputed on a resample of item indices (for the paired bootstrap).
+    /// A metric of the task's table recomputed on a resample of item indices (for the paired bootstrap): the mean
+    /// of the per-item scores of a mean metric, a corpus metric from the items' counts. Finite for every table
+    /// metric and any non-empty `idx`; with `idx = 0..n` it equals `s.metrics[metric]`. NaN for a name not in the
+    /// table.
     pub fn metric_on(&self, s: &ProviderScores, metric: &str, idx: &[usize]) -> f64 {
-        if let Some(v) = s.per_item.get(metric) {
-            if idx.is_empty() {
-                return 0.0;
-            }
-            return idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64;
-        }
-        if self.task == TaskKind::Classification {
-            if let Some(ids) = &s.label_ids {
-                return ids.metric(metric, idx);
-            }
-        }
-        f64::NAN
+        let mut out = [0.0];
+        self.metrics_on(s, &[metric], idx, &mut out);
+        out[0]
     }
 
-    /// Several corpus metrics recomputed on one resample (`out[j]` for `names[j]`): one pass over the resample
-    /// instead of one per metric, for the bootstrap intervals.
+    /// Several metrics recomputed on one resample (`out[j]` for `names[j]`): the items' counts are summed once for
+    /// all corpus metrics, instead of once per metric, for the bootstrap intervals.
     pub fn metrics_on(&self, s: &ProviderScores, names: &[&str], idx: &[usize], out: &mut [f64]) {
-        match &s.label_ids {
-            Some(ids) if names.iter().all(|n| !s.per_item.contains_key(*n)) => {
-                ids.metrics(names, idx, out)
-            }
-            _ => {
-                for (o, n) in out.iter_mut().zip(names) {
-                    *o = self.metric_on(s, n, idx);
+        let mut labels: Option<LabelCounts> = None;
+        let mut leaves: Option<extraction::LeafCounts> = None;
+        for (o, name) in out.iter_mut().zip(names) {
+            let Some(def) = metric(self.task, name) else {
+                *o = f64::NAN;
+                continue;
+            };
+            *o = match (def.kind, def.stat, &s.counts) {
+                (MetricKind::Mean, _, _) => match s.per_item.get(def.name) {
+                    Some(_) if idx.is_empty() => 0.0,
+                    Some(v) => idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64,
+                    None => f64::NAN,
+                },
+                (MetricKind::Corpus, Stat::Label(m), Counts::Labels(ids)) => {
+                    labels.get_or_insert_with(|| ids.count(idx)).value(m)
                 }
-            }
+                (MetricKind::Corpus, Stat::Field(m), Counts::Leaves(c)) => {
+                    let sum = leaves.get_or_insert_with(|| {
+                        let mut sum = extraction::LeafCounts::default();
+                        for &i in idx {
+                            sum.add(c[i]);
+                        }
+                        sum
+                    });
+                    leaf_metric(sum, idx.len(), m)
+                }
+                (MetricKind::Corpus, _, _) => f64::NAN,
+            };
         }
     }
 
-    fn label_pairs(
+    fn classification(
         &self,
+        x: &labels::LabelExtractor,
         items: &[Item],
-        predicted: &[Option<String>],
-        idx: impl Iterator<Item = usize>,
-    ) -> (Vec<String>, Vec<String>) {
-        // Unparseable or failed answers count as wrong: they are mapped to a marker that is no real label, and the
-        // marker is excluded from the label set (so it adds a false negative for the true class and no class of its own).
-        let mut t = Vec::new();
-        let mut p = Vec::new();
-        for i in idx {
-            t.push(items[i].expected.as_str().unwrap_or_default().to_string());
-            p.push(
-                predicted[i]
-                    .clone()
-                    .unwrap_or_else(|| UNPARSEABLE.to_string()),
-            );
-        }
-        (t, p)
-    }
-
-    fn classification(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
+        records: &[Option<&Outcome>],
+    ) -> ProviderScores {
         let predicted: Vec<Option<String>> = records
             .iter()
             .map(|r| {
-                r.filter(|r| r.error.is_none()).and_then(|r| {
-                    self.extractor
-                        .as_ref()
-                        .and_then(|x| x.extract(&r.output_text))
-                })
+                r.filter(|r| r.error.is_none())
+                    .and_then(|r| x.extract(&r.output_text))
             })
             .collect();
-        let (t, p) = self.label_pairs(items, &predicted, 0..items.len());
+        let (t, p) = label_pairs(items, &predicted);
         debug_assert_eq!(t.len(), p.len());
         let rep = report_without_marker(&t, &p);
         let correct: Vec<f64> = t
@@ -228,10 +203,17 @@ impl Scorer {
             .zip(&p)
             .map(|(a, b)| f64::from(u8::from(a == b)))
             .collect();
-        let mut metrics = BTreeMap::new();
-        for m in metric_names(TaskKind::Classification) {
-            metrics.insert(m.to_string(), classification_metric(&rep, m));
-        }
+        let (metrics, per_item) = fill_table(
+            self.task,
+            |stat| match stat {
+                Stat::Label(LabelStat::Accuracy) => Some(correct.clone()),
+                _ => None,
+            },
+            |stat| match stat {
+                Stat::Label(m) => classification_metric(&rep, m),
+                _ => f64::NAN,
+            },
+        );
         let valid: Vec<bool> = predicted.iter().map(Option::is_some).collect();
         let n_unparseable = records
             .iter()
@@ -244,7 +226,7 @@ impl Scorer {
             .collect();
         ProviderScores {
             metrics,
-            per_item: BTreeMap::from([("accuracy".to_string(), correct.clone())]),
+            per_item,
             valid,
             answered: answered(records),
             item_score: correct,
@@ -254,185 +236,7 @@ impl Scorer {
                 "micro": rep.micro, "macro": rep.macro_avg, "weighted": rep.weighted,
                 "unparseable": n_unparseable, "zero_division": 0
             }),
-            label_ids: Some(LabelIds::new(&t, &p)),
-        }
-    }
-
-    fn summarization(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
-        let scores: Vec<Option<rouge::RougeScores>> = items
-            .par_iter()
-            .zip(records.par_iter())
-            .map(|(it, r)| {
-                let r = r.filter(|r| r.error.is_none())?;
-                Some(match &it.expected {
-                    Value::Array(refs) => {
-                        let refs: Vec<String> = refs
-                            .iter()
-                            .map(|v| {
-                                v.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| v.to_string())
-                            })
-                            .collect();
-                        self.rouge.score_multi(&refs, &r.output_text)
-                    }
-                    Value::String(s) => self.rouge.score(s, &r.output_text),
-                    other => self.rouge.score(&other.to_string(), &r.output_text),
-                })
-            })
-            .collect();
-        let mut per_item: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        let get = |s: &Option<rouge::RougeScores>, f: fn(&rouge::RougeScores) -> f64| {
-            s.as_ref().map(f).unwrap_or(0.0)
-        };
-        per_item.insert(
-            "rouge1_f".into(),
-            scores
-                .iter()
-                .map(|s| get(s, |x| x.rouge1.fmeasure))
-                .collect(),
-        );
-        per_item.insert(
-            "rouge2_f".into(),
-            scores
-                .iter()
-                .map(|s| get(s, |x| x.rouge2.fmeasure))
-                .collect(),
-        );
-        per_item.insert(
-            "rougeL_f".into(),
-            scores
-                .iter()
-                .map(|s| get(s, |x| x.rouge_l.fmeasure))
-                .collect(),
-        );
-        per_item.insert(
-            "rougeLsum_f".into(),
-            scores
-                .iter()
-                .map(|s| get(s, |x| x.rouge_lsum.fmeasure))
-                .collect(),
-        );
-        let mut means = BTreeMap::new();
-        for (k, v) in &per_item {
-            means.insert(k.clone(), mean(v));
-        }
-        let mut pr = BTreeMap::new();
-        for (name, f) in [
-            (
-                "rouge1",
-                (|x: &rouge::RougeScores| x.rouge1) as fn(&rouge::RougeScores) -> rouge::Prf,
-            ),
-            ("rouge2", |x| x.rouge2),
-            ("rougeL", |x| x.rouge_l),
-            ("rougeLsum", |x| x.rouge_lsum),
-        ] {
-            let p: Vec<f64> = scores
-                .iter()
-                .map(|s| s.as_ref().map(|x| f(x).precision).unwrap_or(0.0))
-                .collect();
-            let r: Vec<f64> = scores
-                .iter()
-                .map(|s| s.as_ref().map(|x| f(x).recall).unwrap_or(0.0))
-                .collect();
-            pr.insert(name.to_string(), json!({"precision": mean(&p), "recall": mean(&r), "fmeasure": means[&format!("{name}_f")]}));
-        }
-        let item_score = per_item["rougeLsum_f"].clone();
-        let notes = scores
-            .iter()
-            .map(|s| {
-                s.as_ref()
-                    .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
-                    .unwrap_or_else(|| "(error)".into())
-            })
-            .collect();
-        ProviderScores {
-            metrics: means,
-            valid: scores.iter().map(Option::is_some).collect(),
-            answered: answered(records),
-            item_score,
-            notes,
-            details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
-            per_item,
-            label_ids: None,
-        }
-    }
-
-    fn extraction(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
-        let Some(x) = &self.extraction else {
-            return ProviderScores::empty(items.len());
-        };
-        let scored: Vec<Option<extraction::ItemScore>> = items
-            .par_iter()
-            .zip(records.par_iter())
-            .map(|(it, r)| {
-                r.filter(|r| r.error.is_none())
-                    .map(|r| x.score(&it.expected, &r.output_text))
-            })
-            .collect();
-        // Errored items are scored as an unparseable answer so they count as failures.
-        let full: Vec<extraction::ItemScore> = items
-            .iter()
-            .zip(&scored)
-            .map(|(it, s)| s.clone().unwrap_or_else(|| x.score(&it.expected, "")))
-            .collect();
-        let corpus = extraction::aggregate(&full);
-        let mut per_item = BTreeMap::new();
-        per_item.insert(
-            "field_f1".to_string(),
-            full.iter().map(|s| s.f1).collect::<Vec<_>>(),
-        );
-        per_item.insert(
-            "field_accuracy".to_string(),
-            full.iter().map(|s| s.field_accuracy).collect(),
-        );
-        per_item.insert(
-            "record_exact_match".to_string(),
-            full.iter()
-                .map(|s| f64::from(u8::from(s.record_exact)))
-                .collect(),
-        );
-        per_item.insert(
-            "parse_rate".to_string(),
-            full.iter().map(|s| f64::from(u8::from(s.parsed))).collect(),
-        );
-        let mut metrics = BTreeMap::new();
-        for (k, v) in &per_item {
-            metrics.insert(k.clone(), mean(v));
-        }
-        metrics.insert("micro_f1".into(), corpus.micro_f1);
-        let notes = full
-            .iter()
-            .map(|s| {
-                if !s.parsed {
-                    format!("unparseable: {}", s.parse_error.clone().unwrap_or_default())
-                } else if s.missing_fields.is_empty() && s.extra_fields.is_empty() && s.record_exact
-                {
-                    "exact".into()
-                } else {
-                    let wrong: Vec<&str> = s
-                        .fields
-                        .iter()
-                        .filter(|f| f.score < 1.0)
-                        .map(|f| f.path.as_str())
-                        .collect();
-                    format!(
-                        "wrong: {}; extra: {}",
-                        wrong.join(", "),
-                        s.extra_fields.join(", ")
-                    )
-                }
-            })
-            .collect();
-        ProviderScores {
-            item_score: per_item["field_f1"].clone(),
-            metrics,
-            valid: full.iter().map(|s| s.parsed).collect(),
-            answered: answered(records),
-            notes,
-            details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
-            per_item,
-            label_ids: None,
+            counts: Counts::Labels(LabelIds::new(&t, &p)),
         }
     }
 
@@ -458,23 +262,26 @@ impl Scorer {
             })
             .collect();
         let b = |x: bool| f64::from(u8::from(x));
-        let mut per_item = BTreeMap::new();
-        per_item.insert(
-            "full_call_accuracy".to_string(),
-            verdicts.iter().map(|v| b(v.correct)).collect::<Vec<_>>(),
+        let (metrics, per_item) = fill_table(
+            self.task,
+            |stat| {
+                let Stat::Call(m) = stat else { return None };
+                Some(
+                    verdicts
+                        .iter()
+                        .map(|v| {
+                            b(match m {
+                                CallStat::Full => v.correct,
+                                CallStat::Name => v.name_correct,
+                                CallStat::Arguments => v.args_correct,
+                            })
+                        })
+                        .collect(),
+                )
+            },
+            |_| f64::NAN,
         );
-        per_item.insert(
-            "name_accuracy".to_string(),
-            verdicts.iter().map(|v| b(v.name_correct)).collect(),
-        );
-        per_item.insert(
-            "argument_accuracy".to_string(),
-            verdicts.iter().map(|v| b(v.args_correct)).collect(),
-        );
-        let mut metrics = BTreeMap::new();
-        for (k, v) in &per_item {
-            metrics.insert(k.clone(), mean(v));
-        }
+        let item_score = verdicts.iter().map(|v| b(v.correct)).collect();
         let mut per_fn: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut errors: BTreeMap<String, u64> = BTreeMap::new();
         let (mut irr_n, mut irr_ok) = (0u64, 0u64);
@@ -508,7 +315,7 @@ impl Scorer {
             })
             .collect();
         ProviderScores {
-            item_score: per_item["full_call_accuracy"].clone(),
+            item_score,
             metrics,
             valid,
             answered: answered(records),
@@ -528,8 +335,220 @@ impl Scorer {
                 "irrelevance": {"n": irr_n, "correct": irr_ok},
             }),
             per_item,
-            label_ids: None,
+            counts: Counts::None,
         }
+    }
+}
+
+/// Every metric of `task`'s table: a mean metric from its per-item scores (`item`), a corpus metric from the full
+/// computation (`corpus`). A mean metric without per-item scores is NaN (the table tests catch that).
+fn fill_table(
+    task: TaskKind,
+    item: impl Fn(Stat) -> Option<Vec<f64>>,
+    corpus: impl Fn(Stat) -> f64,
+) -> (BTreeMap<String, f64>, BTreeMap<String, Vec<f64>>) {
+    let mut values = BTreeMap::new();
+    let mut per_item = BTreeMap::new();
+    for def in metrics(task) {
+        let value = match def.kind {
+            MetricKind::Mean => match item(def.stat) {
+                Some(v) => {
+                    let m = mean(&v);
+                    per_item.insert(def.name.to_string(), v);
+                    m
+                }
+                None => f64::NAN,
+            },
+            MetricKind::Corpus => corpus(def.stat),
+        };
+        values.insert(def.name.to_string(), value);
+    }
+    (values, per_item)
+}
+
+/// An extraction corpus metric from the leaf counts summed over `n_items` items.
+fn leaf_metric(sum: &extraction::LeafCounts, n_items: usize, m: FieldStat) -> f64 {
+    match m {
+        FieldStat::MicroF1 => sum.micro_prf(n_items).2,
+        // Mean metrics: resampled from their per-item scores, not from counts.
+        FieldStat::F1 | FieldStat::Accuracy | FieldStat::RecordExact | FieldStat::Parsed => {
+            f64::NAN
+        }
+    }
+}
+
+/// Expected and predicted label of every item. Unparseable or failed answers count as wrong: they are mapped to a
+/// marker that is no real label, and the marker is excluded from the label set (so it adds a false negative for the
+/// true class and no class of its own).
+fn label_pairs(items: &[Item], predicted: &[Option<String>]) -> (Vec<String>, Vec<String>) {
+    items
+        .iter()
+        .zip(predicted)
+        .map(|(it, p)| {
+            (
+                it.expected.as_str().unwrap_or_default().to_string(),
+                p.clone().unwrap_or_else(|| UNPARSEABLE.to_string()),
+            )
+        })
+        .unzip()
+}
+
+fn summarization(
+    scorer: &rouge::RougeScorer,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let scores: Vec<Option<rouge::RougeScores>> = items
+        .par_iter()
+        .zip(records.par_iter())
+        .map(|(it, r)| {
+            let r = r.filter(|r| r.error.is_none())?;
+            Some(match &it.expected {
+                Value::Array(refs) => {
+                    let refs: Vec<String> = refs
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect();
+                    scorer.score_multi(&refs, &r.output_text)
+                }
+                Value::String(s) => scorer.score(s, &r.output_text),
+                other => scorer.score(&other.to_string(), &r.output_text),
+            })
+        })
+        .collect();
+    let prf_of = |m: RougeStat| -> fn(&rouge::RougeScores) -> rouge::Prf {
+        match m {
+            RougeStat::Rouge1 => |x| x.rouge1,
+            RougeStat::Rouge2 => |x| x.rouge2,
+            RougeStat::RougeL => |x| x.rouge_l,
+            RougeStat::RougeLsum => |x| x.rouge_lsum,
+        }
+    };
+    let column = |f: &dyn Fn(&rouge::RougeScores) -> f64| -> Vec<f64> {
+        scores
+            .iter()
+            .map(|s| s.as_ref().map(f).unwrap_or(0.0))
+            .collect()
+    };
+    let (metrics, per_item) = fill_table(
+        TaskKind::Summarization,
+        |stat| {
+            let Stat::Rouge(m) = stat else { return None };
+            let f = prf_of(m);
+            Some(column(&|x| f(x).fmeasure))
+        },
+        |_| f64::NAN,
+    );
+    let mut pr = BTreeMap::new();
+    for (name, m) in [
+        ("rouge1", RougeStat::Rouge1),
+        ("rouge2", RougeStat::Rouge2),
+        ("rougeL", RougeStat::RougeL),
+        ("rougeLsum", RougeStat::RougeLsum),
+    ] {
+        let f = prf_of(m);
+        let p = mean(&column(&|x| f(x).precision));
+        let r = mean(&column(&|x| f(x).recall));
+        let fm = mean(&column(&|x| f(x).fmeasure));
+        pr.insert(
+            name.to_string(),
+            json!({"precision": p, "recall": r, "fmeasure": fm}),
+        );
+    }
+    let item_score = column(&|x| x.rouge_lsum.fmeasure);
+    let notes = scores
+        .iter()
+        .map(|s| {
+            s.as_ref()
+                .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
+                .unwrap_or_else(|| "(error)".into())
+        })
+        .collect();
+    ProviderScores {
+        metrics,
+        valid: scores.iter().map(Option::is_some).collect(),
+        answered: answered(records),
+        item_score,
+        notes,
+        details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
+        per_item,
+        counts: Counts::None,
+    }
+}
+
+fn extraction(
+    x: &extraction::ExtractionScorer,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let scored: Vec<Option<extraction::ItemScore>> = items
+        .par_iter()
+        .zip(records.par_iter())
+        .map(|(it, r)| {
+            r.filter(|r| r.error.is_none())
+                .map(|r| x.score(&it.expected, &r.output_text))
+        })
+        .collect();
+    // Errored items are scored as an unparseable answer so they count as failures.
+    let full: Vec<extraction::ItemScore> = items
+        .iter()
+        .zip(&scored)
+        .map(|(it, s)| s.clone().unwrap_or_else(|| x.score(&it.expected, "")))
+        .collect();
+    let corpus = extraction::aggregate(&full);
+    let (metrics, per_item) = fill_table(
+        TaskKind::Extraction,
+        |stat| {
+            let Stat::Field(m) = stat else { return None };
+            let f: fn(&extraction::ItemScore) -> f64 = match m {
+                FieldStat::F1 => |s| s.f1,
+                FieldStat::Accuracy => |s| s.field_accuracy,
+                FieldStat::RecordExact => |s| f64::from(u8::from(s.record_exact)),
+                FieldStat::Parsed => |s| f64::from(u8::from(s.parsed)),
+                FieldStat::MicroF1 => return None,
+            };
+            Some(full.iter().map(f).collect())
+        },
+        |stat| match stat {
+            Stat::Field(FieldStat::MicroF1) => corpus.micro_f1,
+            _ => f64::NAN,
+        },
+    );
+    let notes = full
+        .iter()
+        .map(|s| {
+            if !s.parsed {
+                format!("unparseable: {}", s.parse_error.clone().unwrap_or_default())
+            } else if s.missing_fields.is_empty() && s.extra_fields.is_empty() && s.record_exact {
+                "exact".into()
+            } else {
+                let wrong: Vec<&str> = s
+                    .fields
+                    .iter()
+                    .filter(|f| f.score < 1.0)
+                    .map(|f| f.path.as_str())
+                    .collect();
+                format!(
+                    "wrong: {}; extra: {}",
+                    wrong.join(", "),
+                    s.extra_fields.join(", ")
+                )
+            }
+        })
+        .collect();
+    ProviderScores {
+        item_score: full.iter().map(|s| s.f1).collect(),
+        metrics,
+        valid: full.iter().map(|s| s.parsed).collect(),
+        answered: answered(records),
+        notes,
+        details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
+        per_item,
+        counts: Counts::Leaves(full.iter().map(extraction::LeafCounts::of).collect()),
     }
 }
 
@@ -575,25 +594,25 @@ impl LabelIds {
     /// Confusion-table cells (up to 63 labels) are counted densely; more labels fall back to per-label counters.
     const DENSE_MAX_CELLS: usize = 64 * 64;
 
-    fn metric(&self, metric: &str, idx: &[usize]) -> f64 {
-        let mut out = [0.0];
-        self.metrics(&[metric], idx, &mut out);
-        out[0]
-    }
-
-    /// Several metrics of one resample from a single count of its confusion table.
-    fn metrics(&self, names: &[&str], idx: &[usize], out: &mut [f64]) {
+    /// The confusion counts of one resample: one branch-free increment per index.
+    fn count(&self, idx: &[usize]) -> LabelCounts {
         let k = self.n_labels;
         let w = k + 1;
-        let (mut tp, mut npred, mut ntrue) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
-        let mut count = |t: usize, p: usize, c: u64| {
+        let mut c = LabelCounts {
+            n: idx.len() as u64,
+            tp: vec![0; k],
+            npred: vec![0; k],
+            ntrue: vec![0; k],
+            present: Vec::new(),
+        };
+        let mut count = |t: usize, p: usize, n: u64| {
             if t < k {
-                ntrue[t] += c;
+                c.ntrue[t] += n;
             }
             if p < k {
-                npred[p] += c;
+                c.npred[p] += n;
                 if p == t {
-                    tp[t] += c;
+                    c.tp[t] += n;
                 }
             }
         };
@@ -618,44 +637,60 @@ impl LabelIds {
                 count(cell / w, cell % w, 1);
             }
         }
-        let present: Vec<usize> = (0..k).filter(|&l| ntrue[l] + npred[l] > 0).collect();
+        c.present = (0..k).filter(|&l| c.ntrue[l] + c.npred[l] > 0).collect();
+        c
+    }
+}
+
+/// Per-label counts of a (resampled) set of items; the label set is the labels present in it.
+struct LabelCounts {
+    n: u64,
+    tp: Vec<u64>,
+    npred: Vec<u64>,
+    ntrue: Vec<u64>,
+    present: Vec<usize>,
+}
+
+impl LabelCounts {
+    /// A classification metric, with scikit-learn's definitions and `zero_division = 0`.
+    fn value(&self, metric: LabelStat) -> f64 {
         let div = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let per = |l: usize| {
             (
-                div(tp[l], npred[l]),
-                div(tp[l], ntrue[l]),
-                div(2 * tp[l], ntrue[l] + npred[l]),
+                div(self.tp[l], self.npred[l]),
+                div(self.tp[l], self.ntrue[l]),
+                div(2 * self.tp[l], self.ntrue[l] + self.npred[l]),
             )
         };
         let macro_of = |f: fn((f64, f64, f64)) -> f64| {
-            if present.is_empty() {
+            if self.present.is_empty() {
                 0.0
             } else {
-                present.iter().map(|&l| f(per(l))).sum::<f64>() / present.len() as f64
+                self.present.iter().map(|&l| f(per(l))).sum::<f64>() / self.present.len() as f64
             }
         };
-        let (stp, spred, strue): (u64, u64, u64) =
-            (tp.iter().sum(), npred.iter().sum(), ntrue.iter().sum());
-        for (o, metric) in out.iter_mut().zip(names) {
-            *o = match *metric {
-                "accuracy" => div(stp, idx.len() as u64),
-                "micro_f1" => div(2 * stp, spred + strue),
-                "macro_f1" => macro_of(|x| x.2),
-                "macro_precision" => macro_of(|x| x.0),
-                "macro_recall" => macro_of(|x| x.1),
-                "weighted_f1" => {
-                    if strue == 0 {
-                        macro_of(|x| x.2)
-                    } else {
-                        present
-                            .iter()
-                            .map(|&l| per(l).2 * ntrue[l] as f64)
-                            .sum::<f64>()
-                            / strue as f64
-                    }
+        let (stp, spred, strue): (u64, u64, u64) = (
+            self.tp.iter().sum(),
+            self.npred.iter().sum(),
+            self.ntrue.iter().sum(),
+        );
+        match metric {
+            LabelStat::Accuracy => div(stp, self.n),
+            LabelStat::MicroF1 => div(2 * stp, spred + strue),
+            LabelStat::MacroF1 => macro_of(|x| x.2),
+            LabelStat::MacroPrecision => macro_of(|x| x.0),
+            LabelStat::MacroRecall => macro_of(|x| x.1),
+            LabelStat::WeightedF1 => {
+                if strue == 0 {
+                    macro_of(|x| x.2)
+                } else {
+                    self.present
+                        .iter()
+                        .map(|&l| per(l).2 * self.ntrue[l] as f64)
+                        .sum::<f64>()
+                        / strue as f64
                 }
-                _ => f64::NAN,
-            };
+            }
         }
     }
 }
@@ -676,15 +711,14 @@ fn report_without_marker(t: &[String], p: &[String]) -> classification::Classifi
     )
 }
 
-fn classification_metric(r: &classification::ClassificationReport, m: &str) -> f64 {
+fn classification_metric(r: &classification::ClassificationReport, m: LabelStat) -> f64 {
     match m {
-        "accuracy" => r.accuracy,
-        "macro_f1" => r.macro_avg.f1,
-        "micro_f1" => r.micro.f1,
-        "weighted_f1" => r.weighted.f1,
-        "macro_precision" => r.macro_avg.precision,
-        "macro_recall" => r.macro_avg.recall,
-        _ => f64::NAN,
+        LabelStat::Accuracy => r.accuracy,
+        LabelStat::MacroF1 => r.macro_avg.f1,
+        LabelStat::MicroF1 => r.micro.f1,
+        LabelStat::WeightedF1 => r.weighted.f1,
+        LabelStat::MacroPrecision => r.macro_avg.precision,
+        LabelStat::MacroRecall => r.macro_avg.recall,
     }
 }
 
@@ -701,21 +735,6 @@ pub fn mean(v: &[f64]) -> f64 {
         0.0
     } else {
         v.iter().sum::<f64>() / v.len() as f64
-    }
-}
-
-impl ProviderScores {
-    fn empty(n: usize) -> Self {
-        ProviderScores {
-            metrics: BTreeMap::new(),
-            per_item: BTreeMap::new(),
-            valid: vec![false; n],
-            answered: vec![false; n],
-            item_score: vec![0.0; n],
-            notes: vec![String::new(); n],
-            details: Value::Null,
-            label_ids: None,
-        }
     }
 }
 
@@ -765,9 +784,17 @@ mod tests {
             let ts: Vec<String> = idx.iter().map(|&i| t[i].clone()).collect();
             let ps: Vec<String> = idx.iter().map(|&i| p[i].clone()).collect();
             let r = report_without_marker(&ts, &ps);
-            for m in metric_names(TaskKind::Classification) {
-                let (fast, slow) = (ids.metric(m, &idx), classification_metric(&r, m));
-                assert!((fast - slow).abs() < 1e-12, "{m}: {fast} vs {slow}");
+            let counts = ids.count(&idx);
+            for def in metrics(TaskKind::Classification) {
+                let Stat::Label(m) = def.stat else {
+                    unreachable!("{} is not a label metric", def.name)
+                };
+                let (fast, slow) = (counts.value(m), classification_metric(&r, m));
+                assert!(
+                    (fast - slow).abs() < 1e-12,
+                    "{}: {fast} vs {slow}",
+                    def.name
+                );
             }
         }
     }

@@ -286,21 +286,21 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
     // Gate.
     let g = &s.gate;
     let metric = s.gate_metric();
-    let known = crate::score::metric_names(s.task);
-    if !known.contains(&metric.as_str()) {
-        let mut e = suite_err(
-            "metric",
-            None,
-            format!(
-                "unknown gate metric `{metric}` for task {}",
-                s.task.as_str()
-            ),
-        );
-        e = match did_you_mean(&metric, known.iter().copied()) {
-            Some(m) => e.hint(format!("did you mean `{m}`?")),
-            None => e.hint(format!("one of: {}", known.join(", "))),
+    if crate::score::metric(s.task, &metric).is_none() {
+        let known: Vec<&str> = crate::score::metrics(s.task)
+            .iter()
+            .map(|d| d.name)
+            .collect();
+        let valid = format!("{} gate metrics: {}", s.task.as_str(), known.join(", "));
+        let hint = match did_you_mean(&metric, known.iter().copied()) {
+            Some(m) => format!("did you mean `{m}`? {valid} (docs/metrics.md)"),
+            None => format!("{valid} (docs/metrics.md)"),
         };
-        errs.push(e);
+        let msg = format!(
+            "unknown gate metric `{metric}` for task {}",
+            s.task.as_str()
+        );
+        errs.push(suite_err("metric", None, msg).hint(hint));
     }
     if !(g.min_quality_ratio > 0.0 && g.min_quality_ratio.is_finite()) {
         errs.push(suite_err(
