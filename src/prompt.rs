@@ -166,17 +166,14 @@ impl Prompter {
             .get_template(name)
             .map_err(|e| crate::error::Error::Internal(format!("template {name} missing: {e}")))?;
         render_capped(&tmpl, ctx).map_err(|e| {
-            // A template over budget is the template's fault (located at it); output too large, the item's.
-            let (detail, at_item) = match e.kind() {
-                minijinja::ErrorKind::OutOfFuel => (
-                    format!("it ran out of its execution budget ({FUEL} template instructions)"),
-                    false,
-                ),
-                minijinja::ErrorKind::WriteFailure => (
-                    format!("its rendered text exceeds {} MiB", MAX_RENDERED_BYTES >> 20),
-                    true,
-                ),
-                _ => (e.detail().unwrap_or(&e.to_string()).to_string(), false),
+            let detail = match e.kind() {
+                minijinja::ErrorKind::OutOfFuel => {
+                    format!("it ran out of its execution budget ({FUEL} template instructions)")
+                }
+                minijinja::ErrorKind::WriteFailure => {
+                    format!("its rendered text exceeds {} MiB", MAX_RENDERED_BYTES >> 20)
+                }
+                _ => e.detail().unwrap_or(&e.to_string()).to_string(),
             };
             let budget = matches!(
                 e.kind(),
@@ -188,8 +185,8 @@ impl Prompter {
             );
             // Located at the template in the suite when we know where it is, else at the item's row.
             let located = match self.template_pos.iter().find(|(n, _)| *n == name) {
-                Some((_, (l, c))) if !at_item => InputError::new(&self.suite_path, msg).at(*l, *c),
-                _ => InputError::new(&self.dataset_path, msg).at_line(item.line),
+                Some((_, (l, c))) => InputError::new(&self.suite_path, msg).at(*l, *c),
+                None => InputError::new(&self.dataset_path, msg).at_line(item.line),
             };
             if budget {
                 return located

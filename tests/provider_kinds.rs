@@ -631,6 +631,7 @@ providers:
   - id: base
     role: baseline
     kind: openai
+    auth: none
     model: gpt-4o
     base_url: {url}/v1
     compare_stream: true

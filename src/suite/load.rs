@@ -163,6 +163,10 @@ pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError
         if let Some(s) = did_you_mean(v, expected.iter().copied()) {
             e = e.hint(format!("did you mean `{s}`?"));
         }
+    } else if msg.contains("`params` ") {
+        e = e.hint(
+            "params are sent to the API as JSON: each key once, numbers finite (no .nan or .inf)",
+        );
     } else if msg.contains("missing field") {
         e = e.hint("add the missing key (see docs/suite.md for the schema)");
     }

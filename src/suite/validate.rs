@@ -637,6 +637,7 @@ impl<'a> Checks<'a> {
                         num(v)
                     ),
                 )
+                .hint(format!("set sim.{key} to {what}"))
             });
         }
         let l = sim.latency_ms;
