@@ -128,6 +128,7 @@ def main():
         "  - id: loopback",
         "    role: baseline",
         "    kind: openai",
+        "    auth: none",
         "    model: " + MODEL,
         "    base_url: " + base_url,
         "    price: {input_per_mtok: 0.15, output_per_mtok: 0.60}",

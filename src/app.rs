@@ -49,6 +49,7 @@ pub fn prepare(
 
 fn validate(a: SuiteArgs) -> Result<i32> {
     let (ls, items, _) = prepare(&a.suite, a.providers.as_deref())?;
+    suite::preflight(&ls)?;
     println!(
         "{}: ok — {} task, {} items, {} providers (baseline: {})",
         a.suite.display(),
@@ -62,6 +63,7 @@ fn validate(a: SuiteArgs) -> Result<i32> {
 
 fn plan(a: PlanArgs) -> Result<i32> {
     let (ls, items, prompter) = prepare(&a.suite.suite, a.suite.providers.as_deref())?;
+    suite::preflight(&ls)?;
     let cache = open_cache(&a.cache)?;
     let p = crate::plan::plan(&ls, &items, &prompter, cache.as_deref())?;
     print!("{}", crate::plan::render(&p));
@@ -225,7 +227,10 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
+    check_output_paths(&a.outputs)?;
     let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
+    suite::preflight(&ls)?;
     if let Some(b) = a.max_cost {
         if !(b.is_finite() && b >= 0.0) {
             return Err(
@@ -362,6 +367,67 @@ fn incomplete_message(why: &str, r: &crate::summary::Results, run_dir: &Path) ->
     )
 }
 
+/// Every report file the command line names (and `$GITHUB_STEP_SUMMARY`) can be written: checked before the run, so
+/// an unwritable path is bad input (exit 2) instead of an I/O error after every request was paid for.
+fn check_output_paths(outs: &ReportOutputs) -> Result<()> {
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let named = [
+        ("--junit", outs.junit.clone()),
+        ("--markdown", outs.markdown.clone()),
+        ("$GITHUB_STEP_SUMMARY", summary),
+    ];
+    for (what, path) in named {
+        if let Some(p) = path {
+            check_writable(&p, what)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` is a file that can be created or appended to; nothing is left behind by the check.
+fn check_writable(path: &Path, what: &str) -> Result<()> {
+    let bad = |msg: String, hint: &str| -> Error { InputError::new(path, msg).hint(hint).into() };
+    if path.is_dir() {
+        return Err(bad(
+            format!("{what} names a directory, not a file"),
+            "name a file, e.g. reports/summary.md",
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(bad(
+            format!("{what}: folder {} does not exist", parent.display()),
+            "create the folder first (mkdir -p) or name a file in an existing one",
+        ));
+    }
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|f| {
+                drop(f);
+                std::fs::remove_file(path)
+            })
+    };
+    probe.map_err(|e| {
+        bad(
+            format!("{what}: cannot write {}: {e}", path.display()),
+            "check the folder's permissions or name another file",
+        )
+    })
+}
+
 fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
     // Streamed: the records go straight from the file into the analysis, never all into one list first.
     let mut reader = journal::Reader::open(run_dir)?;
@@ -451,6 +517,7 @@ fn timing(stage: &str, started: std::time::Instant) {
 }
 
 fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
+    check_output_paths(&a.outputs)?;
     let p = a.run_dir.join(RESOLVED_SUITE);
     if !p.exists() {
         return Err(

@@ -79,8 +79,9 @@ pub struct RunArgs {
     /// Where run directories are created.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
-    /// Resume an incomplete run: send only the requests its journal lacks.
-    #[arg(long, value_name = "RUN_DIR")]
+    /// Resume an incomplete run: send only the requests its journal lacks (its suite and providers are the run's own,
+    /// so a suite file or --providers cannot be given with it).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["suite", "providers"])]
     pub resume: Option<PathBuf>,
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]

@@ -11,6 +11,13 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Largest dataset file read (1 GiB): a 100,000-item dataset of long documents is a few hundred MB. The file is
+/// held in memory while it is parsed, so a wrong path (a log, `/dev/zero`) must fail at once, not fill memory.
+pub const MAX_DATASET_BYTES: u64 = 1 << 30;
+
+/// Largest single row (64 MiB): far above any prompt a model accepts; a longer line is a concatenated or corrupt file.
+pub const MAX_ROW_BYTES: usize = 64 << 20;
+
 /// One dataset row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
@@ -77,7 +84,7 @@ pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
             }
         },
     };
-    let text = crate::suite::load::read_user_file(path, "dataset")?;
+    let text = crate::suite::load::read_user_file_capped(path, "dataset", MAX_DATASET_BYTES)?;
     let rows = match format {
         DatasetFormat::Jsonl => parse_jsonl(path, &text)?,
         DatasetFormat::Csv => parse_csv(path, &text)?,
@@ -95,6 +102,7 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<Row>> {
         if t.is_empty() {
             continue;
         }
+        check_row_size(path, line_no, t.len())?;
         let v: Value = serde_json::from_str(t).map_err(|e| {
             let hint = if t.starts_with('\u{feff}') {
                 "the line starts with a byte-order mark (U+FEFF), typically from files concatenated together; remove it"
@@ -141,6 +149,24 @@ pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<Row>> {
             .into());
     }
     Ok(rows)
+}
+
+/// A row longer than [`MAX_ROW_BYTES`] is an error naming its line.
+fn check_row_size(path: &Path, line: usize, len: usize) -> Result<()> {
+    if len <= MAX_ROW_BYTES {
+        return Ok(());
+    }
+    Err(InputError::new(
+        path,
+        format!(
+            "row is {} MiB long; at most {} MiB per row are read",
+            len >> 20,
+            MAX_ROW_BYTES >> 20
+        ),
+    )
+    .at_line(line)
+    .hint("a row is one item: check that the file is not several files joined together, or shorten the item")
+    .into())
 }
 
 /// Deserializes a JSON object only to check that no key appears twice in it (values are skipped).
@@ -215,6 +241,7 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<Row>> {
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(path, text, e))?;
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        check_row_size(path, line, rec.as_slice().len())?;
         let mut m = Map::new();
         for (h, cell) in headers.iter().zip(rec.iter()) {
             let c = cell.trim();

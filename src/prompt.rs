@@ -4,6 +4,8 @@
 //! Templates are compiled once, rendering is strict (an undefined variable is an error naming the template and the
 //! item, never an empty string silently sent to a paid API), and per-provider system overrides are explicit. The
 //! template context of an item is built once per [`Prompter::messages`] call, straight from the row's JSON text.
+//! Templates are programs, so each render has a budget: [`FUEL`] minijinja instructions and [`MAX_RENDERED_BYTES`] of
+//! output; a template that exceeds either is bad input naming the item, found by `validate` before anything is paid.
 
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
@@ -29,6 +31,39 @@ pub struct Prompter {
 }
 
 const SYSTEM: &str = "prompt.system";
+
+/// Instructions one render may execute. A real prompt template uses tens to thousands (a loop over a list field of
+/// a few thousand entries included); nested `range()` loops would otherwise run for hours.
+pub const FUEL: u64 = 5_000_000;
+
+/// Largest rendered template, in bytes (8 MiB, about two million tokens: more than any model's context window).
+pub const MAX_RENDERED_BYTES: usize = 8 << 20;
+
+/// Render `tmpl` within the output cap (the fuel is set on the environment).
+fn render_capped(
+    tmpl: &minijinja::Template<'_, '_>,
+    ctx: &minijinja::Value,
+) -> std::result::Result<String, minijinja::Error> {
+    /// Collects the output and refuses to grow past [`MAX_RENDERED_BYTES`].
+    struct Capped(Vec<u8>);
+    impl std::io::Write for Capped {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + b.len() > MAX_RENDERED_BYTES {
+                return Err(std::io::Error::other("rendered text too large"));
+            }
+            self.0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Capped(Vec::new());
+    tmpl.render_captured_to(ctx, &mut out)?;
+    // minijinja writes whole `str`s, so the bytes are UTF-8; a lossy conversion only guards the invariant.
+    Ok(String::from_utf8(out.0)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
 const USER: &str = "prompt.user";
 
 impl Prompter {
@@ -37,6 +72,7 @@ impl Prompter {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(false);
+        env.set_fuel(Some(FUEL));
         let p = &ls.suite.prompt;
         let add = |env: &mut Environment<'static>, name: String, src: String| -> Result<()> {
             env.add_template_owned(name.clone(), src).map_err(|e| {
@@ -85,7 +121,7 @@ impl Prompter {
                 let ctx = minijinja::Value::from_iter(labels.iter().map(|l| ("labels", l.clone())));
                 // A template that fails here (e.g. `labels` used but none listed) is rendered per item instead, so
                 // the error names the item as before.
-                if let Ok(text) = tmpl.render(&ctx) {
+                if let Ok(text) = render_capped(&tmpl, &ctx) {
                     constant.insert(name.to_string(), text);
                 }
             }
@@ -129,18 +165,37 @@ impl Prompter {
             .env
             .get_template(name)
             .map_err(|e| crate::error::Error::Internal(format!("template {name} missing: {e}")))?;
-        tmpl.render(ctx).map_err(|e| {
+        render_capped(&tmpl, ctx).map_err(|e| {
+            let detail = match e.kind() {
+                minijinja::ErrorKind::OutOfFuel => {
+                    format!("it ran out of its execution budget ({FUEL} template instructions)")
+                }
+                minijinja::ErrorKind::WriteFailure => {
+                    format!("its rendered text exceeds {} MiB", MAX_RENDERED_BYTES >> 20)
+                }
+                _ => e.detail().unwrap_or(&e.to_string()).to_string(),
+            };
+            let budget = matches!(
+                e.kind(),
+                minijinja::ErrorKind::OutOfFuel | minijinja::ErrorKind::WriteFailure
+            );
             let msg = format!(
-                "template `{name}` failed for item `{}` (dataset line {}): {}",
-                item.id,
-                item.line,
-                e.detail().unwrap_or(&e.to_string())
+                "template `{name}` failed for item `{}` (dataset line {}): {detail}",
+                item.id, item.line,
             );
             // Located at the template in the suite when we know where it is, else at the item's row.
             let located = match self.template_pos.iter().find(|(n, _)| *n == name) {
                 Some((_, (l, c))) => InputError::new(&self.suite_path, msg).at(*l, *c),
                 None => InputError::new(&self.dataset_path, msg).at_line(item.line),
             };
+            if budget {
+                return located
+                    .hint(
+                        "a prompt must stay a prompt: remove nested or long `range()` loops and huge repetitions \
+                         from the template, or shorten this item's fields",
+                    )
+                    .into();
+            }
             located
                 .hint(format!(
                     "templates may use the item's fields ({}), `id`, `item` and `labels`",

@@ -152,17 +152,20 @@ providers:
   - id: headers
     role: baseline
     kind: openai
+    auth: none
     model: slow-headers
     base_url: {url}
     price: {{input_per_mtok: 1, output_per_mtok: 1}}
   - id: idle
     kind: openai
+    auth: none
     model: stall-stream
     stream: true
     base_url: {url}
     price: {{input_per_mtok: 1, output_per_mtok: 1}}
   - id: total
     kind: openai
+    auth: none
     model: trickle
     stream: true
     base_url: {url}

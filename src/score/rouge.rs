@@ -23,6 +23,14 @@
 //! stems, so the LCS/n-gram loops compare integers and no `String` is allocated per token.
 //! The per-thread state makes [`RougeScorer`] trivially `Send + Sync` (it only stores a flag)
 //! and keeps rayon workers free of lock contention.
+//!
+//! Memory: LCS tables are never quadratic for long texts. `rougeL` needs only the LCS length
+//! (one row). `rougeLsum` needs the reference's own backtracking path, so small sentence pairs
+//! use the full table (at most [`FULL_TABLE_CELLS`] cells) and larger ones compute the same
+//! path from bit-parallel rows (Hyyrö's LCS recurrence, 64 columns per word) kept at
+//! checkpoints every √m rows and recomputed block by block while backtracking: about
+//! 2·√m·n/64 words instead of m·n, and 3·m·n/64 word operations. A 1 MB sentence compared with
+//! itself needs tens of MB instead of the 40 GB table.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -562,8 +570,23 @@ fn clipped_overlap<T>(a: &[T], b: &[T], cmp: impl Fn(&T, &T) -> std::cmp::Orderi
     total
 }
 
-/// LCS length with the standard DP recurrence, keeping one row.
+/// Sentence pairs with a table of at most this many cells (4 MiB of `u32`) are backtracked on the
+/// full table; larger ones on bit-parallel rows ([`mark_lcs_bits`]).
+const FULL_TABLE_CELLS: usize = 1 << 20;
+
+/// Above this many cells the LCS length is computed bit-parallel (64 columns per word op).
+const BIT_LENGTH_CELLS: usize = 1 << 16;
+
+/// LCS length: the standard DP recurrence keeping one row, or bit-parallel for long inputs.
 fn lcs_length(a: &[u32], b: &[u32], row: &mut Vec<u32>) -> usize {
+    if a.len().saturating_mul(b.len()) > BIT_LENGTH_CELLS {
+        return lcs_length_bits(a, b);
+    }
+    lcs_length_dp(a, b, row)
+}
+
+/// LCS length with the standard DP recurrence, keeping one row.
+fn lcs_length_dp(a: &[u32], b: &[u32], row: &mut Vec<u32>) -> usize {
     row.clear();
     row.resize(b.len() + 1, 0);
     for &x in a {
@@ -585,6 +608,14 @@ fn lcs_length(a: &[u32], b: &[u32], row: &mut Vec<u32>) -> usize {
 /// reference index; else step left only if `t[i][j-1] > t[i-1][j]`, otherwise up), marking
 /// the recorded reference indices in `mark`.
 fn mark_lcs(r: &[u32], c: &[u32], table: &mut Vec<u32>, mark: &mut [bool]) {
+    if (r.len() + 1).saturating_mul(c.len() + 1) > FULL_TABLE_CELLS {
+        return mark_lcs_bits(r, c, mark, 0);
+    }
+    mark_lcs_table(r, c, table, mark);
+}
+
+/// [`mark_lcs`] on the full `(r.len()+1) × (c.len()+1)` table.
+fn mark_lcs_table(r: &[u32], c: &[u32], table: &mut Vec<u32>, mark: &mut [bool]) {
     let w = c.len() + 1;
     table.clear();
     table.resize((r.len() + 1) * w, 0);
@@ -610,6 +641,231 @@ fn mark_lcs(r: &[u32], c: &[u32], table: &mut Vec<u32>, mark: &mut [bool]) {
             i -= 1;
         }
     }
+}
+
+/// Match masks of a token sequence `c` for the bit-parallel LCS: bit `j` of a token's mask is set
+/// when `c[j]` is that token. Tokens occurring more often than a mask has words get a cached dense
+/// mask; rarer ones are set into (and cleared from) one scratch mask per use, so building every
+/// mask costs O(n) and holding them O(n) words.
+struct Masks {
+    words: usize,
+    /// Positions in `c`, grouped by token.
+    positions: Vec<u32>,
+    /// token -> range in `positions`.
+    ranges: HashMap<u32, (usize, usize), BuildHasherDefault<FxHasher>>,
+    /// Dense masks of frequent tokens.
+    dense: HashMap<u32, Vec<u64>, BuildHasherDefault<FxHasher>>,
+    scratch: Vec<u64>,
+}
+
+impl Masks {
+    fn new(c: &[u32]) -> Self {
+        let words = c.len().div_ceil(64);
+        let mut order: Vec<u32> = (0..c.len() as u32).collect();
+        order.sort_by_key(|&j| (c[j as usize], j));
+        let mut ranges = HashMap::default();
+        let mut dense = HashMap::default();
+        let mut start = 0;
+        while start < order.len() {
+            let tok = c[order[start] as usize];
+            let mut end = start;
+            while end < order.len() && c[order[end] as usize] == tok {
+                end += 1;
+            }
+            if end - start > words {
+                let mut m = vec![0u64; words];
+                for &j in &order[start..end] {
+                    m[j as usize / 64] |= 1 << (j % 64);
+                }
+                dense.insert(tok, m);
+            }
+            ranges.insert(tok, (start, end));
+            start = end;
+        }
+        Masks {
+            words,
+            positions: order,
+            ranges,
+            dense,
+            scratch: vec![0; words],
+        }
+    }
+
+    /// `next` = the row after `prev` for a reference token `x` (Hyyrö: V' = (V + (V & M)) | (V & !M),
+    /// where a zero bit of V marks a column where the LCS value steps up).
+    fn step(&mut self, x: u32, prev: &[u64], next: &mut [u64]) {
+        let Some(&(a, b)) = self.ranges.get(&x) else {
+            next.copy_from_slice(prev); // no match: the row does not change
+            return;
+        };
+        let sparse = !self.dense.contains_key(&x);
+        if sparse {
+            for &j in &self.positions[a..b] {
+                self.scratch[j as usize / 64] |= 1 << (j % 64);
+            }
+        }
+        let m: &[u64] = match self.dense.get(&x) {
+            Some(d) => d,
+            None => &self.scratch,
+        };
+        let mut carry = false;
+        for k in 0..self.words {
+            let v = prev[k];
+            let u = v & m[k];
+            let (s1, c1) = v.overflowing_add(u);
+            let (s2, c2) = s1.overflowing_add(u64::from(carry));
+            carry = c1 | c2;
+            next[k] = s2 | (v & !m[k]);
+        }
+        if sparse {
+            for &j in &self.positions[a..b] {
+                self.scratch[j as usize / 64] = 0;
+            }
+        }
+    }
+}
+
+/// LCS length of `a` and `b` with bit-parallel rows over `b` (one row of `b.len()/64` words).
+fn lcs_length_bits(a: &[u32], b: &[u32]) -> usize {
+    let mut masks = Masks::new(b);
+    let mut v = vec![u64::MAX; masks.words];
+    let mut next = v.clone();
+    for &x in a {
+        masks.step(x, &v, &mut next);
+        std::mem::swap(&mut v, &mut next);
+    }
+    prefix_value(&v, b.len())
+}
+
+/// `t[i][j]` from row `i`'s bits: the number of zero bits among the first `j`.
+fn prefix_value(row: &[u64], j: usize) -> usize {
+    let full = j / 64;
+    let mut ones: usize = row[..full].iter().map(|w| w.count_ones() as usize).sum();
+    if j % 64 != 0 {
+        ones += (row[full] & ((1u64 << (j % 64)) - 1)).count_ones() as usize;
+    }
+    j - ones
+}
+
+/// The bit-parallel rows of the LCS table of `r` × `c`, kept at checkpoints every `k` rows and
+/// recomputed a block at a time on demand (backtracking walks rows upwards, so each block is
+/// computed once).
+struct BitRows<'a> {
+    r: &'a [u32],
+    masks: Masks,
+    k: usize,
+    /// Rows 0, k, 2k, ...
+    checkpoints: Vec<u64>,
+    /// Rows `lo..=hi`.
+    block: Vec<u64>,
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> BitRows<'a> {
+    fn new(r: &'a [u32], c: &[u32], k: usize) -> Self {
+        let mut masks = Masks::new(c);
+        let w = masks.words;
+        let mut checkpoints = vec![u64::MAX; w];
+        let mut v = vec![u64::MAX; w];
+        let mut next = v.clone();
+        for (i, &x) in r.iter().enumerate() {
+            masks.step(x, &v, &mut next);
+            std::mem::swap(&mut v, &mut next);
+            if (i + 1) % k == 0 {
+                checkpoints.extend_from_slice(&v);
+            }
+        }
+        BitRows {
+            r,
+            masks,
+            k,
+            checkpoints,
+            block: Vec::new(),
+            lo: 1,
+            hi: 0,
+        }
+    }
+
+    /// Row `i`, recomputing the block `[i+1-k, i+1]` (clipped) from the checkpoint below it when
+    /// `i` is not cached.
+    fn row(&mut self, i: usize) -> &[u64] {
+        let w = self.masks.words;
+        if !(self.lo..=self.hi).contains(&i) {
+            let hi = (i + 1).min(self.r.len());
+            let lo = hi.saturating_sub(self.k);
+            let start = lo / self.k * self.k;
+            let mut v = self.checkpoints[start / self.k * w..(start / self.k + 1) * w].to_vec();
+            let mut next = v.clone();
+            self.block.clear();
+            if start == lo {
+                self.block.extend_from_slice(&v);
+            }
+            for row in start + 1..=hi {
+                self.masks.step(self.r[row - 1], &v, &mut next);
+                std::mem::swap(&mut v, &mut next);
+                if row >= lo {
+                    self.block.extend_from_slice(&v);
+                }
+            }
+            self.lo = lo;
+            self.hi = hi;
+        }
+        let at = (i - self.lo) * w;
+        &self.block[at..at + w]
+    }
+
+    /// `t[i][j] - t[i][j-1]` (0 or 1), for `j >= 1`.
+    fn step_up(&mut self, i: usize, j: usize) -> usize {
+        let bit = (self.row(i)[(j - 1) / 64] >> ((j - 1) % 64)) & 1;
+        1 - bit as usize
+    }
+
+    fn value(&mut self, i: usize, j: usize) -> usize {
+        prefix_value(self.row(i), j)
+    }
+}
+
+/// [`mark_lcs`] without the table: the same backtracking path (`_backtrack_norec`: on equal
+/// tokens step diagonally, else left only if `t[i][j-1] > t[i-1][j]`, otherwise up), with the
+/// two values it compares kept as running counts and rows taken from [`BitRows`]. `k` is the
+/// checkpoint interval (0: √m).
+fn mark_lcs_bits(r: &[u32], c: &[u32], mark: &mut [bool], k: usize) {
+    let (m, n) = (r.len(), c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let k = if k == 0 { m.isqrt().max(1) } else { k };
+    let mut rows = BitRows::new(r, c, k);
+    let (mut i, mut j) = (m, n);
+    // a = t[i][j], b = t[i-1][j]
+    let mut a = rows.value(i, j);
+    let mut b = rows.value(i - 1, j);
+    while i > 0 && j > 0 {
+        if r[i - 1] == c[j - 1] {
+            mark[i - 1] = true;
+            a = b - rows.step_up(i - 1, j);
+            i -= 1;
+            j -= 1;
+            if i > 0 {
+                b = rows.value(i - 1, j);
+            }
+        } else {
+            let left = a - rows.step_up(i, j);
+            if left > b {
+                b -= rows.step_up(i - 1, j);
+                a = left;
+                j -= 1;
+            } else {
+                a = b;
+                i -= 1;
+                if i > 0 {
+                    b = rows.value(i - 1, j);
+                }
+            }
+        }
+    }
+    debug_assert!(a <= m);
 }
 
 #[cfg(test)]
@@ -851,6 +1107,93 @@ mod tests {
         with_workspace(|ws| assert!(ws.vocab.strings.len() < 10));
         assert_eq!(s2.rouge_lsum.fmeasure, 0.4);
         assert_eq!(tokenize("Running dogs", true), ["run", "dog"]);
+    }
+
+    /// Small deterministic PRNG for the property tests below.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    fn random_tokens(state: &mut u64, len: usize, alphabet: u64) -> Vec<u32> {
+        (0..len)
+            .map(|_| (xorshift(state) % alphabet) as u32)
+            .collect()
+    }
+
+    #[test]
+    fn bit_parallel_lcs_takes_the_table_backtracking_path() {
+        // Small alphabets give many equal-length LCSs, so a different tie-break would show.
+        let mut st = 0x9e37_79b9_7f4a_7c15u64;
+        let mut table = Vec::new();
+        let mut row = Vec::new();
+        for case in 0..600 {
+            let alphabet = [2, 3, 5, 20][case % 4];
+            let m = (xorshift(&mut st) % 150) as usize;
+            let n = (xorshift(&mut st) % 150) as usize;
+            let r = random_tokens(&mut st, m, alphabet);
+            let c = random_tokens(&mut st, n, alphabet);
+            let mut want = vec![false; m];
+            mark_lcs_table(&r, &c, &mut table, &mut want);
+            for k in [0, 1, 2, 3, 7, 64] {
+                let mut got = vec![false; m];
+                mark_lcs_bits(&r, &c, &mut got, k);
+                assert_eq!(got, want, "case {case}, k {k}: {r:?} / {c:?}");
+            }
+            assert_eq!(
+                lcs_length_bits(&r, &c),
+                lcs_length_dp(&r, &c, &mut row),
+                "case {case}"
+            );
+        }
+    }
+
+    #[test]
+    fn pairs_above_the_full_table_size_take_the_same_path() {
+        let mut st = 7u64;
+        let r = random_tokens(&mut st, 1500, 30);
+        let c = random_tokens(&mut st, 1400, 30);
+        assert!((r.len() + 1) * (c.len() + 1) > FULL_TABLE_CELLS);
+        let (mut want, mut got) = (vec![false; r.len()], vec![false; r.len()]);
+        mark_lcs_table(&r, &c, &mut Vec::new(), &mut want);
+        mark_lcs(&r, &c, &mut Vec::new(), &mut got);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_sentence_of_thirty_thousand_tokens_is_scored_without_a_quadratic_table() {
+        // One ~190 KB line each side: the full table would be 9e8 cells (3.6 GB).
+        let mut st = 11u64;
+        let words: Vec<String> = (0..30_000)
+            .map(|_| format!("w{}", xorshift(&mut st) % 2000))
+            .collect();
+        let reference = words.join(" ");
+        let mut pred_words = words.clone();
+        pred_words.swap(10, 20_000);
+        pred_words[15_000] = "zzz".into();
+        let prediction = pred_words.join(" ");
+        let s = RougeScorer::new(false).score(&reference, &prediction);
+        assert_eq!(
+            RougeScorer::new(false)
+                .score(&reference, &reference)
+                .rouge_lsum
+                .fmeasure,
+            1.0
+        );
+        assert!(
+            s.rouge_lsum.fmeasure > 0.99 && s.rouge_lsum.fmeasure < 1.0,
+            "{s:?}"
+        );
+        assert_eq!(s.rouge_l, s.rouge_lsum, "one sentence: rougeLsum is rougeL");
+        with_workspace(|ws| {
+            assert!(
+                ws.table.capacity() <= FULL_TABLE_CELLS,
+                "{}",
+                ws.table.capacity()
+            )
+        });
     }
 
     #[test]

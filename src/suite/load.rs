@@ -25,8 +25,19 @@ pub struct LoadedSuite {
     pub src: String,
 }
 
-/// Read a file that a user named, with an error that says which file and why.
+/// Largest suite, providers, tools or schema file read (16 MiB): far above any real one, and small enough that a
+/// wrong path (a log file, `/dev/zero`) fails at once with a clear error instead of filling memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Read a file that a user named, with an error that says which file and why (at most [`MAX_CONFIG_BYTES`]).
 pub fn read_user_file(path: &Path, what: &str) -> Result<String> {
+    read_user_file_capped(path, what, MAX_CONFIG_BYTES)
+}
+
+/// Read a file that a user named, refusing directories, devices and anything longer than `cap` bytes. Pipes (`<(...)`)
+/// are read up to the cap too, so nothing unbounded is ever held in memory.
+pub fn read_user_file_capped(path: &Path, what: &str, cap: u64) -> Result<String> {
+    use std::io::Read;
     if path.is_dir() {
         return Err(
             InputError::new(path, format!("{what} is a directory, not a file"))
@@ -34,12 +45,48 @@ pub fn read_user_file(path: &Path, what: &str) -> Result<String> {
                 .into(),
         );
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let open_err = |e: std::io::Error| {
         InputError::new(path, format!("cannot read {what}: {e}")).hint(match e.kind() {
             std::io::ErrorKind::NotFound => "check the path; relative paths are resolved from the current directory (suite) or the suite file's folder (dataset, tools)",
             _ => "check the file's permissions",
         })
-    })?;
+    };
+    let too_big = || {
+        InputError::new(
+            path,
+            format!("{what} is larger than {} MiB, the most evalh reads", cap >> 20),
+        )
+        .at_line(1)
+        .hint(if what == "dataset" {
+            "split the dataset into several suites (or keep only the items you need); check that the path names the right file"
+        } else {
+            "check that the path names the right file"
+        })
+    };
+    let meta = std::fs::metadata(path).map_err(open_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_char_device() || t.is_block_device() || t.is_socket() {
+            return Err(
+                InputError::new(path, format!("{what} is a device, not a file"))
+                    .at_line(1)
+                    .hint("point to a regular file")
+                    .into(),
+            );
+        }
+    }
+    if meta.is_file() && meta.len() > cap {
+        return Err(too_big().into());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(open_err)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big().into());
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -116,6 +163,10 @@ pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError
         if let Some(s) = did_you_mean(v, expected.iter().copied()) {
             e = e.hint(format!("did you mean `{s}`?"));
         }
+    } else if msg.contains("`params` ") {
+        e = e.hint(
+            "params are sent to the API as JSON: each key once, numbers finite (no .nan or .inf)",
+        );
     } else if msg.contains("missing field") {
         e = e.hint("add the missing key (see docs/suite.md for the schema)");
     }
@@ -245,6 +296,116 @@ pub fn locate(src: &str, key: &str, value: Option<&str>, nth: usize) -> Option<(
     None
 }
 
+/// The 0-based byte column of `key:` in `line` at or after `from`: the key must start the line's content or follow
+/// a space, `{`, `,` or `-`, and be followed (after an optional closing quote and spaces) by `:`. Comments are skipped.
+fn key_col(line: &str, key: &str, from: usize) -> Option<usize> {
+    let code = match line.find(" #") {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    let bytes = code.as_bytes();
+    code.match_indices(key)
+        .map(|(i, _)| i)
+        .filter(|&i| i >= from)
+        .find(|&i| {
+            let mut start = i;
+            if start > 0 && matches!(bytes[start - 1], b'"' | b'\'') {
+                start -= 1;
+            }
+            let before_ok =
+                start == 0 || matches!(bytes[start - 1], b' ' | b'{' | b',' | b'-' | b'\t');
+            let mut rest = &code[i + key.len()..];
+            rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+            before_ok && rest.trim_start().starts_with(':')
+        })
+}
+
+/// The scalar after `key:` at `col` in `line` (quotes and a flow-style `,`/`}` tail removed).
+fn value_after(line: &str, col: usize) -> &str {
+    let rest = &line[col..];
+    let rest = rest.split_once(':').map_or("", |(_, v)| v).trim_start();
+    let end = rest.find([',', '}', '#']).unwrap_or(rest.len());
+    rest[..end].trim().trim_matches(|c| c == '"' || c == '\'')
+}
+
+/// Indentation (leading spaces) of a line.
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The line index where the block that starts with a key at (`line`, `col`) ends: the next content line indented no
+/// deeper than `col` (flow style keeps everything on the key's own line, which is included).
+fn block_end(lines: &[&str], line: usize, col: usize) -> usize {
+    (line + 1..lines.len())
+        .find(|&i| {
+            let t = lines[i].trim_start();
+            !t.is_empty() && !t.starts_with('#') && indent(lines[i]) <= col
+        })
+        .unwrap_or(lines.len())
+}
+
+/// Find the 1-based (line, column) of a nested key such as `["run", "concurrency"]` or
+/// `["scoring", "extraction", "fuzzy_threshold"]`, block or flow style; the first element is a top-level key.
+/// Falls back to the deepest enclosing key found, so an error always names the nearest line.
+pub fn locate_path(src: &str, path: &[&str]) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = src.lines().collect();
+    let (first, rest) = path.split_first()?;
+    let mut at = (0..lines.len()).find_map(|i| {
+        (indent(lines[i]) == 0 && key_col(lines[i], first, 0) == Some(0)).then_some((i, 0))
+    })?;
+    let mut end = block_end(&lines, at.0, 0);
+    for key in rest {
+        let from = (at.0, at.1 + 1);
+        let found = (from.0..end).find_map(|i| {
+            let start = if i == from.0 { from.1 } else { 0 };
+            key_col(lines[i], key, start).map(|c| (i, c))
+        });
+        match found {
+            Some(p) => {
+                end = end.min(block_end(&lines, p.0, p.1)).max(p.0 + 1);
+                at = p;
+            }
+            None => break,
+        }
+    }
+    Some((at.0 + 1, at.1 + 1))
+}
+
+/// Find the 1-based (line, column) of `key` inside the provider entry whose id is `id` (block or flow style), or of
+/// the entry itself when `key` is `None` or absent from it. `key` may be a nested path such as `["sim", "latency_ms"]`.
+pub fn locate_provider(src: &str, id: &str, key: &[&str]) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = src.lines().collect();
+    let (id_line, id_col) = (0..lines.len()).find_map(|i| {
+        let mut from = 0;
+        while let Some(c) = key_col(lines[i], "id", from) {
+            if value_after(lines[i], c) == id {
+                return Some((i, c));
+            }
+            from = c + 1;
+        }
+        None
+    })?;
+    // The entry ends at the next line indented no deeper than its `- ` (or than `id:` when it has no dash).
+    let dash = lines[id_line][..id_col].rfind('-').unwrap_or(id_col);
+    let end = block_end(&lines, id_line, dash);
+    let mut at = (id_line, id_col);
+    let mut limit = end;
+    for k in key {
+        let found = (at.0..limit).find_map(|i| {
+            let start = if i == at.0 { at.1 + 1 } else { 0 };
+            key_col(lines[i], k, start).map(|c| (i, c))
+        });
+        match found {
+            Some(p) => {
+                limit = limit.min(block_end(&lines, p.0, p.1)).max(p.0 + 1);
+                at = p;
+            }
+            None => break,
+        }
+    }
+    Some((at.0 + 1, at.1 + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +419,33 @@ mod tests {
         let flow = "name: x\ndataset: {path: d.jsonl, id: id}\n";
         assert_eq!(locate(flow, "path", Some("d.jsonl"), 0), Some((2, 11)));
         assert_eq!(locate(flow, "id", Some("id"), 0), Some((2, 26)));
+    }
+
+    #[test]
+    fn nested_keys_are_found_in_their_section_block_or_flow() {
+        let src = "providers:\n  - id: a\n    concurrency: 2\n    price: {input_per_mtok: 1, output_per_mtok: .nan}\n\
+                   \x20 - {id: b, kind: sim, sim: {latency_ms: {p50: 1, p99: .inf}}}\n\
+                   run:\n  seed: 1\n  concurrency: 4\ngate: {min_items: 0, bootstrap_iters: 0}\n";
+        assert_eq!(locate_path(src, &["run", "concurrency"]), Some((8, 3)));
+        assert_eq!(
+            locate_path(src, &["gate", "bootstrap_iters"]),
+            Some((9, 22))
+        );
+        // A key the section lacks: the section itself.
+        assert_eq!(locate_path(src, &["run", "repeats"]), Some((6, 1)));
+        assert_eq!(locate_path(src, &["scoring", "x"]), None);
+        assert_eq!(locate_provider(src, "a", &["concurrency"]), Some((3, 5)));
+        assert_eq!(
+            locate_provider(src, "a", &["price", "output_per_mtok"]),
+            Some((4, 32))
+        );
+        assert_eq!(
+            locate_provider(src, "b", &["sim", "latency_ms", "p99"]),
+            Some((5, 51))
+        );
+        // Provider b has no concurrency: its own line, not a's key.
+        assert_eq!(locate_provider(src, "b", &["concurrency"]), Some((5, 6)));
+        assert_eq!(locate_provider(src, "c", &[]), None);
     }
 
     #[test]

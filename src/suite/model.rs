@@ -260,6 +260,10 @@ pub struct ProviderSpec {
     /// Name of the environment variable holding the API key (never the key itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
+    /// `none` for an endpoint that takes no credential (local vLLM, llama.cpp, Ollama); a hosted kind (openai, azure,
+    /// anthropic, gemini) without `api_key_env` or an auth header is an error otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
     /// Azure api-version query parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
@@ -269,8 +273,13 @@ pub struct ProviderSpec {
     /// Context window override (tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u64>,
-    /// Request parameters (temperature, max_tokens, top_p, ...), passed through.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    /// Request parameters (temperature, max_tokens, top_p, ...), passed through. A key given twice or a NaN or
+    /// infinite number is an error (JSON cannot carry them; the last value or `null` would be sent silently).
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "strict_params"
+    )]
     pub params: Map<String, Value>,
     /// Replaces the prompt's system message for this provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -298,6 +307,96 @@ pub struct ProviderSpec {
     /// Simulator behaviour (kind: sim only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<SimSpec>,
+}
+
+/// How a provider authenticates, when `api_key_env` does not say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The endpoint takes no credential: nothing is sent, and no key is required.
+    None,
+}
+
+/// Deserialize `params` as JSON, refusing what JSON cannot carry faithfully: a key given twice in one mapping (serde
+/// would keep the last silently) and NaN or infinite numbers (they would be sent as `null`).
+fn strict_params<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    match d.deserialize_any(StrictJson)? {
+        Value::Object(m) => Ok(m),
+        other => Err(serde::de::Error::custom(format!(
+            "`params` must be a mapping of request parameters, not {other}"
+        ))),
+    }
+}
+
+/// A serde visitor that builds a [`Value`] like serde_json's own, with the checks of [`strict_params`].
+struct StrictJson;
+
+impl<'de> serde::de::Visitor<'de> for StrictJson {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON-compatible value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| {
+            E::custom(format!(
+                "`params` holds the number {v}, which JSON cannot carry (it would be sent as null); use a finite number"
+            ))
+        })
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictJson)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = a.next_element_seed(StrictSeed)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = a.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!(
+                    "`params` sets `{k}` twice; keep one (only the last would be sent)"
+                )));
+            }
+            let v = a.next_value_seed(StrictSeed)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// [`StrictJson`] for nested values.
+struct StrictSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictJson)
+    }
 }
 
 /// How a simulated model behaves.
