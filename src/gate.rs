@@ -159,12 +159,12 @@ pub struct LatencyEvidence {
     pub from_cache: usize,
     /// Candidate − baseline, ms.
     pub increase: Option<f64>,
-    /// Lower bound of the increase: the candidate quantile's distribution-free lower bound minus the baseline's upper
-    /// bound, each at half the error rate (Bonferroni).
+    /// One-sided lower bound of the increase (paired percentile bootstrap; order-statistic bounds on large samples).
     pub lower: Option<f64>,
     /// Upper bound of the increase.
     pub upper: Option<f64>,
-    /// Latencies per provider needed before the quantile can be bounded at all.
+    /// Latencies per provider needed before the quantile itself has a distribution-free upper bound; below it the
+    /// rule can show harm but not its absence.
     pub min_n: u64,
     /// The highest of p99/p95/p90/p50 the smaller sample can bound (None: not even the median).
     pub boundable: Option<f64>,
@@ -680,7 +680,8 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             format!("{head}; {iv}): evidence of an increase above {allowed}"),
         );
     }
-    if l.upper.is_some_and(|x| x <= max) {
+    let enough = l.cand_n.min(l.base_n) as u64 >= l.min_n;
+    if enough && l.upper.is_some_and(|x| x <= max) {
         return rule(
             "p99_latency",
             RuleStatus::Pass,
@@ -689,7 +690,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             format!("{head}; {iv}): shown within {allowed}"),
         );
     }
-    let precision = if l.lower.is_none() || l.upper.is_none() {
+    let precision = if !enough {
         format!(
             "; {} latencies per provider cannot bound p{q} (needs {}){}",
             l.cand_n.min(l.base_n),
@@ -710,6 +711,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             format!(
                 "{head}; {iv}): no evidence of harm{}{precision}",
                 l.upper
+                    .filter(|_| enough)
                     .map(|u| format!("; the data rule out an increase above {u:+.0} ms"))
                     .unwrap_or_default()
             ),

@@ -223,6 +223,60 @@ pub fn answers_correctly(
     draw < profile.quality.clamp(0.0, 1.0)
 }
 
+/// What the simulator does with one attempt, before it answers: a pure function of (seed, model, item, repeat,
+/// attempt), so the gate's calibration tests draw exactly what the server would serve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// The injected fault (`rate_limit`, `server_error`, `overloaded`, `malformed`, `truncated`, `stream_error`).
+    pub fault: Option<&'static str>,
+    /// A slow first byte.
+    pub slow: bool,
+    /// The attempt's latency, ms (log-normal through the profile's p50 and p99).
+    pub latency: f64,
+}
+
+/// The fault and latency of one attempt (see [`Draw`]).
+pub fn draw(
+    seed: u64,
+    model: &str,
+    item_id: &str,
+    repeat: &str,
+    attempt: &str,
+    profile: &SimSpec,
+) -> Draw {
+    let mut frng = rng_for(seed, &["fault", model, item_id, repeat, attempt]);
+    let f = &profile.faults;
+    let roll: f64 = frng.random();
+    let mut acc = 0.0;
+    let mut pick = |rate: f64| {
+        let hit = roll >= acc && roll < acc + rate;
+        acc += rate;
+        hit
+    };
+    let fault = if pick(f.rate_limit) {
+        Some("rate_limit")
+    } else if pick(f.server_error) {
+        Some("server_error")
+    } else if pick(f.overloaded) {
+        Some("overloaded")
+    } else if pick(f.malformed) {
+        Some("malformed")
+    } else if pick(f.truncated_stream) {
+        Some("truncated")
+    } else if pick(f.stream_error) {
+        Some("stream_error")
+    } else {
+        None
+    };
+    let slow = frng.random_bool(f.slow_first_byte.clamp(0.0, 1.0));
+    let latency = lognormal_ms(&mut frng, profile.latency_ms.p50, profile.latency_ms.p99);
+    Draw {
+        fault,
+        slow,
+        latency,
+    }
+}
+
 fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
     if p50 <= 0.0 {
         return 0.0;
@@ -344,32 +398,12 @@ async fn handle(
     let seed = st.seed;
 
     // Faults and latency depend on the attempt, so retries can succeed.
-    let mut frng = rng_for(seed, &["fault", &model, &id, &repeat, &attempt]);
+    let Draw {
+        fault,
+        slow,
+        latency,
+    } = draw(seed, &model, &id, &repeat, &attempt, profile);
     let f = &profile.faults;
-    let roll: f64 = frng.random();
-    let mut acc = 0.0;
-    let mut pick = |rate: f64| {
-        let hit = roll >= acc && roll < acc + rate;
-        acc += rate;
-        hit
-    };
-    let fault = if pick(f.rate_limit) {
-        Some("rate_limit")
-    } else if pick(f.server_error) {
-        Some("server_error")
-    } else if pick(f.overloaded) {
-        Some("overloaded")
-    } else if pick(f.malformed) {
-        Some("malformed")
-    } else if pick(f.truncated_stream) {
-        Some("truncated")
-    } else if pick(f.stream_error) {
-        Some("stream_error")
-    } else {
-        None
-    };
-    let slow = frng.random_bool(f.slow_first_byte.clamp(0.0, 1.0));
-    let latency = lognormal_ms(&mut frng, profile.latency_ms.p50, profile.latency_ms.p99);
     log(
         &st,
         &model,
