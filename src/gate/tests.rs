@@ -260,9 +260,21 @@ fn latency_fails_when_its_lower_bound_exceeds_the_allowance() {
     e.latency.increase = Some(1600.0);
     let g = decide(&GateSpec::default(), &e, true);
     assert_eq!(status(&g, "p99_latency"), RuleStatus::Fail);
+    // An upper bound under the allowance shows the increase is within it only when the sample can bound a p99.
     e.latency.lower = Some(-900.0);
     e.latency.upper = Some(150.0);
-    let g = decide(&GateSpec::default(), &e, true);
+    let ni = GateSpec {
+        guards: GuardsSpec {
+            mode: GuardMode::NonInferiority,
+        },
+        ..GateSpec::default()
+    };
+    let g = decide(&ni, &e, true);
+    assert_eq!(status(&g, "p99_latency"), RuleStatus::Inconclusive);
+    e.latency.cand_n = 400;
+    e.latency.base_n = 400;
+    e.latency.min_n = 299;
+    let g = decide(&ni, &e, true);
     assert_eq!(status(&g, "p99_latency"), RuleStatus::Pass);
     assert!(g
         .rules
