@@ -13,7 +13,7 @@ SECTIONS = [
     ("Free-text answers: SQuAD v1.1 exact match and F1", "src/score/squad.rs"),
     ("Extraction: finding the JSON in an answer", "src/score/jsonparse.rs"),
     ("Extraction: field-level scores", "src/score/extraction.rs"),
-    ("Function calling: BFCL-style call matching", "src/score/function_call.rs"),
+    ("Function calling: BFCL-style call matching", "src/score/function_call/mod.rs"),
     ("Statistics behind the gate", "src/stats/mod.rs"),
 ]
 
@@ -31,7 +31,7 @@ Per task, the gate's default metric and what is reported:
 | classification | `macro_f1` (scikit-learn, zero_division=0) | accuracy, micro/weighted F1, macro P/R, per-class P/R/F1, confusion matrix, unparseable answers |
 | summarization | `rougeLsum_f` (rouge-score, Porter stemmer on) | rouge1/rouge2/rougeL F, mean P/R of each |
 | extraction | `field_f1` (mean per-item field F1) | field accuracy, record exact match, parse rate, micro field P/R/F1, per-field accuracy, schema validity |
-| function_calling | `full_call_accuracy` | name accuracy, argument accuracy, per-function accuracy, error types, irrelevance |
+| function_calling | `full_call_accuracy` | name accuracy, argument accuracy, per-function accuracy, error types, irrelevance, per-BFCL-category accuracy (`compat: strict` or `bfcl`) |
 
 Failed requests score 0 on every metric (they are wrong answers) and are counted separately; corpus values are plain
 means of per-item scores (not rouge-score's bootstrap "mid"), with intervals computed by `stats`.

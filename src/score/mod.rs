@@ -93,6 +93,7 @@ pub struct Scorer {
     rouge: rouge::RougeScorer,
     extraction: Option<extraction::ExtractionScorer>,
     tools: Vec<function_call::ToolDef>,
+    fc_compat: function_call::Compat,
 }
 
 impl Scorer {
@@ -144,6 +145,7 @@ impl Scorer {
             rouge: rouge::RougeScorer::new(s.scoring.rouge_stem),
             extraction,
             tools,
+            fc_compat: s.scoring.function_call.compat,
         })
     }
 
@@ -437,17 +439,34 @@ impl Scorer {
     }
 
     fn function_calling(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
+        let tool_set = function_call::ToolSet::cached(&self.tools);
+        let categories: Vec<(function_call::Category, bool)> = items
+            .iter()
+            .map(|it| match function_call::Category::from_id(&it.id) {
+                Some(c) => (c, true),
+                None => {
+                    let expected: Vec<function_call::ExpectedCall> =
+                        serde_json::from_value(it.expected.clone()).unwrap_or_default();
+                    (
+                        function_call::Category::from_shape(&expected, self.tools.len()),
+                        false,
+                    )
+                }
+            })
+            .collect();
         let verdicts: Vec<function_call::CallVerdict> = items
             .par_iter()
             .zip(records.par_iter())
-            .map(|(it, r)| {
+            .zip(categories.par_iter())
+            .map(|((it, r), (category, _))| {
                 let expected: Vec<function_call::ExpectedCall> =
                     serde_json::from_value(it.expected.clone()).unwrap_or_default();
                 let actual: &[function_call::ToolCall] = match r {
                     Some(r) if r.error.is_none() => &r.tool_calls,
                     _ => &[],
                 };
-                let mut v = function_call::check(&expected, actual, &self.tools);
+                let mut v =
+                    tool_set.check_compat(&expected, actual, self.fc_compat, Some(*category));
                 if r.is_none_or(|r| r.error.is_some()) {
                     v.correct = false;
                     v.name_correct = false;
@@ -507,6 +526,12 @@ impl Scorer {
                 })
             })
             .collect();
+        let by_category = function_call::category_summary(
+            categories
+                .iter()
+                .zip(&verdicts)
+                .map(|((c, by_id), v)| (*c, *by_id, v.correct)),
+        );
         ProviderScores {
             item_score: per_item["full_call_accuracy"].clone(),
             metrics,
@@ -526,6 +551,10 @@ impl Scorer {
                 "per_function": per_fn.iter().map(|(k, (n, ok))| (k.clone(), json!({"n": n, "correct": ok, "accuracy": *ok as f64 / (*n).max(1) as f64}))).collect::<serde_json::Map<_, _>>(),
                 "error_types": errors,
                 "irrelevance": {"n": irr_n, "correct": irr_ok},
+                "compat": self.fc_compat,
+                "per_category": by_category["per_category"],
+                "category_source": by_category["category_source"],
+                "bfcl_summary": by_category["bfcl_summary"],
             }),
             per_item,
             label_ids: None,
