@@ -10,53 +10,58 @@ use super::{
     names_match, parse_args, verdict, CallError, CallVerdict, ExpectedCall, ToolCall, ToolSet,
 };
 
+fn names(calls: &[ToolCall]) -> String {
+    calls
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An irrelevance item: any attempted call is wrong, parseable or not.
+fn irrelevance(actual: &[ToolCall]) -> CallVerdict {
+    if actual.is_empty() {
+        return verdict(
+            None,
+            "no call expected and none made".into(),
+            true,
+            true,
+            true,
+            Vec::new(),
+        );
+    }
+    let unparseable = actual
+        .iter()
+        .filter(|c| parse_args(&c.arguments).is_err())
+        .count();
+    let note = if unparseable > 0 {
+        format!(" ({unparseable} with unparseable arguments, still counted as a call)")
+    } else {
+        String::new()
+    };
+    verdict(
+        Some(CallError::WrongCallOnIrrelevance),
+        format!(
+            "no call expected, got {} call(s): {}{note}",
+            actual.len(),
+            names(actual)
+        ),
+        false,
+        false,
+        true,
+        Vec::new(),
+    )
+}
+
 /// Checks one item in strict mode.
 pub(super) fn check(
     tools: &ToolSet,
     expected: &[ExpectedCall],
     actual: &[ToolCall],
 ) -> CallVerdict {
-    let names = |calls: &[ToolCall]| {
-        calls
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     if expected.is_empty() {
-        if actual.is_empty() {
-            return verdict(
-                None,
-                "no call expected and none made".into(),
-                true,
-                true,
-                true,
-                Vec::new(),
-            );
-        }
-        let unparseable = actual
-            .iter()
-            .filter(|c| parse_args(&c.arguments).is_err())
-            .count();
-        let note = if unparseable > 0 {
-            format!(" ({unparseable} with unparseable arguments, still counted as a call)")
-        } else {
-            String::new()
-        };
-        return verdict(
-            Some(CallError::WrongCallOnIrrelevance),
-            format!(
-                "no call expected, got {} call(s): {}{note}",
-                actual.len(),
-                names(actual)
-            ),
-            false,
-            false,
-            true,
-            Vec::new(),
-        );
+        return irrelevance(actual);
     }
-
     let unmatched_all = || expected.iter().map(|e| (e.name.clone(), false)).collect();
     if actual.is_empty() {
         return verdict(
@@ -177,27 +182,38 @@ pub(super) fn check(
         );
     }
 
-    // Explain the first unmatched expected call with a same-name actual call,
-    // preferring calls left unmatched by the optimal assignment.
+    let (err, detail) = explain(&full_match, &name_ok, n_a, |i, j| {
+        outcome(i, j)
+            .err()
+            .map(|(e, m)| (e, format!("call {j} ({}): {m}", actual[j].name)))
+    });
+    verdict(Some(err), detail, true, false, false, per_function)
+}
+
+/// Explains the first unmatched expected call with a same-name actual call's
+/// error, preferring calls left unmatched by the optimal assignment.
+fn explain(
+    full_match: &[Option<usize>],
+    name_ok: &[Vec<bool>],
+    n_a: usize,
+    error: impl Fn(usize, usize) -> Option<(CallError, String)>,
+) -> (CallError, String) {
     let used: Vec<bool> = (0..n_a).map(|j| full_match.contains(&Some(j))).collect();
-    let mut explanation = None;
-    'outer: for i in (0..n_e).filter(|&i| full_match[i].is_none()) {
+    for i in (0..full_match.len()).filter(|&i| full_match[i].is_none()) {
         for prefer_unused in [true, false] {
             for j in 0..n_a {
                 if name_ok[i][j] && (!prefer_unused || !used[j]) {
-                    if let Err((err, msg)) = outcome(i, j) {
-                        explanation = Some((err, format!("call {j} ({}): {msg}", actual[j].name)));
-                        break 'outer;
+                    if let Some(e) = error(i, j) {
+                        return e;
                     }
                 }
             }
         }
     }
-    let (err, detail) = explanation.unwrap_or((
+    (
         CallError::WrongValue,
         "the calls cannot be paired one-to-one with the expected calls".into(),
-    ));
-    verdict(Some(err), detail, true, false, false, per_function)
+    )
 }
 
 /// Checks one actual call (name + parsed arguments) against one expected call.
