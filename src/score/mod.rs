@@ -440,33 +440,33 @@ impl Scorer {
 
     fn function_calling(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
         let tool_set = function_call::ToolSet::cached(&self.tools);
+        let expected: Vec<Vec<function_call::ExpectedCall>> = items
+            .par_iter()
+            .map(|it| serde_json::from_value(it.expected.clone()).unwrap_or_default())
+            .collect();
+        // BFCL category from the item id, else from the shape of the expected calls.
         let categories: Vec<(function_call::Category, bool)> = items
             .iter()
-            .map(|it| match function_call::Category::from_id(&it.id) {
+            .zip(&expected)
+            .map(|(it, e)| match function_call::Category::from_id(&it.id) {
                 Some(c) => (c, true),
-                None => {
-                    let expected: Vec<function_call::ExpectedCall> =
-                        serde_json::from_value(it.expected.clone()).unwrap_or_default();
-                    (
-                        function_call::Category::from_shape(&expected, self.tools.len()),
-                        false,
-                    )
-                }
+                None => (
+                    function_call::Category::from_shape(e, self.tools.len()),
+                    false,
+                ),
             })
             .collect();
-        let verdicts: Vec<function_call::CallVerdict> = items
+        let verdicts: Vec<function_call::CallVerdict> = expected
             .par_iter()
             .zip(records.par_iter())
             .zip(categories.par_iter())
-            .map(|((it, r), (category, _))| {
-                let expected: Vec<function_call::ExpectedCall> =
-                    serde_json::from_value(it.expected.clone()).unwrap_or_default();
+            .map(|((expected, r), (category, _))| {
                 let actual: &[function_call::ToolCall] = match r {
                     Some(r) if r.error.is_none() => &r.tool_calls,
                     _ => &[],
                 };
                 let mut v =
-                    tool_set.check_compat(&expected, actual, self.fc_compat, Some(*category));
+                    tool_set.check_compat(expected, actual, self.fc_compat, Some(*category));
                 if r.is_none_or(|r| r.error.is_some()) {
                     v.correct = false;
                     v.name_correct = false;

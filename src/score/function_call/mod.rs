@@ -202,7 +202,9 @@ pub enum CallError {
     WrongValue,
     /// The argument object fails JSON Schema validation against the tool schema.
     SchemaInvalid,
-    /// The arguments are not a JSON object (or a string holding one).
+    /// The arguments are not a JSON object (or a string holding one); a blank
+    /// string or `null` is no arguments, `{}`, not this error (except under
+    /// `compat: bfcl`, where a string must decode as JSON).
     UnparseableArguments,
     /// A call was made although none was expected (irrelevance item).
     WrongCallOnIrrelevance,

@@ -611,3 +611,75 @@ fn strict_differs_from_bfcl_only_where_documented() {
         assert!(n > 0 && d == 0, "{class}: {d} of {n} disagree");
     }
 }
+
+/// Odd inputs (schemas outside BFCL's dialect, answers of any shape, arguments of
+/// any JSON type, a category that contradicts the shape) give a verdict in both
+/// modes, never a panic.
+#[test]
+fn odd_inputs_never_panic() {
+    let odd_values = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-1.5),
+        json!(18446744073709551615u64),
+        json!(""),
+        json!("x"),
+        json!([]),
+        json!([1, "a", null, [2], {"k": 1}]),
+        json!({}),
+        json!({"k": [1], "j": ""}),
+    ];
+    let schemas = [
+        json!({"type": "dict", "properties": {"a": {"type": "array"}, "b": {"type": ["integer", "null"]},
+            "c": {"type": "tuple", "items": {"type": "dict"}}, "d": {"type": "Widget"}, "e": {}}, "required": ["a", 7]}),
+        json!({"type": "object"}),
+        json!({"properties": "nope"}),
+        json!([]),
+    ];
+    let categories = [
+        None,
+        Some(Category::SimplePython),
+        Some(Category::Multiple),
+        Some(Category::LiveParallel),
+        Some(Category::Irrelevance),
+    ];
+    let mut n = 0;
+    for schema in &schemas {
+        let tools = vec![ToolDef {
+            name: "f.g".into(),
+            description: String::new(),
+            parameters: schema.clone(),
+        }];
+        let set = ToolSet::new(&tools);
+        for alt in &odd_values {
+            let expected = vec![
+                exp(
+                    "f.g",
+                    json!({"a": alt, "b": [alt, ""], "c": [alt], "d": [alt], "e": alt}),
+                ),
+                exp("h", json!({})),
+            ];
+            for arg in &odd_values {
+                let args = json!({"a": arg, "b": arg, "c": arg, "d": arg, "e": arg, "z": arg});
+                let calls = [
+                    call("f_g", args.clone()),
+                    call("f.g", arg.clone()),
+                    call("h", json!(args.to_string())),
+                ];
+                for k in 0..=calls.len() {
+                    for cat in categories {
+                        for e in [&expected[..1], &expected[..], &[]] {
+                            for compat in [Compat::Strict, Compat::Bfcl] {
+                                let v = set.check_compat(e, &calls[..k], compat, cat);
+                                assert_eq!(v.correct, v.error.is_none());
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(n > 10_000, "{n}");
+}
