@@ -653,7 +653,7 @@ fn odd_inputs_never_panic() {
         }];
         let set = ToolSet::new(&tools);
         for alt in &odd_values {
-            let expected = vec![
+            let expected = [
                 exp(
                     "f.g",
                     json!({"a": alt, "b": [alt, ""], "c": [alt], "d": [alt], "e": alt}),
