@@ -14,7 +14,7 @@ SECTIONS = [
     ("Free-text answers: SQuAD v1.1 exact match and F1", "src/score/squad.rs"),
     ("Extraction: finding the JSON in an answer", "src/score/jsonparse.rs"),
     ("Extraction: field-level scores", "src/score/extraction.rs"),
-    ("Function calling: BFCL-style call matching", "src/score/function_call.rs"),
+    ("Function calling: BFCL-style call matching", "src/score/function_call/mod.rs"),
     ("Statistics behind the gate", "src/stats/mod.rs"),
 ]
 
@@ -28,9 +28,11 @@ Golden vectors made by running the references are committed under `tests/data/go
 Each task's metrics, the default gate metric first, are in [the metric table](#the-metric-table): the gate accepts
 exactly those names. Next to them each task reports details: per-class P/R/F1, the confusion matrix and unparseable
 answers (classification); mean P/R of each ROUGE type (summarization); micro field P/R, per-field accuracy and schema
-validity (extraction); per-function accuracy, error types and irrelevance (function calling).
+validity (extraction); per-function accuracy, error types, irrelevance and per-BFCL-category accuracy (`compat:
+strict` or `bfcl`) (function calling).
 
-Failed requests score 0 on every metric (they are wrong answers) and are counted separately. Mean metrics are plain
+In a provider's reported metrics, failed requests score 0 on every metric (they are wrong answers) and are counted
+separately; the gate's quality comparison uses only items both sides answered (docs/gate.md, the evidence contract). Mean metrics are plain
 means of per-item scores (not rouge-score's bootstrap "mid"); corpus metrics are computed from counts summed over
 items. Intervals are computed by `stats`.
 """

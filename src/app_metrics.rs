@@ -36,6 +36,9 @@ struct FcLine {
     actual: Vec<function_call::ToolCall>,
     #[serde(default)]
     tools: Vec<function_call::ToolDef>,
+    /// A BFCL item id (names the category for `--compat bfcl`).
+    #[serde(default)]
+    id: Option<String>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(line: &str, n: usize, shape: &str) -> Result<T> {
@@ -46,6 +49,32 @@ fn parse<T: serde::de::DeserializeOwned>(line: &str, n: usize, shape: &str) -> R
                 .hint(format!("each line must be {shape}")),
         )
     })
+}
+
+/// One `function-call` line's verdict. BFCL's checker reads parameter types from the tool definitions, so
+/// `--compat bfcl` refuses a line whose expected function has none.
+fn function_call_verdict(
+    l: &FcLine,
+    compat: function_call::Compat,
+    n: usize,
+) -> Result<function_call::CallVerdict> {
+    let set = function_call::ToolSet::cached(&l.tools);
+    if compat == function_call::Compat::Bfcl {
+        if let Some(e) = l.expected.iter().find(|e| !set.has(&e.name)) {
+            return Err(InputError::new(
+                "<stdin>",
+                format!(
+                    "--compat bfcl: no tool definition for the expected function {:?}",
+                    e.name
+                ),
+            )
+            .at_line(n)
+            .hint("add the tool (name and parameters, as offered to the model) to the line's \"tools\"; BFCL reads the parameter types from it")
+            .into());
+        }
+    }
+    let category = l.id.as_deref().and_then(function_call::Category::from_id);
+    Ok(set.check_compat(&l.expected, &l.actual, compat, category))
 }
 
 /// Run a metrics filter over stdin.
@@ -105,13 +134,13 @@ pub fn metrics(m: MetricsCommand) -> Result<i32> {
                 let (em, f1) = squad::best(&l.prediction, &l.answers);
                 json!({"exact_match": em, "f1": f1})
             }
-            MetricsCommand::FunctionCall => {
+            MetricsCommand::FunctionCall { compat } => {
                 let l: FcLine = parse(
                     &line,
                     n,
-                    r#"{"expected": [{"name", "arguments": {arg: [values]}}], "actual": [{"name", "arguments"}], "tools": [...]}"#,
+                    r#"{"expected": [{"name", "arguments": {arg: [values]}}], "actual": [{"name", "arguments"}], "tools": [...], "id"?: str}"#,
                 )?;
-                serde_json::to_value(function_call::check(&l.expected, &l.actual, &l.tools))
+                serde_json::to_value(function_call_verdict(&l, *compat, n)?)
                     .map_err(|e| Error::Internal(e.to_string()))?
             }
         };

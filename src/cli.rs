@@ -134,8 +134,17 @@ pub enum MetricsCommand {
     },
     /// {"prediction": str, "answers": [str]} -> exact_match, f1 (SQuAD v1.1).
     Squad,
-    /// {"expected": [...], "actual": [...], "tools": [...]} -> the item's verdict and error type.
-    FunctionCall,
+    /// {"expected": [...], "actual": [...], "tools": [...], "id"?} -> the item's verdict and error type.
+    ///
+    /// Two modes: `strict` (default) is evalh's checker, BFCL's rules with their flaws fixed and the tool
+    /// schema checked; `bfcl` gives the BFCL AST checker's verdict rule for rule, with BFCL's own error type
+    /// in `bfcl_error` (it needs the tool of every expected call in `tools`; an optional BFCL item `id`,
+    /// such as `live_multiple_0-0-0`, names the category). See docs/metrics.md.
+    FunctionCall {
+        /// Which rules decide: strict (evalh's) or bfcl (the BFCL checker's).
+        #[arg(long, value_enum, default_value_t = crate::score::function_call::Compat::Strict)]
+        compat: crate::score::function_call::Compat,
+    },
 }
 
 /// `evalh sim ...`.

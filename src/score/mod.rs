@@ -66,6 +66,7 @@ pub struct Scorer {
     task: TaskKind,
     by_task: ByTask,
     tools: Vec<function_call::ToolDef>,
+    fc_compat: function_call::Compat,
 }
 
 /// The compiled scorer of the suite's task.
@@ -125,6 +126,7 @@ impl Scorer {
             task: s.task,
             by_task,
             tools,
+            fc_compat: s.scoring.function_call.compat,
         })
     }
 
@@ -241,17 +243,34 @@ impl Scorer {
     }
 
     fn function_calling(&self, items: &[Item], records: &[Option<&Outcome>]) -> ProviderScores {
-        let verdicts: Vec<function_call::CallVerdict> = items
+        let tool_set = function_call::ToolSet::cached(&self.tools);
+        let expected: Vec<Vec<function_call::ExpectedCall>> = items
+            .par_iter()
+            .map(|it| serde_json::from_value(it.expected.clone()).unwrap_or_default())
+            .collect();
+        // BFCL category from the item id, else from the shape of the expected calls.
+        let categories: Vec<(function_call::Category, bool)> = items
+            .iter()
+            .zip(&expected)
+            .map(|(it, e)| match function_call::Category::from_id(&it.id) {
+                Some(c) => (c, true),
+                None => (
+                    function_call::Category::from_shape(e, self.tools.len()),
+                    false,
+                ),
+            })
+            .collect();
+        let verdicts: Vec<function_call::CallVerdict> = expected
             .par_iter()
             .zip(records.par_iter())
-            .map(|(it, r)| {
-                let expected: Vec<function_call::ExpectedCall> =
-                    serde_json::from_value(it.expected.clone()).unwrap_or_default();
+            .zip(categories.par_iter())
+            .map(|((expected, r), (category, _))| {
                 let actual: &[function_call::ToolCall] = match r {
                     Some(r) if r.error.is_none() => &r.tool_calls,
                     _ => &[],
                 };
-                let mut v = function_call::check(&expected, actual, &self.tools);
+                let mut v =
+                    tool_set.check_compat(expected, actual, self.fc_compat, Some(*category));
                 if r.is_none_or(|r| r.error.is_some()) {
                     v.correct = false;
                     v.name_correct = false;
@@ -314,6 +333,12 @@ impl Scorer {
                 })
             })
             .collect();
+        let by_category = function_call::category_summary(
+            categories
+                .iter()
+                .zip(&verdicts)
+                .map(|((c, by_id), v)| (*c, *by_id, v.correct)),
+        );
         ProviderScores {
             item_score,
             metrics,
@@ -333,6 +358,10 @@ impl Scorer {
                 "per_function": per_fn.iter().map(|(k, (n, ok))| (k.clone(), json!({"n": n, "correct": ok, "accuracy": *ok as f64 / (*n).max(1) as f64}))).collect::<serde_json::Map<_, _>>(),
                 "error_types": errors,
                 "irrelevance": {"n": irr_n, "correct": irr_ok},
+                "compat": self.fc_compat,
+                "per_category": by_category["per_category"],
+                "category_source": by_category["category_source"],
+                "bfcl_summary": by_category["bfcl_summary"],
             }),
             per_item,
             counts: Counts::None,

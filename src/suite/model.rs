@@ -179,6 +179,9 @@ pub struct ScoringSpec {
     /// Extraction: per-field matching rules and an optional JSON Schema.
     #[serde(default)]
     pub extraction: crate::score::extraction::ExtractionConfig,
+    /// Function calling: `compat: strict` (default) or `bfcl` (BFCL's checker, rule for rule).
+    #[serde(default)]
+    pub function_call: crate::score::function_call::FunctionCallConfig,
 }
 
 fn yes() -> bool {
