@@ -1,6 +1,7 @@
 //! `evalh metrics ...`: the scorers as filters over JSONL, for outputs produced elsewhere (and for checking evalh's
 //! numbers against a reference implementation line by line).
 
+use crate::chat::{ToolCall, ToolDef};
 use crate::cli::MetricsCommand;
 use crate::error::{Error, InputError, Result};
 use crate::score::{classification, function_call, rouge, squad};
@@ -33,9 +34,9 @@ struct SquadLine {
 #[serde(deny_unknown_fields)]
 struct FcLine {
     expected: Vec<function_call::ExpectedCall>,
-    actual: Vec<function_call::ToolCall>,
+    actual: Vec<ToolCall>,
     #[serde(default)]
-    tools: Vec<function_call::ToolDef>,
+    tools: Vec<ToolDef>,
     /// A BFCL item id (names the category for `--compat bfcl`).
     #[serde(default)]
     id: Option<String>,

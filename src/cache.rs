@@ -15,9 +15,9 @@
 //! Layout: `<dir>/v1/<first two hex digits>/<hash>.json`. The default directory is `$EVALH_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/evalh`, else `~/.cache/evalh`.
 
+use crate::chat::{ToolCall, Usage};
 use crate::error::{Error, InputError, Result};
 use crate::journal::Record;
-use crate::provider::{ToolCall, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -287,8 +287,8 @@ pub fn hit_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::ErrorClass;
     use crate::journal::ErrorInfo;
-    use crate::provider::ErrorClass;
 
     fn rec(hash: &str) -> Record {
         Record {

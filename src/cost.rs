@@ -8,7 +8,7 @@
 //! evalh's reference notes (litellm 1.110.2, read 2026-08; retired models from litellm 1.75.0). A suite's `price:`
 //! always wins over it.
 
-use crate::provider::Usage;
+use crate::chat::Usage;
 use crate::suite::{Price, ProviderKind, ProviderSpec};
 
 /// Date and source of the built-in table (shown in reports).

@@ -11,8 +11,8 @@
 //!
 //! No secrets: records hold outputs, usage and error messages; never request headers or keys.
 
+use crate::chat::{ErrorClass, ToolCall, Usage};
 use crate::error::{Error, Result};
-use crate::provider::{ErrorClass, ToolCall, Usage};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
@@ -132,7 +132,7 @@ impl Record {
     pub fn settled(&self) -> bool {
         match &self.error {
             None => true,
-            Some(e) => e.class.evidence() != crate::provider::ErrorEvidence::Unreachable,
+            Some(e) => e.class.evidence() != crate::chat::ErrorEvidence::Unreachable,
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod app_metrics;
 pub mod cache;
+pub mod chat;
 pub mod cli;
 pub mod cost;
 pub mod dataset;

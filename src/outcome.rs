@@ -5,8 +5,8 @@
 //! inline — about 500 bytes each, over 100 MB for a 100,000-item run with two providers. An `Outcome` keeps only what
 //! is read after the journal, with the rare parts boxed so a plain successful request allocates nothing but its text.
 
+use crate::chat::{ErrorClass, ToolCall, Usage};
 use crate::journal::{ErrorInfo, Record, StreamCompare};
-use crate::provider::{ErrorClass, ToolCall, Usage};
 
 /// What the analysis keeps of one journal record.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,9 +7,9 @@
 //! Templates are programs, so each render has a budget: [`FUEL`] minijinja instructions and [`MAX_RENDERED_BYTES`] of
 //! output; a template that exceeds either is bad input naming the item, found by `validate` before anything is paid.
 
+use crate::chat::{Message, Role};
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
-use crate::provider::{Message, Role};
 use crate::suite::LoadedSuite;
 use minijinja::{Environment, UndefinedBehavior};
 

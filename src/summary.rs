@@ -12,7 +12,7 @@ use crate::gate::{self, GateResult};
 use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
-use crate::suite::{LoadedSuite, Role};
+use crate::suite::{LoadedSuite, ProviderRole};
 use evidence::{evidence, failure_summary, state_of, ItemState};
 use serde::Serialize;
 use serde_json::Value;
@@ -100,7 +100,7 @@ pub struct ProviderResult {
     /// Provider id.
     pub id: String,
     /// baseline / candidate.
-    pub role: Role,
+    pub role: ProviderRole,
     /// Client kind.
     pub kind: String,
     /// Model.
@@ -437,7 +437,7 @@ pub fn analyse(
     if let Some(bi) = suite
         .providers
         .iter()
-        .position(|p| p.role == Role::Baseline)
+        .position(|p| p.role == ProviderRole::Baseline)
     {
         for ci in 0..suite.providers.len() {
             if ci == bi {
@@ -525,11 +525,11 @@ fn is_preflight_skip(r: &Outcome) -> bool {
     r.attempts == 0
         && r.error
             .as_ref()
-            .is_some_and(|e| e.class == crate::provider::ErrorClass::ContextLength)
+            .is_some_and(|e| e.class == crate::chat::ErrorClass::ContextLength)
 }
 
 fn throttle(records: &[&Outcome], configured: usize) -> Throttle {
-    use crate::provider::ErrorClass;
+    use crate::chat::ErrorClass;
     let mut t = Throttle {
         min_concurrency: u32::try_from(configured.max(1)).unwrap_or(u32::MAX),
         ..Throttle::default()
@@ -650,8 +650,8 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::ErrorClass;
     use crate::journal::{ErrorInfo, Record};
-    use crate::provider::ErrorClass;
 
     fn o(r: Record) -> Outcome {
         r.into()

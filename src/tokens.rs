@@ -13,7 +13,7 @@
 //! lowest rank, the leftmost on ties). `tests/tokens_golden.rs` checks the counts against Python tiktoken
 //! (`scripts/gen_token_golden.py`).
 
-use crate::provider::{Message, ToolCall};
+use crate::chat::{Message, ToolCall};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(t.count("a  b"), 3);
         assert_eq!(t.count(&"a".repeat(4000)), t.count_memo(&"a".repeat(4000)));
         let m = |s: &str| Message {
-            role: crate::provider::Role::User,
+            role: crate::chat::Role::User,
             content: s.into(),
         };
         assert_eq!(t.estimate_tokens(&[]), 3);

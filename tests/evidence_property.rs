@@ -2,9 +2,9 @@
 //! error / unreachable error / missing record per item and provider, the analysis never yields PASS unless the
 //! evidence holds, and any unsettled request makes the run INCOMPLETE with exit code 3.
 
+use evalh::chat::{ErrorClass, Usage};
 use evalh::gate::Verdict;
 use evalh::journal::{ErrorInfo, Record};
-use evalh::provider::{ErrorClass, Usage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -6,9 +6,9 @@
 //! analysis (`summary::analyse`, the path `evalh run`/`score` take) to get the gate's rule statuses. The rates are
 //! printed (run with `--nocapture`) and recorded in docs/gate.md.
 
+use evalh::chat::{ErrorClass, Usage};
 use evalh::journal::Record;
 use evalh::provider::sim::draw;
-use evalh::provider::{ErrorClass, Usage};
 use evalh::suite::{LatencySpec, SimSpec};
 use serde_json::Value;
 

@@ -141,7 +141,7 @@ fn classification_report_is_invariant_under_item_permutation() {
 
 #[test]
 fn parallel_calls_are_order_invariant() {
-    let tools: Vec<function_call::ToolDef> = serde_json::from_value(json!([
+    let tools: Vec<evalh::chat::ToolDef> = serde_json::from_value(json!([
         {"name": "w", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
         {"name": "s", "parameters": {"type": "object", "properties": {"t": {"type": "string"}}, "required": ["t"]}}
     ]))
@@ -150,7 +150,7 @@ fn parallel_calls_are_order_invariant() {
         {"name": "w", "arguments": {"city": ["Paris"]}}, {"name": "w", "arguments": {"city": ["Rome"]}}, {"name": "s", "arguments": {"t": ["KO"]}}
     ]))
     .unwrap();
-    let mut actual: Vec<function_call::ToolCall> = serde_json::from_value(json!([
+    let mut actual: Vec<evalh::chat::ToolCall> = serde_json::from_value(json!([
         {"name": "w", "arguments": {"city": "Rome"}}, {"name": "s", "arguments": {"t": "KO"}}, {"name": "w", "arguments": {"city": "Paris"}}
     ]))
     .unwrap();

@@ -16,7 +16,7 @@ use evalh::journal::Record;
 use evalh::outcome::Outcome;
 use evalh::provider::sim::answer::{answer, Truth};
 use evalh::score::{self, MetricKind, Scorer};
-use evalh::suite::{LoadedSuite, Role, TaskKind};
+use evalh::suite::{LoadedSuite, ProviderRole, TaskKind};
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
@@ -92,7 +92,7 @@ fn records(ls: &LoadedSuite, items: &[Item]) -> (Vec<Record>, [String; 3]) {
         .suite
         .providers
         .iter()
-        .filter(|p| p.role != Role::Baseline)
+        .filter(|p| p.role != ProviderRole::Baseline)
         .map(|p| p.id.clone());
     let same = cands.next().expect("a first candidate");
     let bad = cands.next().expect("a second candidate");

@@ -885,8 +885,8 @@ fn keepalives_do_not_extend_the_first_token_deadline() {
     let res = rt.block_on(async {
         let client = evalh::provider::build(&spec, reqwest::Client::new(), t, None).unwrap();
         let req = evalh::provider::ChatRequest {
-            messages: vec![evalh::provider::Message {
-                role: evalh::provider::Role::User,
+            messages: vec![evalh::chat::Message {
+                role: evalh::chat::Role::User,
                 content: "hi".into(),
             }],
             tools: Arc::new(vec![]),
@@ -895,7 +895,7 @@ fn keepalives_do_not_extend_the_first_token_deadline() {
         client.complete(&req).await
     });
     let e = res.unwrap_err();
-    assert_eq!(e.class, evalh::provider::ErrorClass::Timeout, "{e}");
+    assert_eq!(e.class, evalh::chat::ErrorClass::Timeout, "{e}");
     assert!(e.message.contains("no token"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }

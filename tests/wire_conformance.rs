@@ -13,11 +13,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use evalh::chat::ToolDef;
+use evalh::chat::{ErrorClass, Message, Role};
 use evalh::provider::{
-    self, anthropic, gemini, openai, openai_stream, stream, ChatRequest, Completion, ErrorClass,
-    Message, ProviderError, RequestMeta, Role, Timeouts,
+    self, anthropic, gemini, openai, openai_stream, stream, ChatRequest, Completion, ProviderError,
+    RequestMeta, Timeouts,
 };
-use evalh::suite::{ProviderSpec, ToolDef};
+use evalh::suite::ProviderSpec;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

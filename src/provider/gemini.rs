@@ -12,9 +12,8 @@
 use super::http::{request_headers, secret_header, Endpoint};
 use super::sse::Event;
 use super::stream::{self, inband_error, Assemble};
-use super::{
-    ChatRequest, Completion, ErrorClass, Provider, ProviderError, Role, Timeouts, ToolCall, Usage,
-};
+use super::{ChatRequest, Completion, Provider, ProviderError, Timeouts};
+use crate::chat::{ErrorClass, Role, ToolCall, Usage};
 use crate::suite::ProviderSpec;
 use futures_util::future::BoxFuture;
 use reqwest::header::HeaderName;
@@ -491,9 +490,10 @@ impl Assemble for Assembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::Message;
+    use crate::chat::ToolDef;
     use crate::provider::stream::assemble_bytes;
-    use crate::provider::{Message, RequestMeta};
-    use crate::suite::ToolDef;
+    use crate::provider::RequestMeta;
     use std::sync::Arc;
 
     fn fixture(name: &str) -> Vec<u8> {

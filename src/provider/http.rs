@@ -4,7 +4,9 @@
 //! (status code, error envelope, `retry-after-ms` / `retry-after` / reset headers, Gemini's `RetryInfo`). Keeping it in
 //! one place means a new client inherits the retry rules instead of re-deriving them.
 
-use super::{ErrorClass, ProviderError, Timeouts};
+use super::{ProviderError, Timeouts};
+
+use crate::chat::ErrorClass;
 use crate::suite::ProviderSpec;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;

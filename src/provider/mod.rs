@@ -14,44 +14,9 @@ pub mod sim;
 pub mod sse;
 pub mod stream;
 
-use crate::suite::ToolDef;
+use crate::chat::{ErrorClass, Message, ToolCall, ToolDef, Usage};
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-pub use crate::score::function_call::ToolCall;
-
-/// Chat roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Instructions.
-    System,
-    /// The user's turn.
-    User,
-    /// The model's turn (few-shot examples).
-    Assistant,
-}
-
-impl Role {
-    /// Wire name used by OpenAI-style APIs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-}
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hash)]
-pub struct Message {
-    /// Who speaks.
-    pub role: Role,
-    /// What is said.
-    pub content: String,
-}
 
 /// Where a request sits in the run; used by the simulator and for logging, never sent to real APIs.
 #[derive(Debug, Clone, Default)]
@@ -75,25 +40,6 @@ pub struct ChatRequest {
     pub meta: RequestMeta,
 }
 
-/// Token usage, normalised: `input_tokens` includes cached and cache-write tokens; `output_tokens` includes reasoning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Usage {
-    /// All input tokens.
-    pub input_tokens: u64,
-    /// All output tokens (reasoning included).
-    pub output_tokens: u64,
-    /// Input tokens served from a prompt cache (subset of input).
-    pub cached_input_tokens: u64,
-    /// Input tokens written to a prompt cache (subset of input; Anthropic).
-    #[serde(default)]
-    pub cache_write_tokens: u64,
-    /// Reasoning tokens (subset of output).
-    pub reasoning_tokens: u64,
-    /// True when the provider reported no usage and these are local estimates.
-    #[serde(default)]
-    pub estimated: bool,
-}
-
 /// A successful completion.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Completion {
@@ -107,120 +53,6 @@ pub struct Completion {
     pub usage: Option<Usage>,
     /// Time to first token, ms (streaming only).
     pub ttft_ms: Option<f64>,
-}
-
-/// Failure classes. Retryable ones are worth another attempt; final ones are not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    /// 429 rate limit (not quota).
-    RateLimit,
-    /// 5xx.
-    ServerError,
-    /// 529 / 503 overloaded.
-    Overloaded,
-    /// A timeout (connect, first byte, idle gap or total).
-    Timeout,
-    /// Connection refused/reset.
-    Connection,
-    /// A stream that ended before it finished.
-    TruncatedStream,
-    /// An error event inside a 200 stream.
-    StreamError,
-    /// A body that is not the expected JSON.
-    MalformedResponse,
-    /// 401/403.
-    Auth,
-    /// 400 (other than context length).
-    BadRequest,
-    /// The prompt exceeds the model's context window (provider said so, or the preflight did).
-    ContextLength,
-    /// 429 insufficient_quota, 402 out of credits.
-    Quota,
-    /// 404 (unknown model or path).
-    NotFound,
-    /// Anything else.
-    Other,
-}
-
-impl ErrorClass {
-    /// Whether another attempt can help.
-    pub fn retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::RateLimit
-                | ErrorClass::ServerError
-                | ErrorClass::Overloaded
-                | ErrorClass::Timeout
-                | ErrorClass::Connection
-                | ErrorClass::TruncatedStream
-                | ErrorClass::StreamError
-                | ErrorClass::MalformedResponse
-        )
-    }
-
-    /// What a request that finally failed with this class says about the provider: the evidence contract
-    /// (docs/gate.md). Only [`ErrorEvidence::Unreachable`] leaves the request unsettled.
-    pub fn evidence(self) -> ErrorEvidence {
-        match self {
-            ErrorClass::ContextLength | ErrorClass::BadRequest => ErrorEvidence::ItemAnswer,
-            ErrorClass::ServerError
-            | ErrorClass::Overloaded
-            | ErrorClass::Timeout
-            | ErrorClass::TruncatedStream
-            | ErrorClass::StreamError
-            | ErrorClass::MalformedResponse
-            | ErrorClass::Other => ErrorEvidence::Reliability,
-            ErrorClass::Auth
-            | ErrorClass::NotFound
-            | ErrorClass::Quota
-            | ErrorClass::Connection
-            | ErrorClass::RateLimit => ErrorEvidence::Unreachable,
-        }
-    }
-
-    /// Whether failures of this class will not heal within a run (a wrong key, model or URL, no credit, nothing
-    /// listening): the circuit breaker stops sending to a provider after a run of them.
-    pub fn persistent(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::Auth | ErrorClass::NotFound | ErrorClass::Quota | ErrorClass::Connection
-        )
-    }
-
-    /// snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::RateLimit => "rate_limit",
-            ErrorClass::ServerError => "server_error",
-            ErrorClass::Overloaded => "overloaded",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Connection => "connection",
-            ErrorClass::TruncatedStream => "truncated_stream",
-            ErrorClass::StreamError => "stream_error",
-            ErrorClass::MalformedResponse => "malformed_response",
-            ErrorClass::Auth => "auth",
-            ErrorClass::BadRequest => "bad_request",
-            ErrorClass::ContextLength => "context_length",
-            ErrorClass::Quota => "quota",
-            ErrorClass::NotFound => "not_found",
-            ErrorClass::Other => "other",
-        }
-    }
-}
-
-/// What a final error is evidence of (see [`ErrorClass::evidence`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorEvidence {
-    /// The provider answered this item with a refusal (context length, content filter, a rejected request): the
-    /// request is settled and the item scores 0 for quality, like a wrong answer.
-    ItemAnswer,
-    /// The provider failed to answer reliably (server errors, timeouts, cut streams that persisted through the
-    /// retries): settled, counted by the error-rate rule, left out of the quality comparison for both sides.
-    Reliability,
-    /// The provider could not be reached or used at all (auth, unknown model, no quota, connection refused, rate
-    /// limits whose retries ran out): no evidence about it; the request stays unsettled and `--resume` sends it again.
-    Unreachable,
 }
 
 /// A failed attempt.

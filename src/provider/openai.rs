@@ -6,9 +6,8 @@
 //! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
 
 use super::http::{request_headers, secret_header, Endpoint, Header};
-use super::{
-    ChatRequest, Completion, ErrorClass, Provider, ProviderError, Timeouts, ToolCall, Usage,
-};
+use super::{ChatRequest, Completion, Provider, ProviderError, Timeouts};
+use crate::chat::{ErrorClass, ToolCall, Usage};
 use crate::suite::{ProviderKind, ProviderSpec};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -45,7 +44,7 @@ impl serde::Serialize for WireBody<'_> {
                 m.end()
             }
         }
-        struct Tool<'a>(&'a crate::suite::ToolDef);
+        struct Tool<'a>(&'a crate::chat::ToolDef);
         impl serde::Serialize for Tool<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let t = self.0;
@@ -452,16 +451,16 @@ mod tests {
         let req = |tools: bool| ChatRequest {
             messages: vec![
                 super::super::Message {
-                    role: super::super::Role::System,
+                    role: crate::chat::Role::System,
                     content: "Sys \"q\"\n".into(),
                 },
                 super::super::Message {
-                    role: super::super::Role::User,
+                    role: crate::chat::Role::User,
                     content: "caf\u{e9} \u{1F600}".into(),
                 },
             ],
             tools: std::sync::Arc::new(if tools {
-                vec![crate::suite::ToolDef {
+                vec![crate::chat::ToolDef {
                     name: "f".into(),
                     description: "d".into(),
                     parameters: json!({"type": "object", "properties": {"a": {"type": "integer"}}}),

@@ -11,7 +11,8 @@
 use super::openai::{content_text, parse_usage};
 use super::sse::Event;
 use super::stream::{inband_error, Assemble};
-use super::{Completion, ErrorClass, ProviderError, ToolCall};
+use super::{Completion, ProviderError};
+use crate::chat::{ErrorClass, ToolCall};
 use serde_json::{Map, Value};
 
 #[derive(Default)]

@@ -9,7 +9,8 @@
 //! recorded bodies through exactly the code the clients use; [`read`] wraps it around a live HTTP response.
 
 use super::sse::{Event, Parser};
-use super::{Completion, ErrorClass, ProviderError, Timeouts};
+use super::{Completion, ProviderError, Timeouts};
+use crate::chat::ErrorClass;
 use serde_json::Value;
 use std::time::Instant;
 

@@ -11,7 +11,7 @@
 //! Every chart is a pure function of the run's results: same journal, same PNG bytes.
 
 use crate::score;
-use crate::suite::{GateSpec, Role, TaskKind};
+use crate::suite::{GateSpec, ProviderRole, TaskKind};
 use crate::summary::Analysis;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -882,7 +882,7 @@ pub fn render_all(
         };
     let label = |i: usize| {
         let p = &r.providers[i];
-        if p.role == Role::Baseline {
+        if p.role == ProviderRole::Baseline {
             format!("{} (baseline)", p.id)
         } else {
             p.id.clone()
@@ -894,7 +894,7 @@ pub fn render_all(
         .iter()
         .map(|p| QualityPoint {
             id: p.id.clone(),
-            baseline: p.role == Role::Baseline,
+            baseline: p.role == ProviderRole::Baseline,
             cost_per_1k: p.cost_usd_per_1k_items,
             quality: p.metrics.get(metric).copied().unwrap_or(f64::NAN),
             interval: p

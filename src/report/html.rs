@@ -19,7 +19,7 @@ use super::chart::{color_hex, Chart};
 use super::opt;
 use crate::dataset::Item;
 use crate::gate::RuleStatus;
-use crate::suite::{Role, Suite, TaskKind};
+use crate::suite::{ProviderRole, Suite, TaskKind};
 use crate::summary::{Analysis, ProviderResult};
 use base64::Engine as _;
 use serde_json::Value;
@@ -189,8 +189,8 @@ fn select_rows(flags: &[ItemFlags], max: usize) -> Vec<usize> {
 
 fn role(p: &ProviderResult) -> &'static str {
     match p.role {
-        Role::Baseline => "baseline",
-        Role::Candidate => "candidate",
+        ProviderRole::Baseline => "baseline",
+        ProviderRole::Candidate => "candidate",
     }
 }
 
@@ -369,7 +369,10 @@ pub fn render(page: &Page<'_>) -> String {
     let an = page.analysis;
     let r = &an.results;
     let task = page.suite.task;
-    let baseline = r.providers.iter().position(|p| p.role == Role::Baseline);
+    let baseline = r
+        .providers
+        .iter()
+        .position(|p| p.role == ProviderRole::Baseline);
     let mut body = String::with_capacity(256 * 1024);
     let title = format!("evalh report — {}", r.suite);
 
@@ -443,7 +446,11 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             );
         }
     }
-    if let Some(b) = r.providers.iter().find(|p| p.role == Role::Baseline) {
+    if let Some(b) = r
+        .providers
+        .iter()
+        .find(|p| p.role == ProviderRole::Baseline)
+    {
         let _ = writeln!(
             out,
             "<p class=\"note\">Baseline: <b>{}</b> (<code>{}</code>) — {} {}, {} per 1,000 items.</p>",

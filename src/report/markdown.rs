@@ -63,7 +63,7 @@ pub fn render(r: &Results, charts: &[String]) -> String {
             s,
             "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
-            if p.role == crate::suite::Role::Baseline {
+            if p.role == crate::suite::ProviderRole::Baseline {
                 "baseline"
             } else {
                 "candidate"

@@ -30,8 +30,8 @@ pub fn render(r: &Results) -> String {
         rows.push(vec![
             p.id.clone(),
             match p.role {
-                crate::suite::Role::Baseline => "baseline".into(),
-                crate::suite::Role::Candidate => "candidate".into(),
+                crate::suite::ProviderRole::Baseline => "baseline".into(),
+                crate::suite::ProviderRole::Candidate => "candidate".into(),
             },
             p.model.clone(),
             format!("{}{ci}", opt(m, 3)),

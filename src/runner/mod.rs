@@ -11,13 +11,14 @@ pub mod aimd;
 pub mod rate;
 pub mod retry;
 
+use crate::chat::{ErrorClass, Message};
 use crate::cost;
 use crate::dataset::Item;
 use crate::error::{Error, Result};
 use crate::journal::{self, ErrorInfo, Record, StreamCompare};
 use crate::prompt::Prompter;
 use crate::provider::{
-    self, ChatRequest, Completion, ErrorClass, Provider, ProviderError, RequestMeta, Timeouts,
+    self, ChatRequest, Completion, Provider, ProviderError, RequestMeta, Timeouts,
 };
 use crate::suite::{LoadedSuite, Price, ProviderKind, ProviderSpec};
 use crate::tokens::Tokenizer;
@@ -126,10 +127,10 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
         kind: &'a str,
         base_url: &'a str,
         model: &'a str,
-        messages: &'a [provider::Message],
+        messages: &'a [Message],
         params: &'a serde_json::Map<String, Value>,
         stream: bool,
-        tools: &'a [crate::suite::ToolDef],
+        tools: &'a [crate::chat::ToolDef],
         repeat: u32,
         /// The simulator's answers are a function of its profile and the run seed (the seed is in the endpoint).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,13 +173,13 @@ fn settle_usage(
     tokens: &Tokenizer,
     c: &crate::provider::Completion,
     est_input: u64,
-) -> crate::provider::Usage {
+) -> crate::chat::Usage {
     match c.usage {
-        Some(u) => crate::provider::Usage {
+        Some(u) => crate::chat::Usage {
             estimated: false,
             ..u
         },
-        None => crate::provider::Usage {
+        None => crate::chat::Usage {
             input_tokens: est_input,
             output_tokens: tokens.estimate_output_tokens(&c.text, &c.tool_calls),
             estimated: true,
@@ -698,8 +699,8 @@ fn preflight_record(
     pr: &ProviderRun,
     item: &Item,
     repeat: u32,
-    messages: &[provider::Message],
-    tools: &Arc<Vec<crate::suite::ToolDef>>,
+    messages: &[Message],
+    tools: &Arc<Vec<crate::chat::ToolDef>>,
     est: u64,
     window: u64,
 ) -> Record {
@@ -1085,19 +1086,19 @@ base_url: http://127.0.0.1:1/v1
 params: {temperature: 0.25, max_tokens: 10, top_p: 1.0e-3, stop: ["\n", "é"]}
 "#;
         let mut spec: ProviderSpec = serde_yaml::from_str(yaml).expect("spec");
-        let tools = Arc::new(vec![crate::suite::ToolDef {
+        let tools = Arc::new(vec![crate::chat::ToolDef {
             name: "get_weather".into(),
             description: "Weather \"now\"".into(),
             parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
         }]);
         let req = ChatRequest {
             messages: vec![
-                crate::provider::Message {
-                    role: crate::provider::Role::System,
+                crate::chat::Message {
+                    role: crate::chat::Role::System,
                     content: "Classify.\nLabels: a, b".into(),
                 },
-                crate::provider::Message {
-                    role: crate::provider::Role::User,
+                crate::chat::Message {
+                    role: crate::chat::Role::User,
                     content: "Ticket \u{1F600} \"quoted\" \\ tab\t".into(),
                 },
             ],

@@ -72,7 +72,7 @@ pub fn decide(e: &ProviderError, attempt: u32, max_retries: u32, cap: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ErrorClass;
+    use crate::chat::ErrorClass;
 
     const CAP: Duration = Duration::from_secs(60);
 

@@ -19,6 +19,7 @@ pub use table::{
     MetricKind, RougeStat, Stat, TASKS,
 };
 
+use crate::chat::{ToolCall, ToolDef};
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
 use crate::outcome::Outcome;
@@ -65,7 +66,7 @@ enum Counts {
 pub struct Scorer {
     task: TaskKind,
     by_task: ByTask,
-    tools: Vec<function_call::ToolDef>,
+    tools: Vec<ToolDef>,
     fc_compat: function_call::Compat,
 }
 
@@ -113,15 +114,7 @@ impl Scorer {
             }
             TaskKind::FunctionCalling => ByTask::FunctionCalling,
         };
-        let tools = ls
-            .tools
-            .iter()
-            .map(|t| function_call::ToolDef {
-                name: t.name.clone(),
-                description: t.description.clone(),
-                parameters: t.parameters.clone(),
-            })
-            .collect();
+        let tools = ls.tools.clone();
         Ok(Scorer {
             task: s.task,
             by_task,
@@ -265,7 +258,7 @@ impl Scorer {
             .zip(records.par_iter())
             .zip(categories.par_iter())
             .map(|((expected, r), (category, _))| {
-                let actual: &[function_call::ToolCall] = match r {
+                let actual: &[ToolCall] = match r {
                     Some(r) if r.error.is_none() => &r.tool_calls,
                     _ => &[],
                 };

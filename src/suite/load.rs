@@ -2,7 +2,8 @@
 //!
 //! All YAML parsing of user files happens here, so a later switch of YAML library touches one file.
 
-use super::model::{ProvidersFile, Suite, ToolDef, ToolsSpec};
+use super::model::{yaml_tool, ProvidersFile, Suite, ToolsSpec};
+use crate::chat::ToolDef;
 use crate::error::{did_you_mean, Error, InputError, Result};
 use std::path::{Path, PathBuf};
 
@@ -251,7 +252,8 @@ fn load_tools(suite_path: &Path, suite_src: &str, tools_path: &Path) -> Result<V
     }
     let text = read_user_file(tools_path, "tools file")?;
     // JSON is YAML, so one parser serves both.
-    parse_yaml(tools_path, &text)
+    let tools: Vec<yaml_tool::ToolDef> = parse_yaml(tools_path, &text)?;
+    Ok(tools.into_iter().map(Into::into).collect())
 }
 
 /// Find the 1-based (line, column) of the `nth` occurrence of `key:` (optionally followed by `value`) in YAML text.

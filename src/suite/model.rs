@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+use crate::chat::ToolDef;
+
 /// A whole suite file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,22 +131,43 @@ pub struct FewShot {
     pub assistant: String,
 }
 
-/// A tool the model may call (JSON Schema parameters), declared once and translated per provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ToolDef {
-    /// Function name.
-    pub name: String,
-    /// What it does.
-    #[serde(default)]
-    pub description: String,
-    /// JSON Schema of the arguments object.
-    #[serde(default = "empty_object_schema")]
-    pub parameters: Value,
-}
+/// How a suite (or its tools file) writes a tool: no unknown keys, and `parameters` may be left out (a tool without
+/// arguments). It becomes the one [`ToolDef`] of `chat`; the struct keeps that name so serde's messages name it alike.
+pub(super) mod yaml_tool {
+    use serde::Deserialize;
+    use serde_json::Value;
 
-fn empty_object_schema() -> Value {
-    serde_json::json!({"type": "object", "properties": {}})
+    /// A tool as a suite declares it.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ToolDef {
+        name: String,
+        #[serde(default)]
+        description: String,
+        #[serde(default = "empty_object_schema")]
+        parameters: Value,
+    }
+
+    fn empty_object_schema() -> Value {
+        serde_json::json!({"type": "object", "properties": {}})
+    }
+
+    impl From<ToolDef> for crate::chat::ToolDef {
+        fn from(t: ToolDef) -> Self {
+            crate::chat::ToolDef {
+                name: t.name,
+                description: t.description,
+                parameters: t.parameters,
+            }
+        }
+    }
+
+    /// Deserialize a suite's tool list.
+    pub fn list<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<crate::chat::ToolDef>, D::Error> {
+        Vec::<ToolDef>::deserialize(d).map(|v| v.into_iter().map(Into::into).collect())
+    }
 }
 
 /// Tools inline or in a file.
@@ -157,7 +180,7 @@ pub enum ToolsSpec {
     /// A path relative to the suite file.
     Path(String),
     /// Inline list.
-    Inline(Vec<ToolDef>),
+    Inline(#[serde(deserialize_with = "yaml_tool::list")] Vec<ToolDef>),
 }
 
 impl ToolsSpec {
@@ -188,10 +211,10 @@ fn yes() -> bool {
     true
 }
 
-/// Which side of the comparison a provider is on.
+/// Which side of the comparison a provider is on (not to be confused with a chat message's [`crate::chat::Role`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum ProviderRole {
     /// The current provider everything is compared with.
     Baseline,
     /// A cheaper provider under evaluation.
@@ -252,7 +275,7 @@ pub struct ProviderSpec {
     pub id: String,
     /// Baseline or candidate.
     #[serde(default)]
-    pub role: Role,
+    pub role: ProviderRole,
     /// Client kind.
     pub kind: ProviderKind,
     /// Model name sent to the API (the deployment for Azure).
@@ -725,7 +748,9 @@ pub struct ProvidersFile {
 impl Suite {
     /// The baseline provider (validation guarantees exactly one).
     pub fn baseline(&self) -> Option<&ProviderSpec> {
-        self.providers.iter().find(|p| p.role == Role::Baseline)
+        self.providers
+            .iter()
+            .find(|p| p.role == ProviderRole::Baseline)
     }
 
     /// The gate metric, with the task's default.

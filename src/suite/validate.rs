@@ -7,7 +7,7 @@
 //! the scoring settings (label regexes, extraction rules, JSON Schemas).
 
 use super::load::{locate, LoadedSuite};
-use super::model::{ProviderKind, ProviderSpec, Role, SimSpec, Suite, TaskKind};
+use super::model::{ProviderKind, ProviderRole, ProviderSpec, SimSpec, Suite, TaskKind};
 use crate::error::{did_you_mean, InputError};
 use std::collections::HashSet;
 
@@ -334,7 +334,7 @@ impl<'a> Checks<'a> {
         let baselines: Vec<_> = s
             .providers
             .iter()
-            .filter(|p| p.role == Role::Baseline)
+            .filter(|p| p.role == ProviderRole::Baseline)
             .collect();
         if baselines.is_empty() && !s.providers.is_empty() {
             let e = self
@@ -759,7 +759,7 @@ impl<'a> Checks<'a> {
                 let ok = s
                     .providers
                     .iter()
-                    .any(|p| &p.id == id && p.role == Role::Candidate);
+                    .any(|p| &p.id == id && p.role == ProviderRole::Candidate);
                 self.require(ok, |c| {
                     c.at(
                         &["gate", "candidates"],

@@ -5,11 +5,11 @@
 //! scored (*paired* items), the error-rate rule uses every settled request, latency every successful one, and anything
 //! unsettled makes the comparison incomplete. `run`, `score` and `report` all come through here, so they agree.
 
+use crate::chat::ErrorEvidence as Kind;
 use crate::gate::{
     self, Completeness, CostEvidence, ErrorEvidence, Evidence, LatencyEvidence, QualityEvidence,
 };
 use crate::outcome::Outcome;
-use crate::provider::ErrorEvidence as Kind;
 use crate::score::{ProviderScores, Scorer};
 use crate::stats;
 use crate::suite::LoadedSuite;

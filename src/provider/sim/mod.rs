@@ -293,13 +293,13 @@ fn lognormal_ms<R: Rng>(rng: &mut R, p50: f64, p99: f64) -> f64 {
 /// 1.3 shows up as a reported/estimated ratio of 1.3 in the token-count discrepancy — the way a model with another
 /// tokenizer would.
 fn prompt_tokens(tokens: &crate::tokens::Tokenizer, req: &Value, factor: f64) -> u64 {
-    let messages: Vec<crate::provider::Message> = req
+    let messages: Vec<crate::chat::Message> = req
         .get("messages")
         .and_then(Value::as_array)
         .map(|ms| {
             ms.iter()
-                .map(|m| crate::provider::Message {
-                    role: crate::provider::Role::User,
+                .map(|m| crate::chat::Message {
+                    role: crate::chat::Role::User,
                     content: m
                         .get("content")
                         .and_then(Value::as_str)
@@ -653,12 +653,12 @@ mod tests {
         ]});
         let tokens = crate::tokens::Tokenizer::o200k();
         let base = prompt_tokens(&tokens, &req, 1.0);
-        let msgs: Vec<crate::provider::Message> = req["messages"]
+        let msgs: Vec<crate::chat::Message> = req["messages"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| crate::provider::Message {
-                role: crate::provider::Role::User,
+            .map(|m| crate::chat::Message {
+                role: crate::chat::Role::User,
                 content: m["content"].as_str().unwrap().into(),
             })
             .collect();

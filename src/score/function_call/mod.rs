@@ -121,16 +121,7 @@ use serde_json::{Map, Value};
 
 use schema::CompiledTool;
 
-/// A tool call produced by the model.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ToolCall {
-    /// Function name.
-    pub name: String,
-    /// Arguments; normally an object. A string holding a JSON object (the
-    /// OpenAI wire format) is parsed; `null` or a blank string means no arguments
-    /// (`{}`), except under `compat: bfcl`, where a string must decode as JSON.
-    pub arguments: Value,
-}
+use crate::chat::{ToolCall, ToolDef};
 
 /// One expected call (BFCL `possible_answer` format).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -140,18 +131,6 @@ pub struct ExpectedCall {
     /// Argument name → array of acceptable values. `""` among them marks an
     /// optional argument; an argument not listed here may be omitted too.
     pub arguments: Map<String, Value>,
-}
-
-/// A tool offered to the model.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ToolDef {
-    /// Function name.
-    pub name: String,
-    /// Description shown to the model.
-    #[serde(default)]
-    pub description: String,
-    /// JSON Schema of the argument object (BFCL's `"type": "dict"` dialect is accepted).
-    pub parameters: Value,
 }
 
 /// Which rules decide a function call's verdict.
