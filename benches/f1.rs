@@ -1,7 +1,7 @@
 //! Throughput of the token-F1 metrics over 10,000 pairs (plain `harness = false`): SQuAD v1.1 EM/F1 per pair, and
 //! scikit-learn-equivalent macro F1 over 10,000 labels. Run: `cargo bench --bench f1`.
 
-use evalh::score::{classification, squad};
+use evalh::metrics::{classification, squad};
 use std::time::Instant;
 
 const WORDS: &[&str] = &[

@@ -7,14 +7,14 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECTIONS = [
-    ("The metric table", "src/score/table.rs"),
-    ("Classification: accuracy, precision, recall, F1 (scikit-learn)", "src/score/classification.rs"),
-    ("Classification: from an answer to a label", "src/score/labels.rs"),
-    ("Summarization: ROUGE (rouge-score 0.1.2)", "src/score/rouge.rs"),
-    ("Free-text answers: SQuAD v1.1 exact match and F1", "src/score/squad.rs"),
-    ("Extraction: finding the JSON in an answer", "src/score/jsonparse.rs"),
-    ("Extraction: field-level scores", "src/score/extraction.rs"),
-    ("Function calling: BFCL-style call matching", "src/score/function_call/mod.rs"),
+    ("The metric table", "src/metrics/table.rs"),
+    ("Classification: accuracy, precision, recall, F1 (scikit-learn)", "src/metrics/classification.rs"),
+    ("Classification: from an answer to a label", "src/metrics/labels.rs"),
+    ("Summarization: ROUGE (rouge-score 0.1.2)", "src/metrics/rouge.rs"),
+    ("Free-text answers: SQuAD v1.1 exact match and F1", "src/metrics/squad.rs"),
+    ("Extraction: finding the JSON in an answer", "src/metrics/jsonparse.rs"),
+    ("Extraction: field-level scores", "src/metrics/extraction.rs"),
+    ("Function calling: BFCL-style call matching", "src/metrics/function_call/mod.rs"),
     ("Statistics behind the gate", "src/stats/mod.rs"),
 ]
 

@@ -77,7 +77,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("starting the async runtime", e))
 }
 
-/// Write the resolved suite: dataset path absolute, tools inline, providers as used — so the run directory alone
+/// Write the resolved suite: dataset path absolute, tools and extraction schema inline (the loader read the schema),
+/// providers as used — so the run directory alone
 /// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
 fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     let mut s = ls.suite.clone();
@@ -85,16 +86,6 @@ fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     s.dataset.path = abs.to_string_lossy().into_owned();
     if !ls.tools.is_empty() {
         s.tools = ToolsSpec::Inline(ls.tools.clone());
-    }
-    if let Some(Some(serde_json::Value::String(schema_path))) =
-        Some(s.scoring.extraction.schema.clone())
-    {
-        let base = ls.path.parent().unwrap_or(Path::new("."));
-        if let Ok(text) = std::fs::read_to_string(base.join(&schema_path)) {
-            if let Ok(v) = serde_json::from_str(&text) {
-                s.scoring.extraction.schema = Some(v);
-            }
-        }
     }
     let yaml = serde_yaml::to_string(&s)
         .map_err(|e| Error::Internal(format!("serializing the suite: {e}")))?;

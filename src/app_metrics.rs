@@ -4,7 +4,7 @@
 use crate::chat::{ToolCall, ToolDef};
 use crate::cli::MetricsCommand;
 use crate::error::{Error, InputError, Result};
-use crate::score::{classification, function_call, rouge, squad};
+use crate::metrics::{classification, function_call, rouge, squad};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufWriter, Write};

@@ -142,8 +142,8 @@ pub enum MetricsCommand {
     /// such as `live_multiple_0-0-0`, names the category). See docs/metrics.md.
     FunctionCall {
         /// Which rules decide: strict (evalh's) or bfcl (the BFCL checker's).
-        #[arg(long, value_enum, default_value_t = crate::score::function_call::Compat::Strict)]
-        compat: crate::score::function_call::Compat,
+        #[arg(long, value_enum, default_value_t = crate::metrics::function_call::Compat::Strict)]
+        compat: crate::metrics::function_call::Compat,
     },
 }
 

@@ -9,7 +9,23 @@
 //! always wins over it.
 
 use crate::chat::Usage;
-use crate::suite::{Price, ProviderKind, ProviderSpec};
+use serde::{Deserialize, Serialize};
+
+/// Prices in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input.
+    pub input_per_mtok: f64,
+    /// Output (reasoning included).
+    pub output_per_mtok: f64,
+    /// Cache reads; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_mtok: Option<f64>,
+    /// Cache writes (Anthropic); the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_per_mtok: Option<f64>,
+}
 
 /// Date and source of the built-in table (shown in reports).
 pub const PRICE_TABLE_SOURCE: &str =
@@ -112,12 +128,22 @@ pub const MODELS: &[ModelInfo] = &[
     ),
 ];
 
-/// Look a model up in the built-in table. Exact (case-insensitive) match first, then a dated variant
-/// (`claude-3-5-haiku-20241022` → `claude-3-5-haiku`), then a provider prefix (`gemini/…`, `models/…`).
-pub fn lookup(kind: ProviderKind, model: &str) -> Option<&'static ModelInfo> {
-    if kind == ProviderKind::Sim {
-        return None;
+impl ModelInfo {
+    /// The row's prices.
+    pub fn price(&self) -> Price {
+        Price {
+            input_per_mtok: self.input,
+            output_per_mtok: self.output,
+            cached_input_per_mtok: self.cached,
+            cache_write_per_mtok: self.cache_write,
+        }
     }
+}
+
+/// Look a model up in the built-in table. Exact (case-insensitive) match first, then a dated variant
+/// (`claude-3-5-haiku-20241022` → `claude-3-5-haiku`), then a provider prefix (`gemini/…`, `models/…`). The
+/// simulator's models are never looked up (`suite::ProviderSpec::table_entry`).
+pub fn lookup(model: &str) -> Option<&'static ModelInfo> {
     let lower = model.to_ascii_lowercase();
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     if let Some(mi) = MODELS.iter().find(|mi| mi.model == name) {
@@ -150,24 +176,6 @@ fn strip_date_suffix(name: &str) -> &str {
     name
 }
 
-/// The price in force for a provider: its own `price:` or the table's.
-pub fn price_for(p: &ProviderSpec) -> Option<Price> {
-    p.price.or_else(|| {
-        lookup(p.kind, &p.model).map(|mi| Price {
-            input_per_mtok: mi.input,
-            output_per_mtok: mi.output,
-            cached_input_per_mtok: mi.cached,
-            cache_write_per_mtok: mi.cache_write,
-        })
-    })
-}
-
-/// The context window in force: the provider's override or the table's.
-pub fn context_window_for(p: &ProviderSpec) -> Option<u64> {
-    p.context_window
-        .or_else(|| lookup(p.kind, &p.model).map(|mi| mi.context_window))
-}
-
 /// Cost in USD of one call's usage. `Usage.input_tokens` includes cached and cache-write tokens (normalised by the
 /// clients); each part is billed at its own rate; output includes reasoning tokens.
 pub fn cost_usd(price: &Price, u: &Usage) -> f64 {
@@ -188,24 +196,17 @@ mod tests {
 
     #[test]
     fn lookup_handles_dates_and_prefixes() {
+        assert_eq!(lookup("gpt-4o").map(|m| m.input), Some(2.50));
+        assert_eq!(lookup("GPT-4o-2024-08-06").map(|m| m.model), Some("gpt-4o"));
         assert_eq!(
-            lookup(ProviderKind::Openai, "gpt-4o").map(|m| m.input),
-            Some(2.50)
-        );
-        assert_eq!(
-            lookup(ProviderKind::Openai, "GPT-4o-2024-08-06").map(|m| m.model),
-            Some("gpt-4o")
-        );
-        assert_eq!(
-            lookup(ProviderKind::Anthropic, "claude-3-5-haiku-20241022").map(|m| m.output),
+            lookup("claude-3-5-haiku-20241022").map(|m| m.output),
             Some(4.00)
         );
         assert_eq!(
-            lookup(ProviderKind::Gemini, "models/gemini-2.5-flash").map(|m| m.input),
+            lookup("models/gemini-2.5-flash").map(|m| m.input),
             Some(0.30)
         );
-        assert!(lookup(ProviderKind::Openai, "my-local-model").is_none());
-        assert!(lookup(ProviderKind::Sim, "gpt-4o").is_none());
+        assert!(lookup("my-local-model").is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod error;
 pub mod gate;
 pub mod journal;
+pub mod metrics;
 pub mod outcome;
 pub mod plan;
 pub mod prompt;

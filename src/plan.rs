@@ -73,8 +73,8 @@ pub fn plan(
     let tokens = crate::tokens::Tokenizer::o200k();
     let mut providers = Vec::new();
     for p in &ls.suite.providers {
-        let price = crate::cost::price_for(p).unwrap_or_default();
-        let window = crate::cost::context_window_for(p);
+        let price = p.price_in_force().unwrap_or_default();
+        let window = p.context_window_in_force();
         let base_url = crate::runner::hash_endpoint(p, ls.suite.run.seed);
         let (mut inp, mut out) = (0u64, 0u64);
         let (mut hits, mut uncached_in, mut uncached_out) = (0u64, 0u64, 0u64);

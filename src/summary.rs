@@ -239,7 +239,7 @@ pub fn analyse(
     let prices: Vec<crate::suite::Price> = suite
         .providers
         .iter()
-        .map(|p| crate::cost::price_for(p).unwrap_or_default())
+        .map(|p| p.price_in_force().unwrap_or_default())
         .collect();
     for mut r in records {
         let (Some(&p), Some(&i)) = (

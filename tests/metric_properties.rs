@@ -1,7 +1,7 @@
 //! Property tests of the scorers over random inputs (seeded, hand-rolled generator): identical texts score 1,
 //! empty inputs score 0, and results are invariant under the permutations where the definition says they must be.
 
-use evalh::score::{classification, function_call, rouge, squad};
+use evalh::metrics::{classification, function_call, rouge, squad};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

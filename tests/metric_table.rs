@@ -1,4 +1,4 @@
-//! The metric table (`evalh::score::metrics`) against everything that reads it: for every (task, metric) pair the
+//! The metric table (`evalh::metrics::metrics`) against everything that reads it: for every (task, metric) pair the
 //! validator accepts the metric as a gate metric, the scorer reports it, `metric_on` recomputes it on any subset of
 //! items (equal to scoring that subset from scratch, finite for every non-empty one), the analysis gives it a finite
 //! interval, and the gate reaches a decisive verdict on a clear-cut case: a candidate with the baseline's answers
@@ -13,9 +13,10 @@ mod common;
 use evalh::dataset::Item;
 use evalh::gate::{RuleStatus, Verdict};
 use evalh::journal::Record;
+use evalh::metrics::{self, MetricKind};
 use evalh::outcome::Outcome;
 use evalh::provider::sim::answer::{answer, Truth};
-use evalh::score::{self, MetricKind, Scorer};
+use evalh::score::Scorer;
 use evalh::suite::{LoadedSuite, ProviderRole, TaskKind};
 use rand::SeedableRng;
 use serde_json::{json, Value};
@@ -108,10 +109,10 @@ fn records(ls: &LoadedSuite, items: &[Item]) -> (Vec<Record>, [String; 3]) {
 #[test]
 fn every_gate_metric_has_a_finite_interval_and_a_decisive_verdict() {
     let mut checked = 0;
-    for task in score::TASKS {
+    for task in metrics::TASKS {
         let (mut ls, items) = load(task);
         let (recs, [_, same, bad]) = records(&ls, &items);
-        for def in score::metrics(task) {
+        for def in metrics::metrics(task) {
             let what = format!("{} / {}", task.as_str(), def.name);
             ls.suite.gate.metric = Some(def.name.to_string());
             let errs = evalh::suite::validate::validate(&ls);
@@ -175,11 +176,11 @@ impl Lcg {
 #[test]
 fn metric_on_equals_scoring_the_subset_from_scratch_for_every_metric() {
     let mut rng = Lcg(7);
-    for task in score::TASKS {
+    for task in metrics::TASKS {
         let (ls, items) = load(task);
         let scorer = Scorer::new(&ls).expect("scorer");
         let (recs, ids) = records(&ls, &items);
-        let names: Vec<&str> = score::metrics(task).iter().map(|d| d.name).collect();
+        let names: Vec<&str> = metrics::metrics(task).iter().map(|d| d.name).collect();
         for id in &ids {
             let outcomes: Vec<Outcome> = recs
                 .iter()
@@ -195,7 +196,7 @@ fn metric_on_equals_scoring_the_subset_from_scratch_for_every_metric() {
             let mut sorted = names.clone();
             sorted.sort_unstable();
             assert_eq!(reported, sorted, "{}", task.as_str());
-            for def in score::metrics(task) {
+            for def in metrics::metrics(task) {
                 let has = s.per_item.get(def.name).map(Vec::len);
                 match def.kind {
                     MetricKind::Mean => assert_eq!(has, Some(items.len()), "{}", def.name),
@@ -256,11 +257,11 @@ fn metric_on_equals_scoring_the_subset_from_scratch_for_every_metric() {
 
 #[test]
 fn the_validator_accepts_exactly_the_table_and_lists_it() {
-    for task in score::TASKS {
+    for task in metrics::TASKS {
         let (mut ls, _) = load(task);
-        let valid: Vec<&str> = score::metrics(task).iter().map(|d| d.name).collect();
-        for other in score::TASKS {
-            for def in score::metrics(other) {
+        let valid: Vec<&str> = metrics::metrics(task).iter().map(|d| d.name).collect();
+        for other in metrics::TASKS {
+            for def in metrics::metrics(other) {
                 ls.suite.gate.metric = Some(def.name.to_string());
                 let errs = evalh::suite::validate::validate(&ls);
                 let rejected = errs.iter().any(|e| e.to_string().contains("gate metric"));
@@ -286,7 +287,7 @@ fn an_unknown_gate_metric_is_exit_2_with_line_suggestion_and_the_valid_names() {
     assert!(t.contains("suite.yaml:"), "{t}");
     assert!(t.contains("unknown gate metric `macro_f`"), "{t}");
     assert!(t.contains("did you mean `macro_f1`?"), "{t}");
-    let all: Vec<&str> = score::metrics(TaskKind::Classification)
+    let all: Vec<&str> = metrics::metrics(TaskKind::Classification)
         .iter()
         .map(|d| d.name)
         .collect();
@@ -307,7 +308,7 @@ fn an_unknown_gate_metric_is_exit_2_with_line_suggestion_and_the_valid_names() {
 #[test]
 fn docs_show_the_current_table() {
     let doc = std::fs::read_to_string(common::root().join("docs/metrics.md")).expect("docs");
-    let table = score::markdown_table();
+    let table = metrics::markdown_table();
     assert!(
         doc.contains(&table),
         "docs/metrics.md is out of date: run python3 scripts/gen_metrics_doc.py; the table is\n{table}"

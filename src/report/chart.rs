@@ -10,7 +10,7 @@
 //! `ab_glyph` rasteriser, so rendering needs no fontconfig/freetype and gives the same pixels on every machine.
 //! Every chart is a pure function of the run's results: same journal, same PNG bytes.
 
-use crate::score;
+use crate::metrics;
 use crate::suite::{GateSpec, ProviderRole, TaskKind};
 use crate::summary::Analysis;
 use plotters::coord::Shift;
@@ -1087,10 +1087,10 @@ pub fn render_all(
 /// scores, else the task's default metric (a corpus metric has no per-item score).
 fn histogram_metric(task: &str, gate_metric: &str) -> Option<&'static str> {
     let task: TaskKind = serde_json::from_value(Value::String(task.to_string())).ok()?;
-    [gate_metric, score::default_metric(task)]
+    [gate_metric, metrics::default_metric(task)]
         .into_iter()
-        .filter_map(|name| score::metric(task, name))
-        .find(|d| d.kind == score::MetricKind::Mean)
+        .filter_map(|name| metrics::metric(task, name))
+        .find(|d| d.kind == metrics::MetricKind::Mean)
         .map(|d| d.name)
 }
 

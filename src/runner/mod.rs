@@ -362,7 +362,7 @@ pub async fn execute(
         } else {
             None
         };
-        let price = cost::price_for(p).unwrap_or_default();
+        let price = p.price_in_force().unwrap_or_default();
         let bar = mp.add(ProgressBar::new(total_per_provider));
         bar.set_style(style.clone());
         bar.set_prefix(p.id.clone());
@@ -376,7 +376,7 @@ pub async fn execute(
             limit: aimd::AdaptiveLimit::new(u32::try_from(conc).unwrap_or(u32::MAX)),
             rate: rate::RateGate::new(p.rpm, p.tpm),
             max_tokens: max_output_tokens(p),
-            context_window: cost::context_window_for(p),
+            context_window: p.context_window_in_force(),
             tokens: tokens.clone(),
             bar,
             spent_micros: AtomicU64::new(0),

@@ -2,9 +2,11 @@
 //!
 //! All YAML parsing of user files happens here, so a later switch of YAML library touches one file.
 
-use super::model::{yaml_tool, ProvidersFile, Suite, ToolsSpec};
+use super::model::{yaml_tool, ProvidersFile, Suite, TaskKind, ToolsSpec};
 use crate::chat::ToolDef;
 use crate::error::{did_you_mean, Error, InputError, Result};
+use crate::metrics::TaskScorer;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A parsed, validated suite with its resolved paths.
@@ -24,6 +26,25 @@ pub struct LoadedSuite {
     pub providers_src: String,
     /// The suite's source text.
     pub src: String,
+}
+
+impl LoadedSuite {
+    /// The suite's scoring settings compiled for its task: what scoring uses, and what validation builds to check
+    /// them.
+    pub fn task_scorer(&self) -> std::result::Result<TaskScorer, InputError> {
+        let s = &self.suite;
+        TaskScorer::new(
+            s.task,
+            &s.scoring.label_extract,
+            &s.labels,
+            s.scoring.rouge_stem,
+            &s.scoring.extraction,
+        )
+        .map_err(|e| {
+            InputError::new(&self.path, format!("scoring.{}: {}", e.key, e.message))
+                .hint("see docs/metrics.md")
+        })
+    }
 }
 
 /// Largest suite, providers, tools or schema file read (16 MiB): far above any real one, and small enough that a
@@ -205,6 +226,7 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
         ToolsSpec::Inline(t) => t.clone(),
         ToolsSpec::Path(p) => load_tools(path, &src, &base.join(p))?,
     };
+    let schema_error = resolve_extraction_schema(path, &mut suite);
     let loaded = LoadedSuite {
         suite,
         path: path.to_path_buf(),
@@ -214,7 +236,7 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
         providers_src,
         src,
     };
-    let errors = super::validate::validate(&loaded);
+    let errors = super::validate::validate_with(&loaded, schema_error);
     match errors.len() {
         0 => Ok(loaded),
         1 => Err(Error::Input(
@@ -224,6 +246,31 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
                 .unwrap_or_else(|| InputError::new(path, "invalid suite")),
         )),
         _ => Err(Error::Inputs(errors)),
+    }
+}
+
+/// A `scoring.extraction.schema` that names a file (relative to the suite file) is replaced by the schema it holds, so
+/// the file is read once: scoring, validation and the run directory's suite.yaml all see the schema itself. Only an
+/// extraction suite uses it, so only there is an unreadable schema an error (returned for validation to report in
+/// its place among the scoring checks).
+fn resolve_extraction_schema(path: &Path, suite: &mut Suite) -> Option<Error> {
+    let Some(Value::String(name)) = &suite.scoring.extraction.schema else {
+        return None;
+    };
+    let file = path.parent().unwrap_or(Path::new(".")).join(name);
+    let schema = read_user_file(&file, "extraction schema").and_then(|text| {
+        serde_json::from_str(&text).map_err(|e| {
+            InputError::new(&file, format!("schema is not JSON: {e}"))
+                .at(e.line(), e.column())
+                .into()
+        })
+    });
+    match schema {
+        Ok(v) => {
+            suite.scoring.extraction.schema = Some(v);
+            None
+        }
+        Err(e) => (suite.task == TaskKind::Extraction).then_some(e),
     }
 }
 

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use crate::chat::ToolDef;
+/// A provider's price (defined with the cost computation that reads it).
+pub use crate::cost::Price;
+/// The task type (defined with the metric table, which lists each task's metrics).
+pub use crate::metrics::TaskKind;
 
 /// A whole suite file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,32 +54,6 @@ pub struct Suite {
 
 fn one_u32() -> u32 {
     1
-}
-
-/// The four task types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// Pick one label from `labels`.
-    Classification,
-    /// Free-text summary scored with ROUGE.
-    Summarization,
-    /// A JSON record scored field by field.
-    Extraction,
-    /// Tool calls scored against expected calls.
-    FunctionCalling,
-}
-
-impl TaskKind {
-    /// The snake_case name used in YAML and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Classification => "classification",
-            TaskKind::Summarization => "summarization",
-            TaskKind::Extraction => "extraction",
-            TaskKind::FunctionCalling => "function_calling",
-        }
-    }
 }
 
 /// Dataset location and field mapping.
@@ -195,16 +173,16 @@ impl ToolsSpec {
 pub struct ScoringSpec {
     /// Classification: how an answer becomes a label.
     #[serde(default)]
-    pub label_extract: crate::score::labels::LabelExtract,
+    pub label_extract: crate::metrics::LabelExtract,
     /// Summarization: use the Porter stemmer (rouge-score `use_stemmer`).
     #[serde(default = "yes")]
     pub rouge_stem: bool,
     /// Extraction: per-field matching rules and an optional JSON Schema.
     #[serde(default)]
-    pub extraction: crate::score::extraction::ExtractionConfig,
+    pub extraction: crate::metrics::ExtractionConfig,
     /// Function calling: `compat: strict` (default) or `bfcl` (BFCL's checker, rule for rule).
     #[serde(default)]
-    pub function_call: crate::score::function_call::FunctionCallConfig,
+    pub function_call: crate::metrics::FunctionCallConfig,
 }
 
 fn yes() -> bool {
@@ -249,22 +227,6 @@ impl ProviderKind {
             ProviderKind::Sim => "sim",
         }
     }
-}
-
-/// Prices in USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    /// Uncached input.
-    pub input_per_mtok: f64,
-    /// Output (reasoning included).
-    pub output_per_mtok: f64,
-    /// Cache reads; the input price when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cached_input_per_mtok: Option<f64>,
-    /// Cache writes (Anthropic); the input price when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_write_per_mtok: Option<f64>,
 }
 
 /// One provider entry.
@@ -745,6 +707,29 @@ pub struct ProvidersFile {
     pub providers: Vec<ProviderSpec>,
 }
 
+impl ProviderSpec {
+    /// The built-in table's row for this provider's model (never for the simulator, whose models are priced in the
+    /// suite).
+    pub fn table_entry(&self) -> Option<&'static crate::cost::ModelInfo> {
+        match self.kind {
+            ProviderKind::Sim => None,
+            _ => crate::cost::lookup(&self.model),
+        }
+    }
+
+    /// The price in force: the provider's own `price:` or the table's.
+    pub fn price_in_force(&self) -> Option<Price> {
+        self.price
+            .or_else(|| self.table_entry().map(crate::cost::ModelInfo::price))
+    }
+
+    /// The context window in force: the provider's override or the table's.
+    pub fn context_window_in_force(&self) -> Option<u64> {
+        self.context_window
+            .or_else(|| self.table_entry().map(|mi| mi.context_window))
+    }
+}
+
 impl Suite {
     /// The baseline provider (validation guarantees exactly one).
     pub fn baseline(&self) -> Option<&ProviderSpec> {
@@ -758,6 +743,30 @@ impl Suite {
         self.gate
             .metric
             .clone()
-            .unwrap_or_else(|| crate::score::default_metric(self.task).to_string())
+            .unwrap_or_else(|| crate::metrics::default_metric(self.task).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(yaml: &str) -> ProviderSpec {
+        serde_yaml::from_str(yaml).expect("provider")
+    }
+
+    #[test]
+    fn prices_in_force_come_from_the_suite_then_the_table_never_for_the_simulator() {
+        let real = provider("{id: a, kind: openai, model: gpt-4o-2024-08-06}");
+        assert_eq!(real.table_entry().map(|m| m.model), Some("gpt-4o"));
+        assert_eq!(real.price_in_force().map(|p| p.input_per_mtok), Some(2.50));
+        assert_eq!(real.context_window_in_force(), Some(128_000));
+        let sim = provider("{id: b, kind: sim, model: gpt-4o}");
+        assert!(sim.table_entry().is_none() && sim.price_in_force().is_none());
+        let own = provider(
+            "{id: c, kind: sim, model: x, price: {input_per_mtok: 1, output_per_mtok: 2}, context_window: 9}",
+        );
+        assert_eq!(own.price_in_force().map(|p| p.output_per_mtok), Some(2.0));
+        assert_eq!(own.context_window_in_force(), Some(9));
     }
 }

@@ -35,9 +35,19 @@ pub const BOOTSTRAP_ITERS: std::ops::RangeInclusive<usize> = 100..=100_000;
 
 /// All problems in a loaded suite; empty when it is valid.
 pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
+    validate_with(ls, None)
+}
+
+/// [`validate`] while loading: `schema_error` is why the extraction schema file could not be read (the loader reads
+/// it), reported in its place among the scoring checks.
+pub(super) fn validate_with(
+    ls: &LoadedSuite,
+    schema_error: Option<crate::error::Error>,
+) -> Vec<InputError> {
     let mut c = Checks {
         ls,
         errs: Vec::new(),
+        schema_error,
     };
     c.top_level();
     let labels_ok = c.task();
@@ -54,6 +64,7 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
 struct Checks<'a> {
     ls: &'a LoadedSuite,
     errs: Vec<InputError>,
+    schema_error: Option<crate::error::Error>,
 }
 
 /// A number as a user would write it: `1e300`, not three hundred digits.
@@ -233,8 +244,12 @@ impl<'a> Checks<'a> {
 
     /// Build the scorer exactly as scoring will, and report what it rejects at the key that causes it.
     fn scorer(&mut self) {
-        let Err(err) = crate::score::Scorer::new(self.ls) else {
-            return;
+        let err = match self.schema_error.take() {
+            Some(e) => e,
+            None => match self.ls.task_scorer() {
+                Ok(_) => return,
+                Err(e) => crate::error::Error::Input(e),
+            },
         };
         let inputs = match err {
             crate::error::Error::Input(e) => vec![e],
@@ -439,7 +454,7 @@ impl<'a> Checks<'a> {
                 .hint("e.g. base_url: https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
             });
         }
-        if p.price.is_none() && crate::cost::lookup(p.kind, &p.model).is_none() {
+        if p.price.is_none() && p.table_entry().is_none() {
             let e = self
                 .prov_err(
                     "model",
@@ -665,8 +680,8 @@ impl<'a> Checks<'a> {
         let s = self.suite();
         let g = &s.gate;
         let metric = s.gate_metric();
-        if crate::score::metric(s.task, &metric).is_none() {
-            let known: Vec<&str> = crate::score::metrics(s.task)
+        if crate::metrics::metric(s.task, &metric).is_none() {
+            let known: Vec<&str> = crate::metrics::metrics(s.task)
                 .iter()
                 .map(|d| d.name)
                 .collect();

@@ -29,17 +29,42 @@
 //! | summarization | `rouge1_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | unigram overlap F-measure (`rouge1`) |
 //! | summarization | `rouge2_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | bigram overlap F-measure (`rouge2`) |
 //! | summarization | `rougeL_f` | mean | rouge-score 0.1.2 `RougeScorer`, mean over items | longest-common-subsequence F-measure (`rougeL`) |
-//! | extraction | `field_f1` (default) | mean | this project (`src/score/extraction.rs`) | mean over items of the item's F1 of non-empty leaves (matched / predicted, matched / expected) |
-//! | extraction | `field_accuracy` | mean | this project (`src/score/extraction.rs`) | mean over items of the item's share of expected leaves matched (results.json `details.field_accuracy` is the micro form) |
-//! | extraction | `record_exact_match` | mean | this project (`src/score/extraction.rs`) | share of items whose every leaf matches with nothing extra |
-//! | extraction | `parse_rate` | mean | this project (`src/score/extraction.rs`) | share of items whose answer contains a JSON value |
-//! | extraction | `micro_f1` | corpus | this project (`src/score/extraction.rs`) | F1 of matched / predicted / expected non-empty leaves summed over items |
-//! | function_calling | `full_call_accuracy` (default) | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose expected calls are all made right (name, arguments) with no extra call |
-//! | function_calling | `name_accuracy` | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose calls pair one-to-one with the expected function names |
-//! | function_calling | `argument_accuracy` | mean | BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed) | share of items whose every expected call is matched by a call passing every argument check |
+//! | extraction | `field_f1` (default) | mean | this project (`src/metrics/extraction.rs`) | mean over items of the item's F1 of non-empty leaves (matched / predicted, matched / expected) |
+//! | extraction | `field_accuracy` | mean | this project (`src/metrics/extraction.rs`) | mean over items of the item's share of expected leaves matched (results.json `details.field_accuracy` is the micro form) |
+//! | extraction | `record_exact_match` | mean | this project (`src/metrics/extraction.rs`) | share of items whose every leaf matches with nothing extra |
+//! | extraction | `parse_rate` | mean | this project (`src/metrics/extraction.rs`) | share of items whose answer contains a JSON value |
+//! | extraction | `micro_f1` | corpus | this project (`src/metrics/extraction.rs`) | F1 of matched / predicted / expected non-empty leaves summed over items |
+//! | function_calling | `full_call_accuracy` (default) | mean | BFCL AST checker rules (`src/metrics/function_call/`, two BFCL flaws fixed) | share of items whose expected calls are all made right (name, arguments) with no extra call |
+//! | function_calling | `name_accuracy` | mean | BFCL AST checker rules (`src/metrics/function_call/`, two BFCL flaws fixed) | share of items whose calls pair one-to-one with the expected function names |
+//! | function_calling | `argument_accuracy` | mean | BFCL AST checker rules (`src/metrics/function_call/`, two BFCL flaws fixed) | share of items whose every expected call is matched by a call passing every argument check |
 
-use crate::suite::TaskKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The four task types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Pick one label from `labels`.
+    Classification,
+    /// Free-text summary scored with ROUGE.
+    Summarization,
+    /// A JSON record scored field by field.
+    Extraction,
+    /// Tool calls scored against expected calls.
+    FunctionCalling,
+}
+
+impl TaskKind {
+    /// The snake_case name used in YAML and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Classification => "classification",
+            TaskKind::Summarization => "summarization",
+            TaskKind::Extraction => "extraction",
+            TaskKind::FunctionCalling => "function_calling",
+        }
+    }
+}
 
 /// How a metric aggregates over items (and so how it is resampled and gated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,7 +129,7 @@ pub enum RougeStat {
     RougeLsum,
 }
 
-/// Extraction metrics (this project's definition, `src/score/extraction.rs`).
+/// Extraction metrics (this project's definition, `src/metrics/extraction.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldStat {
     /// Item F1 of non-empty leaves.
@@ -170,8 +195,8 @@ use TaskKind::{Classification, Extraction, FunctionCalling, Summarization};
 
 const SKLEARN: &str = "scikit-learn 1.9.1 `sklearn.metrics`, zero_division=0";
 const ROUGE: &str = "rouge-score 0.1.2 `RougeScorer`, mean over items";
-const EXTRACTION: &str = "this project (`src/score/extraction.rs`)";
-const BFCL: &str = "BFCL AST checker rules (`src/score/function_call.rs`, two BFCL flaws fixed)";
+const EXTRACTION: &str = "this project (`src/metrics/extraction.rs`)";
+const BFCL: &str = "BFCL AST checker rules (`src/metrics/function_call/`, two BFCL flaws fixed)";
 
 #[rustfmt::skip]
 static CLASSIFICATION: [MetricDef; 6] = [
@@ -318,7 +343,7 @@ mod tests {
             .collect();
         assert!(
             src.contains(&doc),
-            "update the module doc of src/score/table.rs to:\n{doc}"
+            "update the module doc of src/metrics/table.rs to:\n{doc}"
         );
     }
 }

@@ -1,0 +1,381 @@
+//! Each task's binding: the outcomes of one provider's requests scored item by item with the task's metrics, then
+//! the table filled, the details for the reports written and the counts for resampling kept.
+
+use super::{answered, fill_table, mean, Counts, ProviderScores};
+use crate::chat::{ToolCall, ToolDef};
+use crate::dataset::Item;
+use crate::metrics::extraction;
+use crate::metrics::function_call::{self, Compat};
+use crate::metrics::labels::LabelExtractor;
+use crate::metrics::rouge;
+use crate::metrics::{
+    classification_metric, report_without_marker, CallStat, FieldStat, LabelIds, LabelStat,
+    RougeStat, Stat, TaskKind, UNPARSEABLE,
+};
+use crate::outcome::Outcome;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Classification: each answer's label (exact, normalised or found, per `label_extract`), scikit-learn's report.
+pub(super) fn classification(
+    x: &LabelExtractor,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let predicted: Vec<Option<String>> = records
+        .iter()
+        .map(|r| {
+            r.filter(|r| r.error.is_none())
+                .and_then(|r| x.extract(&r.output_text))
+        })
+        .collect();
+    let (t, p) = label_pairs(items, &predicted);
+    debug_assert_eq!(t.len(), p.len());
+    let rep = report_without_marker(&t, &p);
+    let correct: Vec<f64> = t
+        .iter()
+        .zip(&p)
+        .map(|(a, b)| f64::from(u8::from(a == b)))
+        .collect();
+    let (metrics, per_item) = fill_table(
+        TaskKind::Classification,
+        |stat| match stat {
+            Stat::Label(LabelStat::Accuracy) => Some(correct.clone()),
+            _ => None,
+        },
+        |stat| match stat {
+            Stat::Label(m) => classification_metric(&rep, m),
+            _ => f64::NAN,
+        },
+    );
+    let valid: Vec<bool> = predicted.iter().map(Option::is_some).collect();
+    let n_unparseable = records
+        .iter()
+        .zip(&predicted)
+        .filter(|(r, p)| r.is_some_and(|r| r.error.is_none()) && p.is_none())
+        .count();
+    let notes = predicted
+        .iter()
+        .map(|p| p.clone().unwrap_or_else(|| "(unparseable)".into()))
+        .collect();
+    ProviderScores {
+        metrics,
+        per_item,
+        valid,
+        answered: answered(records),
+        item_score: correct,
+        notes,
+        details: json!({
+            "labels": rep.labels, "confusion": rep.confusion, "per_class": rep.per_class,
+            "micro": rep.micro, "macro": rep.macro_avg, "weighted": rep.weighted,
+            "unparseable": n_unparseable, "zero_division": 0
+        }),
+        counts: Counts::Labels(LabelIds::new(&t, &p)),
+    }
+}
+
+/// Function calling: each item's calls checked against its expected calls (`compat` rules), per-category accuracy.
+pub(super) fn function_calling(
+    tools: &[ToolDef],
+    compat: Compat,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let tool_set = function_call::ToolSet::cached(tools);
+    let expected: Vec<Vec<function_call::ExpectedCall>> = items
+        .par_iter()
+        .map(|it| serde_json::from_value(it.expected.clone()).unwrap_or_default())
+        .collect();
+    // BFCL category from the item id, else from the shape of the expected calls.
+    let categories: Vec<(function_call::Category, bool)> = items
+        .iter()
+        .zip(&expected)
+        .map(|(it, e)| match function_call::Category::from_id(&it.id) {
+            Some(c) => (c, true),
+            None => (function_call::Category::from_shape(e, tools.len()), false),
+        })
+        .collect();
+    let verdicts: Vec<function_call::CallVerdict> = expected
+        .par_iter()
+        .zip(records.par_iter())
+        .zip(categories.par_iter())
+        .map(|((expected, r), (category, _))| {
+            let actual: &[ToolCall] = match r {
+                Some(r) if r.error.is_none() => &r.tool_calls,
+                _ => &[],
+            };
+            let mut v = tool_set.check_compat(expected, actual, compat, Some(*category));
+            if r.is_none_or(|r| r.error.is_some()) {
+                v.correct = false;
+                v.name_correct = false;
+                v.args_correct = false;
+                v.detail = "request failed".into();
+            }
+            v
+        })
+        .collect();
+    let b = |x: bool| f64::from(u8::from(x));
+    let (metrics, per_item) = fill_table(
+        TaskKind::FunctionCalling,
+        |stat| {
+            let Stat::Call(m) = stat else { return None };
+            Some(
+                verdicts
+                    .iter()
+                    .map(|v| {
+                        b(match m {
+                            CallStat::Full => v.correct,
+                            CallStat::Name => v.name_correct,
+                            CallStat::Arguments => v.args_correct,
+                        })
+                    })
+                    .collect(),
+            )
+        },
+        |_| f64::NAN,
+    );
+    let item_score = verdicts.iter().map(|v| b(v.correct)).collect();
+    let mut per_fn: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut irr_n, mut irr_ok) = (0u64, 0u64);
+    for v in &verdicts {
+        for (name, ok) in &v.per_function {
+            let e = per_fn.entry(name.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(*ok);
+        }
+        if let Some(err) = v.error {
+            *errors
+                .entry(
+                    serde_json::to_value(err)
+                        .ok()
+                        .and_then(|x| x.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                )
+                .or_default() += 1;
+        }
+        if v.irrelevance {
+            irr_n += 1;
+            irr_ok += u64::from(v.correct);
+        }
+    }
+    let valid = records
+        .iter()
+        .map(|r| {
+            r.is_some_and(|r| {
+                r.error.is_none() && r.tool_calls.iter().all(|c| c.arguments.is_object())
+            })
+        })
+        .collect();
+    let by_category = function_call::category_summary(
+        categories
+            .iter()
+            .zip(&verdicts)
+            .map(|((c, by_id), v)| (*c, *by_id, v.correct)),
+    );
+    ProviderScores {
+        item_score,
+        metrics,
+        valid,
+        answered: answered(records),
+        notes: verdicts
+            .iter()
+            .map(|v| {
+                if v.correct {
+                    "correct".to_string()
+                } else {
+                    v.detail.clone()
+                }
+            })
+            .collect(),
+        details: json!({
+            "per_function": per_fn.iter().map(|(k, (n, ok))| (k.clone(), json!({"n": n, "correct": ok, "accuracy": *ok as f64 / (*n).max(1) as f64}))).collect::<serde_json::Map<_, _>>(),
+            "error_types": errors,
+            "irrelevance": {"n": irr_n, "correct": irr_ok},
+            "compat": compat,
+            "per_category": by_category["per_category"],
+            "category_source": by_category["category_source"],
+            "bfcl_summary": by_category["bfcl_summary"],
+        }),
+        per_item,
+        counts: Counts::None,
+    }
+}
+
+/// Expected and predicted label of every item. Unparseable or failed answers count as wrong: they are mapped to a
+/// marker that is no real label, and the marker is excluded from the label set (so it adds a false negative for the
+/// true class and no class of its own).
+fn label_pairs(items: &[Item], predicted: &[Option<String>]) -> (Vec<String>, Vec<String>) {
+    items
+        .iter()
+        .zip(predicted)
+        .map(|(it, p)| {
+            (
+                it.expected.as_str().unwrap_or_default().to_string(),
+                p.clone().unwrap_or_else(|| UNPARSEABLE.to_string()),
+            )
+        })
+        .unzip()
+}
+
+/// Summarization: ROUGE of each answer against its reference(s).
+pub(super) fn summarization(
+    scorer: &rouge::RougeScorer,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let scores: Vec<Option<rouge::RougeScores>> = items
+        .par_iter()
+        .zip(records.par_iter())
+        .map(|(it, r)| {
+            let r = r.filter(|r| r.error.is_none())?;
+            Some(match &it.expected {
+                Value::Array(refs) => {
+                    let refs: Vec<String> = refs
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect();
+                    scorer.score_multi(&refs, &r.output_text)
+                }
+                Value::String(s) => scorer.score(s, &r.output_text),
+                other => scorer.score(&other.to_string(), &r.output_text),
+            })
+        })
+        .collect();
+    let prf_of = |m: RougeStat| -> fn(&rouge::RougeScores) -> rouge::Prf {
+        match m {
+            RougeStat::Rouge1 => |x| x.rouge1,
+            RougeStat::Rouge2 => |x| x.rouge2,
+            RougeStat::RougeL => |x| x.rouge_l,
+            RougeStat::RougeLsum => |x| x.rouge_lsum,
+        }
+    };
+    let column = |f: &dyn Fn(&rouge::RougeScores) -> f64| -> Vec<f64> {
+        scores
+            .iter()
+            .map(|s| s.as_ref().map(f).unwrap_or(0.0))
+            .collect()
+    };
+    let (metrics, per_item) = fill_table(
+        TaskKind::Summarization,
+        |stat| {
+            let Stat::Rouge(m) = stat else { return None };
+            let f = prf_of(m);
+            Some(column(&|x| f(x).fmeasure))
+        },
+        |_| f64::NAN,
+    );
+    let mut pr = BTreeMap::new();
+    for (name, m) in [
+        ("rouge1", RougeStat::Rouge1),
+        ("rouge2", RougeStat::Rouge2),
+        ("rougeL", RougeStat::RougeL),
+        ("rougeLsum", RougeStat::RougeLsum),
+    ] {
+        let f = prf_of(m);
+        let p = mean(&column(&|x| f(x).precision));
+        let r = mean(&column(&|x| f(x).recall));
+        let fm = mean(&column(&|x| f(x).fmeasure));
+        pr.insert(
+            name.to_string(),
+            json!({"precision": p, "recall": r, "fmeasure": fm}),
+        );
+    }
+    let item_score = column(&|x| x.rouge_lsum.fmeasure);
+    let notes = scores
+        .iter()
+        .map(|s| {
+            s.as_ref()
+                .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
+                .unwrap_or_else(|| "(error)".into())
+        })
+        .collect();
+    ProviderScores {
+        metrics,
+        valid: scores.iter().map(Option::is_some).collect(),
+        answered: answered(records),
+        item_score,
+        notes,
+        details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
+        per_item,
+        counts: Counts::None,
+    }
+}
+
+/// Extraction: each answer's JSON compared field by field with the expected record.
+pub(super) fn extraction(
+    x: &extraction::ExtractionScorer,
+    items: &[Item],
+    records: &[Option<&Outcome>],
+) -> ProviderScores {
+    let scored: Vec<Option<extraction::ItemScore>> = items
+        .par_iter()
+        .zip(records.par_iter())
+        .map(|(it, r)| {
+            r.filter(|r| r.error.is_none())
+                .map(|r| x.score(&it.expected, &r.output_text))
+        })
+        .collect();
+    // Errored items are scored as an unparseable answer so they count as failures.
+    let full: Vec<extraction::ItemScore> = items
+        .iter()
+        .zip(&scored)
+        .map(|(it, s)| s.clone().unwrap_or_else(|| x.score(&it.expected, "")))
+        .collect();
+    let corpus = extraction::aggregate(&full);
+    let (metrics, per_item) = fill_table(
+        TaskKind::Extraction,
+        |stat| {
+            let Stat::Field(m) = stat else { return None };
+            let f: fn(&extraction::ItemScore) -> f64 = match m {
+                FieldStat::F1 => |s| s.f1,
+                FieldStat::Accuracy => |s| s.field_accuracy,
+                FieldStat::RecordExact => |s| f64::from(u8::from(s.record_exact)),
+                FieldStat::Parsed => |s| f64::from(u8::from(s.parsed)),
+                FieldStat::MicroF1 => return None,
+            };
+            Some(full.iter().map(f).collect())
+        },
+        |stat| match stat {
+            Stat::Field(FieldStat::MicroF1) => corpus.micro_f1,
+            _ => f64::NAN,
+        },
+    );
+    let notes = full
+        .iter()
+        .map(|s| {
+            if !s.parsed {
+                format!("unparseable: {}", s.parse_error.clone().unwrap_or_default())
+            } else if s.missing_fields.is_empty() && s.extra_fields.is_empty() && s.record_exact {
+                "exact".into()
+            } else {
+                let wrong: Vec<&str> = s
+                    .fields
+                    .iter()
+                    .filter(|f| f.score < 1.0)
+                    .map(|f| f.path.as_str())
+                    .collect();
+                format!(
+                    "wrong: {}; extra: {}",
+                    wrong.join(", "),
+                    s.extra_fields.join(", ")
+                )
+            }
+        })
+        .collect();
+    ProviderScores {
+        item_score: full.iter().map(|s| s.f1).collect(),
+        metrics,
+        valid: full.iter().map(|s| s.parsed).collect(),
+        answered: answered(records),
+        notes,
+        details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
+        per_item,
+        counts: Counts::Leaves(full.iter().map(extraction::LeafCounts::of).collect()),
+    }
+}
