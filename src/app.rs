@@ -538,8 +538,8 @@ fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {
     let rt = runtime()?;
     rt.block_on(async {
         let tokens = std::sync::Arc::new(crate::tokens::Tokenizer::o200k());
-        let state = crate::provider::sim::SimState::new(&ls, &items, &prompter, log, tokens, true)?;
-        let server = crate::provider::sim::start(state, port).await?;
+        let state = crate::sim::SimState::new(&ls, &items, &prompter, log, tokens, true)?;
+        let server = crate::sim::start(state, port).await?;
         println!("{}", server.base_url);
         let models: Vec<&str> = ls
             .suite

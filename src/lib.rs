@@ -25,6 +25,7 @@ pub mod provider;
 pub mod report;
 pub mod runner;
 pub mod score;
+pub mod sim;
 pub mod stats;
 pub mod suite;
 pub mod summary;

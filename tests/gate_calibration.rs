@@ -3,14 +3,14 @@
 //! about alpha of the time (the test's size); at 0.90 essentially never; at 1.00 it should often PASS; and
 //! `decision: point` reproduces the plain rule (PASS about half the time at the boundary).
 //!
-//! The per-item correctness comes from `provider::sim::answers_correctly`, the same pure function the sim server
+//! The per-item correctness comes from `sim::answers_correctly`, the same pure function the sim server
 //! uses, so this exercises the sim's quality model and the gate's statistics without HTTP.
 
 use evalh::gate::{
     self, Completeness, CostEvidence, ErrorEvidence, Evidence, LatencyEvidence, QualityEvidence,
     Verdict,
 };
-use evalh::provider::sim::answers_correctly;
+use evalh::sim::answers_correctly;
 use evalh::stats;
 use evalh::suite::{Decision, GateSpec, SimSpec};
 

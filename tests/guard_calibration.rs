@@ -1,14 +1,14 @@
 //! Calibration of the guard rules (issue 22): error rate and p99 latency are judged on intervals, so two identical
 //! providers rarely fail them, while a truly worse candidate usually does.
 //!
-//! Each seed draws every request's fault and latency from `provider::sim::draw` — the same pure function the
+//! Each seed draws every request's fault and latency from `sim::draw` — the same pure function the
 //! simulator's server uses — for a baseline and a candidate profile, journals them as records, and runs the whole
 //! analysis (`summary::analyse`, the path `evalh run`/`score` take) to get the gate's rule statuses. The rates are
 //! printed (run with `--nocapture`) and recorded in docs/gate.md.
 
 use evalh::chat::{ErrorClass, Usage};
 use evalh::journal::Record;
-use evalh::provider::sim::draw;
+use evalh::sim::draw;
 use evalh::suite::{LatencySpec, SimSpec};
 use serde_json::Value;
 

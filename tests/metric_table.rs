@@ -5,7 +5,7 @@
 //! PASSes the quality rule, a candidate that is mostly wrong FAILs it.
 //!
 //! The items are the demo suites' datasets (suites/*.yaml); the good answers are the simulator's correct answers
-//! (`provider::sim::answer`), the wrong ones a refusal, so every metric (parse rate and call names included) sees a
+//! (`sim::answer`), the wrong ones a refusal, so every metric (parse rate and call names included) sees a
 //! clear difference.
 
 mod common;
@@ -15,8 +15,8 @@ use evalh::gate::{RuleStatus, Verdict};
 use evalh::journal::Record;
 use evalh::metrics::{self, MetricKind};
 use evalh::outcome::Outcome;
-use evalh::provider::sim::answer::{answer, Truth};
 use evalh::score::Scorer;
+use evalh::sim::answer::{answer, Truth};
 use evalh::suite::{LoadedSuite, ProviderRole, TaskKind};
 use rand::SeedableRng;
 use serde_json::{json, Value};

@@ -10,7 +10,6 @@ pub mod gemini;
 pub mod http;
 pub mod openai;
 pub mod openai_stream;
-pub mod sim;
 pub mod sse;
 pub mod stream;
 

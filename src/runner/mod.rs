@@ -300,7 +300,7 @@ pub async fn execute(
     // Held for the requests only: `execute` returns without it, so the analysis phase does not carry it.
     let tokens = Arc::new(Tokenizer::o200k());
     let sim = if suite.providers.iter().any(|p| p.kind == ProviderKind::Sim) {
-        let state = provider::sim::SimState::new(
+        let state = crate::sim::SimState::new(
             ls,
             &items,
             &prompter,
@@ -308,7 +308,7 @@ pub async fn execute(
             tokens.clone(),
             false,
         )?;
-        Some(provider::sim::start(state, 0).await?)
+        Some(crate::sim::start(state, 0).await?)
     } else {
         None
     };

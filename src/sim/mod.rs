@@ -1,4 +1,6 @@
 //! The simulator: an OpenAI-compatible chat-completions server on 127.0.0.1 that plays every `kind: sim` provider.
+//! It sits beside the provider clients, not among them: it knows the dataset and the prompts (to answer), which no
+//! client may; evalh's OpenAI client talks to it over loopback like to any host.
 //!
 //! Why this module exists: evalh must run end to end on a fresh machine with no API key (the demo, the tests, CI),
 //! through the *same* HTTP client and journal path a real provider uses — so the sim is a real server, not an
