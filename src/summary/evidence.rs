@@ -230,8 +230,13 @@ fn quality(
         (_, _, Some(h)) if h < theta => Some(false),
         _ => None,
     };
-    // Power advice through the per-item correctness proxy (accuracy), the closest mean metric.
-    let items_needed = match (cand.per_item.get("accuracy"), base.per_item.get("accuracy")) {
+    // Power advice through the task's first mean metric (accuracy for classification, field F1 for extraction), the
+    // closest per-item proxy of a corpus metric.
+    let proxy = crate::score::metrics(ls.suite.task)
+        .iter()
+        .find(|d| d.kind == crate::score::MetricKind::Mean)
+        .map_or("accuracy", |d| d.name);
+    let items_needed = match (cand.per_item.get(proxy), base.per_item.get(proxy)) {
         (Some(xa), Some(ya)) => {
             let x: Vec<f64> = paired.iter().map(|&i| xa[i]).collect();
             let y: Vec<f64> = paired.iter().map(|&i| ya[i]).collect();
