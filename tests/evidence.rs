@@ -364,3 +364,50 @@ fn ctrl_c_stops_sending_on_summarization_too() {
     let r = results(&run_dir(d.path()));
     assert_eq!(r["complete"], false);
 }
+
+#[test]
+fn a_cached_baseline_keeps_its_latency_so_a_faster_candidate_does_not_fail_p99() {
+    let provider = |id: &str, role: &str, p50: u32, p99: u32| {
+        format!(
+            "  - {{id: {id}, {role}kind: sim, model: m-{id}, price: {{input_per_mtok: 1, output_per_mtok: 1}}, sim: {{quality: 1.0, latency_ms: {{p50: {p50}, p99: {p99}}}}}}}\n"
+        )
+    };
+    let head = "name: lat\ntask: classification\ndataset: {path: data.jsonl, id: id, expected: label}\nlabels: [billing, bug, feature]\nprompt:\n  user: \"{{ text }}\"\nrun: {concurrency: 16}\ngate: {max_cost_ratio: 2.0, min_items: 5}\nproviders:\n";
+    let one = format!("{head}{}", provider("base", "role: baseline, ", 300, 700));
+    let two = format!("{one}{}", provider("fast", "", 20, 40));
+    let d = fixture(&[
+        ("one.yaml", &one),
+        ("two.yaml", &two),
+        ("data.jsonl", &dataset(40)),
+    ]);
+    let out = evalh(d.path(), &["run", "one.yaml", "--out", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The baseline now comes from the cache, the new candidate is sent.
+    let out = evalh(d.path(), &["run", "two.yaml", "--out", "r2"]);
+    let t = text(&out);
+    assert!(t.contains("40 responses served"), "{t}");
+    let run = std::fs::read_dir(d.path().join("r2"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let r = results(&run);
+    let base = &r["providers"][0];
+    assert_eq!(base["latency_from_cache"], 40, "{base}");
+    assert!(
+        base["latency_ms"]["p99"].as_f64().unwrap() > 200.0,
+        "{base}"
+    );
+    let rule = r["providers"][1]["gate"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "p99_latency")
+        .unwrap()
+        .clone();
+    assert_eq!(rule["status"], "pass", "{rule}");
+    assert!(
+        rule["detail"].as_str().unwrap().contains("from the cache"),
+        "{rule}"
+    );
+}
