@@ -411,3 +411,38 @@ fn a_cached_baseline_keeps_its_latency_so_a_faster_candidate_does_not_fail_p99()
         "{rule}"
     );
 }
+
+#[test]
+fn every_gate_metric_the_validator_accepts_gets_a_finite_interval_and_a_verdict() {
+    // Issue 12 item 5: extraction gated on micro_f1 printed (NaN-NaN) and stayed INCONCLUSIVE forever.
+    let src = std::fs::read_to_string(root().join("suites/extract.yaml")).unwrap();
+    let abs = root().join("datasets/extract");
+    let suite = src
+        .replace("../datasets/extract", abs.to_str().unwrap())
+        .replace("metric: field_f1", "metric: micro_f1");
+    assert!(suite.contains("metric: micro_f1"), "{suite}");
+    let d = fixture(&[("s.yaml", &suite)]);
+    let out = evalh(
+        d.path(),
+        &["run", "s.yaml", "--out", "reports", "--no-cache"],
+    );
+    let t = text(&out);
+    assert!(!t.contains("NaN"), "{t}");
+    let r = results(&run_dir(d.path()));
+    assert_eq!(r["gate_metric"], "micro_f1");
+    for p in r["providers"].as_array().unwrap() {
+        let iv = &p["metric_intervals"]["micro_f1"];
+        assert!(
+            iv["lower"].as_f64().is_some() && iv["upper"].as_f64().is_some(),
+            "{p}"
+        );
+        if let Some(g) = p["gate"].as_object() {
+            assert!(
+                g["verdict"] == "PASS" || g["verdict"] == "FAIL",
+                "{}: {}",
+                p["id"],
+                g["verdict"]
+            );
+        }
+    }
+}
