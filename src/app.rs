@@ -345,12 +345,8 @@ fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analy
     let mut reader = journal::Reader::open(run_dir)?;
     let analysis = summary::analyse(ls, items, reader.by_ref())?;
     let skipped = reader.finish()?;
-    if !skipped.is_empty() {
-        eprintln!(
-            "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
-            skipped.len(),
-            skipped
-        );
+    for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
+        eprintln!("{note}");
     }
     Ok(analysis)
 }

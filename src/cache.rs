@@ -344,11 +344,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::open(d.path(), DEFAULT_TTL).unwrap();
         let mut r = rec(H);
-        r.error = Some(ErrorInfo {
-            class: ErrorClass::RateLimit,
-            message: "slow down".into(),
-            status: Some(429),
-        });
+        r.error = Some(ErrorInfo::new(
+            ErrorClass::RateLimit,
+            "slow down",
+            Some(429),
+        ));
         c.put(&r);
         let mut r2 = rec(H);
         r2.cached = true;

@@ -797,11 +797,7 @@ async fn compare_call(
             latency_ms: a.latency_ms,
             ttft_ms: None,
             attempts: a.attempts,
-            error: Some(ErrorInfo {
-                class: e.class,
-                message: e.message,
-                status: e.status,
-            }),
+            error: Some(ErrorInfo::from(e)),
             attempt_errors: a.failures,
         },
     };
@@ -870,11 +866,7 @@ fn error_record(
         latency_ms,
         ttft_ms: None,
         attempts,
-        error: Some(ErrorInfo {
-            class: e.class,
-            message: e.message,
-            status: e.status,
-        }),
+        error: Some(ErrorInfo::from(e)),
         cached: false,
         est_input_tokens: Some(est),
         stream_compare: None,
