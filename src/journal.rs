@@ -9,7 +9,8 @@
 //! the end of the run (a power loss can lose at most the last un-synced records, which resume then re-requests).
 //! A torn last line (no trailing newline, or not valid JSON) is ignored on read.
 //!
-//! No secrets: records hold outputs, usage and error messages; never request headers or keys.
+//! No secrets: records hold outputs, usage and error messages; never request headers or keys, and every secret the
+//! suite references is scrubbed from each record before it is written (see [`crate::redact`]).
 
 use crate::error::{Error, Result};
 use crate::provider::{ErrorClass, ToolCall, Usage};
@@ -419,23 +420,6 @@ fn sync_loop(s: &Syncer, file: &std::fs::File) -> Result<()> {
             .state
             .lock()
             .map_err(|_| Error::Internal("journal lock poisoned".into()))?;
-    }
-}
-
-/// Replace every occurrence of `secret` in a record's free text (output, error message) with `[REDACTED]`. Secrets
-/// shorter than 8 characters are not searched for (they would match ordinary text).
-pub fn redact(r: &mut Record, secret: &str) {
-    let secret = secret.trim();
-    if secret.len() < 8 {
-        return;
-    }
-    if r.output_text.contains(secret) {
-        r.output_text = r.output_text.replace(secret, "[REDACTED]");
-    }
-    if let Some(e) = &mut r.error {
-        if e.message.contains(secret) {
-            e.message = e.message.replace(secret, "[REDACTED]");
-        }
     }
 }
 
@@ -856,22 +840,6 @@ mod tests {
         let ids: std::collections::HashSet<_> =
             r.records.iter().map(|r| r.item_id.clone()).collect();
         assert_eq!(ids.len(), 8 * 400);
-    }
-
-    #[test]
-    fn redaction_removes_the_secret_from_free_text() {
-        let mut r = rec("a", Some(ErrorClass::Auth));
-        r.error.as_mut().unwrap().message = "Incorrect API key provided: sk-live-123456789".into();
-        r.output_text = "echo sk-live-123456789 echo".into();
-        redact(&mut r, "sk-live-123456789");
-        assert_eq!(
-            r.error.unwrap().message,
-            "Incorrect API key provided: [REDACTED]"
-        );
-        assert_eq!(r.output_text, "echo [REDACTED] echo");
-        let mut r = rec("a", None);
-        redact(&mut r, "x");
-        assert_eq!(r.output_text, "x", "short secrets are not searched for");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod plan;
 pub mod prompt;
 pub mod provider;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod score;

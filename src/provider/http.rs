@@ -106,6 +106,20 @@ fn strip_query(s: &str) -> String {
     out
 }
 
+/// Headers that carry a credential: the API-key headers the clients send (`Authorization`, `api-key`, `x-api-key`,
+/// `x-goog-api-key`) and `Proxy-Authorization`. Their values say who is asking, not what is asked, so the request
+/// hash takes only their names; every value is a secret to redact.
+pub fn is_credential_header(name: &str) -> bool {
+    const CREDENTIAL: [&str; 5] = [
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+    ];
+    CREDENTIAL.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
+
 /// A header pair as the clients keep it (values holding credentials are marked sensitive, so reqwest never prints
 /// them in debug output).
 pub type Header = (HeaderName, HeaderValue);
