@@ -36,7 +36,11 @@ pub fn prepare(
     suite_path: &Path,
     providers: Option<&Path>,
 ) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
-    let ls = suite::load_suite(suite_path, providers)?;
+    prepare_loaded(suite::load_suite(suite_path, providers)?)
+}
+
+/// [`prepare`] for a suite already loaded: its dataset, label check and templates.
+fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
         dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
@@ -45,6 +49,14 @@ pub fn prepare(
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
     Ok((ls, items, prompter))
+}
+
+/// Load a run directory's suite and its dataset (the run's copy, or the original checked against its recorded hash;
+/// see [`crate::rundir::dataset_for`]), and compile its templates.
+fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let mut ls = suite::load_suite(&dir.join(RESOLVED_SUITE), None)?;
+    ls.dataset_path = crate::rundir::dataset_for(dir, &ls)?;
+    prepare_loaded(ls)
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
@@ -79,7 +91,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
 fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     let mut s = ls.suite.clone();
-    let abs = std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone());
+    // A run directory's suite keeps naming the dataset the run was started with, not the run's copy of it.
+    let abs = match crate::rundir::manifest(dir) {
+        Ok(Some(m)) => PathBuf::from(m.dataset.path),
+        _ => std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone()),
+    };
     s.dataset.path = abs.to_string_lossy().into_owned();
     if !ls.tools.is_empty() {
         s.tools = ToolsSpec::Inline(ls.tools.clone());
@@ -154,9 +170,18 @@ fn parse_stamp(rest: &str) -> Option<(&str, u32)> {
     ok.then_some((stamp, n))
 }
 
-/// The newest run directory of suite `name` under `out` and how many of its requests have no journal record, or
-/// `None` when there is no such run or it cannot be read (then there is nothing useful to say).
-pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
+/// What the newest run of a suite is doing, for the note printed when another run of it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Latest {
+    /// No process runs it, and this many of its requests have no journal record.
+    Missing(u64),
+    /// A process is running it right now ("pid N, started T").
+    InProgress(String),
+}
+
+/// The newest run directory of suite `name` under `out` and its state, or `None` when there is no such run or it
+/// cannot be read (then there is nothing useful to say).
+pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, Latest)> {
     let prefix = format!("{}-", safe_name(name));
     let newest = std::fs::read_dir(out)
         .ok()?
@@ -169,11 +194,22 @@ pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
         .filter(|(_, p)| p.join(RESOLVED_SUITE).is_file())
         .max()?
         .1;
+    // A run in progress is not incomplete: it is not finished yet (its lock says who runs it).
+    if let Some(who) = crate::rundir::holder(&newest) {
+        return Some((newest, Latest::InProgress(who)));
+    }
     let ls = suite::load_suite(&newest.join(RESOLVED_SUITE), None).ok()?;
     if ls.suite.name != name {
         return None;
     }
-    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset).ok()?;
+    let data = match crate::rundir::manifest(&newest).ok()? {
+        Some(m) => match m.dataset.copy {
+            Some(c) => newest.join(c),
+            None => PathBuf::from(m.dataset.path),
+        },
+        None => ls.dataset_path.clone(),
+    };
+    let items = dataset::load(&data, &ls.suite.dataset).ok()?;
     let slots = journal::Slots::new(
         items.iter().map(|it| it.id.as_str()),
         ls.suite.providers.iter().map(|p| p.id.as_str()),
@@ -187,21 +223,29 @@ pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
     })
     .ok()?;
     let missing = seen.iter().filter(|s| !**s).count() as u64;
-    Some((newest, missing))
+    Some((newest, Latest::Missing(missing)))
 }
 
+/// A new, empty run directory `<out>/<suite>-<UTC stamp>[-n]`. Each candidate name is created with `create_dir`,
+/// which fails if it exists, so two runs started in the same second (or two processes racing) never get one
+/// directory.
 fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
     let safe = safe_name(name);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut dir = out.join(format!("{safe}-{stamp}"));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = out.join(format!("{safe}-{stamp}-{n}"));
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+    for n in 1u32.. {
+        let dir = match n {
+            1 => out.join(format!("{safe}-{stamp}")),
+            n => out.join(format!("{safe}-{stamp}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+        }
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    Ok(dir)
+    unreachable!("the loop returns")
 }
 
 fn run(a: RunArgs) -> Result<i32> {
@@ -225,7 +269,17 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
-    let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
+    // Held until `run` returns (the process's end releases it in any case).
+    let resume_lock = run_dir.as_deref().map(crate::rundir::lock).transpose()?;
+    let (mut ls, items, prompter) = match &run_dir {
+        Some(d) => {
+            let prepared = prepare_run_dir(d)?;
+            crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
+            prepared
+        }
+        None => prepare(&suite_path, providers.as_deref())?,
+    };
     if let Some(b) = a.max_cost {
         if !(b.is_finite() && b >= 0.0) {
             return Err(
@@ -238,26 +292,32 @@ fn run(a: RunArgs) -> Result<i32> {
         ls.suite.run.max_cost_usd = Some(b);
     }
     let cache = open_cache(&a.cache)?;
-    let run_dir = match run_dir {
+    let (run_dir, _lock) = match run_dir {
         Some(d) => {
             if a.max_cost.is_some() {
                 write_resolved(&ls, &d)?; // the new budget holds for later resumes too
             }
-            d
+            (d, resume_lock)
         }
         None => {
-            if let Some((dir, missing)) = latest_run_missing(&a.out, &ls.suite.name) {
-                if missing > 0 {
-                    eprintln!(
-                        "note: the latest run {} is incomplete ({missing} missing); resume it with evalh run --resume {}",
-                        dir.display(),
-                        dir.display()
-                    );
-                }
+            match latest_run_missing(&a.out, &ls.suite.name) {
+                Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
+                    "note: the latest run {} is incomplete ({missing} missing); resume it with evalh run --resume {}",
+                    dir.display(),
+                    dir.display()
+                ),
+                Some((dir, Latest::InProgress(who))) => eprintln!(
+                    "note: another run of this suite is in progress in {} ({who}); starting a separate run",
+                    dir.display()
+                ),
+                _ => {}
             }
             let d = new_run_dir(&a.out, &ls.suite.name)?;
+            // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
+            let lock = crate::rundir::lock(&d)?;
+            crate::rundir::record_dataset(&d, &ls.dataset_path)?;
             write_resolved(&ls, &d)?;
-            d
+            (d, Some(lock))
         }
     };
     eprintln!("run directory: {}", run_dir.display());
@@ -433,8 +493,16 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
-    let ls = suite::load_suite(&p, None)?;
+    let mut ls = suite::load_suite(&p, None)?;
+    ls.dataset_path = crate::rundir::dataset_for(&a.run_dir, &ls)?;
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
+    if let Some(who) = crate::rundir::holder(&a.run_dir) {
+        eprintln!(
+            "note: {} is being run right now ({who}); these results cover only what is journaled so far",
+            a.run_dir.display()
+        );
+    }
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);

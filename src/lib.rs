@@ -21,6 +21,7 @@ pub mod plan;
 pub mod prompt;
 pub mod provider;
 pub mod redact;
+pub mod rundir;
 pub mod report;
 pub mod runner;
 pub mod score;

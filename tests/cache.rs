@@ -222,15 +222,15 @@ fn answers(
 }
 
 fn gateway_suite(url: &str, providers: &[(&str, &str)]) -> String {
-    let mut s = format!(
+    let mut s = String::from(
         r#"name: gw
 task: classification
-dataset: {{path: data.jsonl, id: id, expected: label}}
+dataset: {path: data.jsonl, id: id, expected: label}
 labels: [billing, bug, feature]
 prompt:
-  user: "{{{{ text }}}}"
-gate: {{decision: point}}
-run: {{concurrency: 2, max_retries: 0}}
+  user: "{{ text }}"
+gate: {decision: point}
+run: {concurrency: 2, max_retries: 0}
 providers:
 "#
     );

@@ -342,11 +342,12 @@ pub async fn execute(
     {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
+        let dir = run_dir.to_path_buf();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
                 stop.store(true, Ordering::SeqCst);
-                eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume {}`", dir.display());
             }
         });
     }
@@ -356,6 +357,7 @@ pub async fn execute(
     {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
+        let dir = run_dir.to_path_buf();
         if let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
@@ -363,7 +365,7 @@ pub async fn execute(
                 if term.recv().await.is_some() {
                     interrupted.store(true, Ordering::SeqCst);
                     stop.store(true, Ordering::SeqCst);
-                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume {}`", dir.display());
                 }
             });
         }
