@@ -54,8 +54,11 @@ fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)>
 /// Load a run directory's suite and its dataset (the run's copy, or the original checked against its recorded hash;
 /// see [`crate::rundir::dataset_for`]), and compile its templates.
 fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let checked = crate::rundir::dataset_for(dir)?;
     let mut ls = suite::load_suite(&dir.join(RESOLVED_SUITE), None)?;
-    ls.dataset_path = crate::rundir::dataset_for(dir, &ls)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
     prepare_loaded(ls)
 }
 
@@ -91,12 +94,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
 fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     let mut s = ls.suite.clone();
-    // A run directory's suite keeps naming the dataset the run was started with, not the run's copy of it.
-    let abs = match crate::rundir::manifest(dir) {
-        Ok(Some(m)) => PathBuf::from(m.dataset.path),
-        _ => std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone()),
+    // The run's copy of its dataset when it has one (relative to the run directory), else the absolute path.
+    s.dataset.path = match crate::rundir::resolved_dataset_path(dir) {
+        Some(p) => p,
+        None => std::fs::canonicalize(&ls.dataset_path)
+            .unwrap_or_else(|_| ls.dataset_path.clone())
+            .to_string_lossy()
+            .into_owned(),
     };
-    s.dataset.path = abs.to_string_lossy().into_owned();
     if !ls.tools.is_empty() {
         s.tools = ToolsSpec::Inline(ls.tools.clone());
     }
@@ -493,8 +498,11 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
+    let checked = crate::rundir::dataset_for(&a.run_dir)?;
     let mut ls = suite::load_suite(&p, None)?;
-    ls.dataset_path = crate::rundir::dataset_for(&a.run_dir, &ls)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
     if let Some(who) = crate::rundir::holder(&a.run_dir) {

@@ -119,9 +119,7 @@ pub fn lock(dir: &Path) -> Result<RunLock> {
     }
     let me = Holder {
         pid: std::process::id(),
-        started: chrono::Utc::now()
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
+        started: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     };
     let text = serde_json::to_vec(&me).unwrap_or_default();
     file.set_len(0)
@@ -251,17 +249,16 @@ pub fn manifest(dir: &Path) -> Result<Option<Manifest>> {
 
 /// The dataset file a run directory re-scores from, checked against what the run recorded: its copy, or the
 /// original path when the dataset was too large to copy. A dataset that is gone or whose content changed is an
-/// input error naming the file, its recorded hash and the fix. A run made before manifests existed uses the path in
-/// its `suite.yaml`, unchecked (with a note).
-pub fn dataset_for(dir: &Path, ls: &LoadedSuite) -> Result<PathBuf> {
+/// input error naming the file, its recorded hash and the fix. `None` for a run made before manifests existed: it
+/// uses the path in its `suite.yaml`, unchecked (a note says so).
+pub fn dataset_for(dir: &Path) -> Result<Option<PathBuf>> {
     let Some(m) = manifest(dir)? else {
         eprintln!(
-            "note: {} has no {MANIFEST_FILE} (a run made by an older evalh): its dataset {} is used as it is now, \
+            "note: {} has no {MANIFEST_FILE} (a run made by an older evalh): its dataset is used as it is now, \
              unchecked",
-            dir.display(),
-            ls.dataset_path.display()
+            dir.display()
         );
-        return Ok(ls.dataset_path.clone());
+        return Ok(None);
     };
     let d = &m.dataset;
     let (path, what) = match &d.copy {
@@ -298,7 +295,14 @@ pub fn dataset_for(dir: &Path, ls: &LoadedSuite) -> Result<PathBuf> {
         .hint(fix)
         .into());
     }
-    Ok(path)
+    Ok(Some(path))
+}
+
+/// Where a run directory's `suite.yaml` says its dataset is: the copy (a path relative to the run directory, so the
+/// directory can be moved) or the original's absolute path. `None` when the directory has no manifest.
+pub fn resolved_dataset_path(dir: &Path) -> Option<String> {
+    let m = manifest(dir).ok()??;
+    Some(m.dataset.copy.unwrap_or(m.dataset.path))
 }
 
 // ---- The journal against the suite --------------------------------------------------------------------------------

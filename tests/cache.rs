@@ -232,7 +232,7 @@ prompt:
 gate: {decision: point}
 run: {concurrency: 2, max_retries: 0}
 providers:
-"#
+"#,
     );
     for (i, (id, extra)) in providers.iter().enumerate() {
         let role = if i == 0 { "baseline" } else { "candidate" };
