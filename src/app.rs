@@ -498,13 +498,17 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
+    let started = std::time::Instant::now();
     let checked = crate::rundir::dataset_for(&a.run_dir)?;
+    timing("dataset checked against the manifest", started);
     let mut ls = suite::load_suite(&p, None)?;
     if let Some(path) = checked {
         ls.dataset_path = path;
     }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
+    timing("journal checked against the suite", started);
     if let Some(who) = crate::rundir::holder(&a.run_dir) {
         eprintln!(
             "note: {} is being run right now ({who}); these results cover only what is journaled so far",

@@ -311,15 +311,22 @@ pub fn resolved_dataset_path(dir: &Path) -> Option<String> {
 /// `suite.yaml` and dataset describe now (its `request_hash`), so no answer is attributed to settings that did not
 /// produce it. Runs whose journal hashes use another version (made by an older evalh) are not checked (a note says
 /// so).
+///
+/// Every record is checked — an edit to one branch of a template changes only some requests — in chunks of lines
+/// (bounded memory for a journal of any size), each chunk rendered and hashed in parallel. Unreadable lines are
+/// skipped here; the analysis reports them.
 pub fn check_journal(
     ls: &LoadedSuite,
     items: &[Item],
     prompter: &Prompter,
     dir: &Path,
 ) -> Result<()> {
+    use rayon::prelude::*;
+    use std::io::BufRead;
     let version = manifest(dir)?.map(|m| m.request_hash_version);
+    let path = dir.join(journal::JOURNAL_FILE);
     if version != Some(crate::runner::REQUEST_HASH_VERSION) {
-        if dir.join(journal::JOURNAL_FILE).exists() {
+        if path.exists() {
             eprintln!(
                 "note: {}'s journal was written by an older evalh: its answers cannot be checked against the run's \
                  suite.yaml",
@@ -328,56 +335,85 @@ pub fn check_journal(
         }
         return Ok(());
     }
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
     let suite = &ls.suite;
-    let by_id: std::collections::HashMap<&str, &Item> =
-        items.iter().map(|it| (it.id.as_str(), it)).collect();
-    let providers: Vec<(&crate::suite::ProviderSpec, String)> = suite
+    let by_id: std::collections::HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.as_str(), i))
+        .collect();
+    let endpoints: Vec<String> = suite
         .providers
         .iter()
-        .map(|p| (p, crate::runner::hash_endpoint(p, suite.run.seed)))
+        .map(|p| crate::runner::hash_endpoint(p, suite.run.seed))
         .collect();
     let tools = std::sync::Arc::new(ls.tools.clone());
-    // Per provider: records checked, records that do not match, and the first that does not.
-    let mut tally: Vec<(u64, u64, Option<String>)> = vec![(0, 0, None); providers.len()];
-    let mut failure: Option<Error> = None;
-    journal::for_each(dir, |r| {
-        if failure.is_some() || r.repeat >= suite.run.repeats.max(1) {
-            return;
-        }
-        let (Some(item), Some(pi)) = (
-            by_id.get(r.item_id.as_str()),
-            providers.iter().position(|(p, _)| p.id == r.provider_id),
-        ) else {
-            return;
-        };
-        let (spec, endpoint) = &providers[pi];
-        let messages = match prompter.messages(item, &spec.id) {
-            Ok(m) => m,
-            Err(e) => {
-                failure = Some(e);
-                return;
-            }
-        };
+    let repeats = suite.run.repeats.max(1);
+    /// The part of a record this check reads (the rest of the line is skipped unallocated).
+    #[derive(Deserialize)]
+    struct Key {
+        item_id: String,
+        provider_id: String,
+        repeat: u32,
+        request_hash: String,
+    }
+    // Whether the record (provider index, item index, repeat, hash) matches; Err when a prompt cannot render.
+    let matches = |(pi, ii, repeat, hash): &(usize, usize, u32, String)| -> Result<bool> {
+        let spec = &suite.providers[*pi];
         let req = crate::provider::ChatRequest {
-            messages,
+            messages: prompter.messages(&items[*ii], &spec.id)?,
             tools: tools.clone(),
             meta: Default::default(),
         };
-        let t = &mut tally[pi];
-        t.0 += 1;
-        if crate::runner::request_hash(spec, endpoint, &req, r.repeat) != r.request_hash {
-            t.1 += 1;
-            t.2.get_or_insert_with(|| format!("item `{}`, repeat {}", r.item_id, r.repeat));
+        Ok(crate::runner::request_hash(spec, &endpoints[*pi], &req, *repeat) == *hash)
+    };
+    // Per provider: records checked, records that do not match, and the first that does not.
+    let mut tally: Vec<(u64, u64, Option<String>)> = vec![(0, 0, None); suite.providers.len()];
+    let mut rdr = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut chunk: Vec<(usize, usize, u32, String)> = Vec::with_capacity(CHECK_CHUNK);
+    loop {
+        line.clear();
+        let n = rdr
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if n > 0 {
+            if let Ok(k) = serde_json::from_slice::<Key>(&line) {
+                let pi = suite.providers.iter().position(|p| p.id == k.provider_id);
+                if let (Some(pi), Some(&ii)) = (pi, by_id.get(k.item_id.as_str())) {
+                    if k.repeat < repeats {
+                        chunk.push((pi, ii, k.repeat, k.request_hash));
+                    }
+                }
+            }
         }
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
+        if chunk.len() == CHECK_CHUNK || (n == 0 && !chunk.is_empty()) {
+            let verdicts: Vec<bool> = chunk.par_iter().map(matches).collect::<Result<_>>()?;
+            for (rec, ok) in chunk.drain(..).zip(verdicts) {
+                let t = &mut tally[rec.0];
+                t.0 += 1;
+                if !ok {
+                    t.1 += 1;
+                    t.2.get_or_insert_with(|| {
+                        format!("item `{}`, repeat {}", items[rec.1].id, rec.2)
+                    });
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
     }
-    let changed: Vec<String> = providers
+    let changed: Vec<String> = suite
+        .providers
         .iter()
         .zip(&tally)
         .filter(|(_, t)| t.1 > 0)
-        .map(|((p, _), (n, bad, first))| {
+        .map(|(p, (n, bad, first))| {
             format!(
                 "`{}` ({bad} of {n}, first: {})",
                 p.id,
@@ -403,6 +439,9 @@ pub fn check_journal(
     )
     .into())
 }
+
+/// Journal records checked per parallel batch.
+const CHECK_CHUNK: usize = 8192;
 
 #[cfg(test)]
 mod tests {

@@ -109,8 +109,13 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
         sim,
     };
     let mut hasher = blake3::Hasher::new();
-    // Writing into a hasher cannot fail, and these types always serialise.
-    let _ = serde_json::to_writer(&mut hasher, &canon);
+    {
+        // serde_json writes token by token; batching them spares the hasher hundreds of tiny updates per request.
+        // Writing into a hasher cannot fail, and these types always serialise.
+        let mut w = std::io::BufWriter::with_capacity(2048, &mut hasher);
+        let _ = serde_json::to_writer(&mut w, &canon);
+        let _ = std::io::Write::flush(&mut w);
+    }
     hasher.finalize().to_hex().to_string()
 }
 
