@@ -17,7 +17,7 @@
 //! temporary name and renamed into place, so a crash never leaves a half-written entry under a real name; an entry
 //! that does not parse (or whose hash does not match its name) is ignored and overwritten by the next success.
 //!
-//! Layout: `<dir>/v1/<first two hex digits>/<hash>.json`. The default directory is `$EVALH_CACHE_DIR`, else
+//! Layout: `<dir>/v1/<first two hex digits>/<entry key>.json`, and the local key in `<dir>/v1/key`. The default directory is `$EVALH_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/evalh`, else `~/.cache/evalh`.
 
 use crate::error::{Error, InputError, Result};
@@ -40,7 +40,8 @@ const FORMAT: u32 = 1;
 pub struct Entry {
     /// Entry format version.
     pub format: u32,
-    /// The request hash this entry answers (must equal the file name).
+    /// The entry key this entry answers: the request hash, or its keyed mix with `${VAR}` header values (see
+    /// [`Cache::key`]); must equal the file name.
     pub request_hash: String,
     /// When it was stored, seconds since the Unix epoch.
     pub stored_at: u64,
