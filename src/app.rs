@@ -36,7 +36,11 @@ pub fn prepare(
     suite_path: &Path,
     providers: Option<&Path>,
 ) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
-    let ls = suite::load_suite(suite_path, providers)?;
+    prepare_loaded(suite::load_suite(suite_path, providers)?)
+}
+
+/// [`prepare`] for a suite already loaded: its dataset, label check and templates.
+fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
         dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
@@ -45,6 +49,17 @@ pub fn prepare(
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
     Ok((ls, items, prompter))
+}
+
+/// Load a run directory's suite and its dataset (the run's copy, or the original checked against its recorded hash;
+/// see [`crate::rundir::dataset_for`]), and compile its templates.
+fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let checked = crate::rundir::dataset_for(dir)?;
+    let mut ls = suite::load_suite(&dir.join(RESOLVED_SUITE), None)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
+    prepare_loaded(ls)
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
@@ -81,8 +96,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
 fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     let mut s = ls.suite.clone();
-    let abs = std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone());
-    s.dataset.path = abs.to_string_lossy().into_owned();
+    // The run's copy of its dataset when it has one (relative to the run directory), else the absolute path.
+    s.dataset.path = match crate::rundir::resolved_dataset_path(dir) {
+        Some(p) => p,
+        None => std::fs::canonicalize(&ls.dataset_path)
+            .unwrap_or_else(|_| ls.dataset_path.clone())
+            .to_string_lossy()
+            .into_owned(),
+    };
     if !ls.tools.is_empty() {
         s.tools = ToolsSpec::Inline(ls.tools.clone());
     }
@@ -156,9 +177,18 @@ fn parse_stamp(rest: &str) -> Option<(&str, u32)> {
     ok.then_some((stamp, n))
 }
 
-/// The newest run directory of suite `name` under `out` and how many of its requests have no journal record, or
-/// `None` when there is no such run or it cannot be read (then there is nothing useful to say).
-pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
+/// What the newest run of a suite is doing, for the note printed when another run of it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Latest {
+    /// No process runs it, and this many of its requests have no journal record.
+    Missing(u64),
+    /// A process is running it right now ("pid N, started T").
+    InProgress(String),
+}
+
+/// The newest run directory of suite `name` under `out` and its state, or `None` when there is no such run or it
+/// cannot be read (then there is nothing useful to say).
+pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, Latest)> {
     let prefix = format!("{}-", safe_name(name));
     let newest = std::fs::read_dir(out)
         .ok()?
@@ -171,39 +201,59 @@ pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
         .filter(|(_, p)| p.join(RESOLVED_SUITE).is_file())
         .max()?
         .1;
+    // A run in progress is not incomplete: it is not finished yet (its lock says who runs it).
+    if let Some(who) = crate::rundir::holder(&newest) {
+        return Some((newest, Latest::InProgress(who)));
+    }
     let ls = suite::load_suite(&newest.join(RESOLVED_SUITE), None).ok()?;
     if ls.suite.name != name {
         return None;
     }
-    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset).ok()?;
+    let data = match crate::rundir::manifest(&newest).ok()? {
+        Some(m) => match m.dataset.copy {
+            Some(c) => newest.join(c),
+            None => PathBuf::from(m.dataset.path),
+        },
+        None => ls.dataset_path.clone(),
+    };
+    let items = dataset::load(&data, &ls.suite.dataset).ok()?;
     let slots = journal::Slots::new(
         items.iter().map(|it| it.id.as_str()),
         ls.suite.providers.iter().map(|p| p.id.as_str()),
         ls.suite.run.repeats,
     );
-    let mut seen = vec![false; slots.len()];
+    // Unsettled, not merely unrecorded: a run whose provider was unreachable is incomplete too.
+    let mut settled = vec![false; slots.len()];
     journal::for_each(&newest, |r| {
         if let Some(s) = slots.of(&r) {
-            seen[s] = true;
+            settled[s] = r.settled();
         }
     })
     .ok()?;
-    let missing = seen.iter().filter(|s| !**s).count() as u64;
-    Some((newest, missing))
+    let missing = settled.iter().filter(|s| !**s).count() as u64;
+    Some((newest, Latest::Missing(missing)))
 }
 
+/// A new, empty run directory `<out>/<suite>-<UTC stamp>[-n]`. Each candidate name is created with `create_dir`,
+/// which fails if it exists, so two runs started in the same second (or two processes racing) never get one
+/// directory.
 fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
     let safe = safe_name(name);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut dir = out.join(format!("{safe}-{stamp}"));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = out.join(format!("{safe}-{stamp}-{n}"));
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+    for n in 1u32.. {
+        let dir = match n {
+            1 => out.join(format!("{safe}-{stamp}")),
+            n => out.join(format!("{safe}-{stamp}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+        }
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    Ok(dir)
+    unreachable!("the loop returns")
 }
 
 fn run(a: RunArgs) -> Result<i32> {
@@ -228,7 +278,17 @@ fn run(a: RunArgs) -> Result<i32> {
         }
     };
     check_output_paths(&a.outputs)?;
-    let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
+    // Held until `run` returns (the process's end releases it in any case).
+    let resume_lock = run_dir.as_deref().map(crate::rundir::lock).transpose()?;
+    let (mut ls, items, prompter) = match &run_dir {
+        Some(d) => {
+            let prepared = prepare_run_dir(d)?;
+            crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
+            prepared
+        }
+        None => prepare(&suite_path, providers.as_deref())?,
+    };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
     if let Some(b) = a.max_cost {
@@ -243,26 +303,32 @@ fn run(a: RunArgs) -> Result<i32> {
         ls.suite.run.max_cost_usd = Some(b);
     }
     let cache = open_cache(&a.cache)?;
-    let run_dir = match run_dir {
+    let (run_dir, _lock) = match run_dir {
         Some(d) => {
             if a.max_cost.is_some() {
                 write_resolved(&ls, &d)?; // the new budget holds for later resumes too
             }
-            d
+            (d, resume_lock)
         }
         None => {
-            if let Some((dir, missing)) = latest_run_missing(&a.out, &ls.suite.name) {
-                if missing > 0 {
-                    eprintln!(
-                        "note: the latest run {} is incomplete ({missing} missing); resume it with evalh run --resume {}",
-                        dir.display(),
-                        dir.display()
-                    );
-                }
+            match latest_run_missing(&a.out, &ls.suite.name) {
+                Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
+                    "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
+                    dir.display(),
+                    dir.display()
+                ),
+                Some((dir, Latest::InProgress(who))) => eprintln!(
+                    "note: another run of this suite is in progress in {} ({who}); starting a separate run",
+                    dir.display()
+                ),
+                _ => {}
             }
             let d = new_run_dir(&a.out, &ls.suite.name)?;
+            // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
+            let lock = crate::rundir::lock(&d)?;
+            crate::rundir::record_dataset(&d, &ls.dataset_path)?;
             write_resolved(&ls, &d)?;
-            d
+            (d, Some(lock))
         }
     };
     eprintln!("run directory: {}", run_dir.display());
@@ -433,12 +499,8 @@ fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analy
     let mut reader = journal::Reader::open(run_dir)?;
     let analysis = summary::analyse(ls, items, reader.by_ref())?;
     let skipped = reader.finish()?;
-    if !skipped.is_empty() {
-        eprintln!(
-            "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
-            skipped.len(),
-            skipped
-        );
+    for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
+        eprintln!("{note}");
     }
     Ok(analysis)
 }
@@ -526,8 +588,23 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
-    let ls = suite::load_suite(&p, None)?;
+    let started = std::time::Instant::now();
+    let checked = crate::rundir::dataset_for(&a.run_dir)?;
+    timing("dataset checked against the manifest", started);
+    let mut ls = suite::load_suite(&p, None)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    timing("suite and dataset loaded", started);
+    crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
+    timing("journal checked against the suite", started);
+    if let Some(who) = crate::rundir::holder(&a.run_dir) {
+        eprintln!(
+            "note: {} is being run right now ({who}); these results cover only what is journaled so far",
+            a.run_dir.display()
+        );
+    }
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);

@@ -671,11 +671,7 @@ mod tests {
             latency_ms: 1.0,
             ttft_ms: None,
             attempts,
-            error: final_err.map(|class| ErrorInfo {
-                class,
-                message: "m".into(),
-                status: None,
-            }),
+            error: final_err.map(|class| ErrorInfo::new(class, "m", None)),
             cached: false,
             est_input_tokens: Some(10),
             stream_compare: None,

@@ -206,16 +206,18 @@ fn a_dead_endpoint_with_retries_is_stopped_by_the_circuit_breaker() {
 
 #[test]
 fn auth_and_not_found_answers_are_incomplete() {
-    for (status, body, reason) in [
+    for (status, body, reason, code) in [
         (
             401,
             r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#,
             "auth",
+            "code invalid_api_key",
         ),
         (
             404,
             r#"{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
             "not_found",
+            "code model_not_found",
         ),
     ] {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -230,6 +232,12 @@ fn auth_and_not_found_answers_are_incomplete() {
         ]);
         let out = run_evalh(d.path(), &["run", "s.yaml", "--out", "reports"]);
         assert_incomplete_everywhere(&out, d.path());
+        // The terminal names the dominant failure with its cause: the HTTP status and the provider's error code.
+        let t = text(&out);
+        assert!(
+            t.contains(&format!("HTTP {status}")) && t.contains(code),
+            "{t}"
+        );
         let r = results(&run_dir(d.path()));
         assert!(
             r["unsettled_by_reason"][reason].as_u64().unwrap_or(0) > 0,

@@ -1058,8 +1058,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
 /// Render and write `report.html` into the run directory; returns its path.
 pub fn write(run_dir: &Path, page: &Page<'_>) -> crate::error::Result<PathBuf> {
     let path = run_dir.join(REPORT_FILE);
-    std::fs::write(&path, render(page))
-        .map_err(|e| crate::error::Error::io(format!("writing {}", path.display()), e))?;
+    crate::rundir::write_atomic(&path, render(page).as_bytes())?;
     Ok(path)
 }
 
