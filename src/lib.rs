@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod app_metrics;
+pub mod app_review;
 pub mod cache;
 pub mod cli;
 pub mod cost;
@@ -21,6 +22,7 @@ pub mod plan;
 pub mod prompt;
 pub mod provider;
 pub mod report;
+pub mod review;
 pub mod runner;
 pub mod score;
 pub mod stats;

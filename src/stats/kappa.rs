@@ -23,7 +23,9 @@ pub fn cohen_kappa(a: &[usize], b: &[usize], k: usize) -> f64 {
         confusion[x][y] += 1.0;
     }
     let rows: Vec<f64> = confusion.iter().map(|r| r.iter().sum()).collect();
-    let cols: Vec<f64> = (0..k).map(|j| confusion.iter().map(|r| r[j]).sum()).collect();
+    let cols: Vec<f64> = (0..k)
+        .map(|j| confusion.iter().map(|r| r[j]).sum())
+        .collect();
     let total: f64 = rows.iter().sum();
     let (mut observed, mut expected) = (0.0, 0.0);
     for i in 0..k {
@@ -49,7 +51,11 @@ pub fn fleiss_kappa(table: &[Vec<u64>]) -> f64 {
     };
     let k = first.len();
     let m: u64 = first.iter().sum();
-    if m < 2 || table.iter().any(|r| r.len() != k || r.iter().sum::<u64>() != m) {
+    if m < 2
+        || table
+            .iter()
+            .any(|r| r.len() != k || r.iter().sum::<u64>() != m)
+    {
         return f64::NAN;
     }
     let mf = m as f64;
@@ -140,9 +146,18 @@ mod tests {
         assert!(cohen_kappa(&[0, 1], &[0], 4).is_nan());
         assert!(cohen_kappa(&[0, 4], &[0, 1], 4).is_nan());
         assert!(fleiss_kappa(&[]).is_nan());
-        assert!(fleiss_kappa(&[vec![1, 0], vec![0, 1]]).is_nan(), "one rater per item");
-        assert!(fleiss_kappa(&[vec![2, 0], vec![1, 2]]).is_nan(), "unequal raters per item");
-        assert!(fleiss_kappa(&[vec![2, 0], vec![1]]).is_nan(), "ragged table");
+        assert!(
+            fleiss_kappa(&[vec![1, 0], vec![0, 1]]).is_nan(),
+            "one rater per item"
+        );
+        assert!(
+            fleiss_kappa(&[vec![2, 0], vec![1, 2]]).is_nan(),
+            "unequal raters per item"
+        );
+        assert!(
+            fleiss_kappa(&[vec![2, 0], vec![1]]).is_nan(),
+            "ragged table"
+        );
     }
 
     #[test]
