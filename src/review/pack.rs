@@ -151,15 +151,17 @@ fn pair(ls: &LoadedSuite, run_dir: &Path, candidate: Option<&str>) -> Result<(us
                     .hint(format!("pass --candidate with one of: {names}"))
             })?,
         None if cands.len() == 1 => cands[0],
-        None => return Err(InputError::new(
-            run_dir,
-            format!(
+        None => {
+            return Err(InputError::new(
+                run_dir,
+                format!(
                 "the run has {} candidates; which one should the pack compare with the baseline?",
                 cands.len()
             ),
-        )
-        .hint(format!("pass --candidate with one of: {names}"))
-        .into()),
+            )
+            .hint(format!("pass --candidate with one of: {names}"))
+            .into())
+        }
     };
     Ok((c, b))
 }

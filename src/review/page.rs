@@ -170,7 +170,7 @@ h1{font-size:24px;margin:0 0 4px}.meta,.note{color:var(--muted)}.note{font-size:
 .warn{border:2px solid #b3261e;background:#fce8e6;padding:8px 12px;border-radius:6px}
 #bar{position:sticky;top:0;z-index:2;display:flex;flex-wrap:wrap;gap:8px;align-items:center;padding:8px 10px;background:var(--soft);border-radius:8px;margin:10px 0}
 #bar input{font:inherit;padding:3px 6px}#bar button,.choices button,#strip button{font:inherit;font-size:14px;padding:4px 10px;border:1px solid var(--line);background:#fff;border-radius:14px;cursor:pointer}
-#export{background:var(--on);color:#fff;border-color:var(--on)}
+#bar #export{background:var(--on);color:#fff;border-color:var(--on)}
 #strip{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0 12px}#strip button{padding:1px 7px;font-size:12px;border-radius:4px}
 #strip button.done{background:#e6f4ea;border-color:#137333}#strip button.cur{outline:2px solid var(--on)}
 #status{min-height:1.2em;margin:4px 0;font-weight:600}
