@@ -425,3 +425,353 @@ fn review_command_line_errors_are_bad_input() {
         2
     );
 }
+
+/// A headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: the browser reads
+/// NUL-terminated JSON commands on fd 3 and writes replies and events on fd 4). No port, no npm, no extra crate.
+struct Browser {
+    child: std::process::Child,
+    pipe: std::os::unix::net::UnixStream,
+    buf: Vec<u8>,
+    next: u64,
+    session: String,
+}
+
+impl Browser {
+    fn launch(bin: &Path, profile: &Path, downloads: &Path) -> Browser {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        extern "C" {
+            fn dup(fd: i32) -> i32;
+            fn dup2(old: i32, new: i32) -> i32;
+        }
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let fd = theirs.as_raw_fd();
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--remote-debugging-pipe",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        // SAFETY: between fork and exec only dup/dup2 run (async-signal-safe). dup() gives a copy without
+        // close-on-exec, which dup2 then places on fds 3 and 4 (the socket serves both directions).
+        unsafe {
+            cmd.pre_exec(move || {
+                let copy = dup(fd);
+                if copy < 0 || dup2(copy, 3) < 0 || dup2(copy, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("start chromium");
+        drop(theirs);
+        ours.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut b = Browser {
+            child,
+            pipe: ours,
+            buf: Vec::new(),
+            next: 0,
+            session: String::new(),
+        };
+        b.call_browser(
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "allow", "downloadPath": downloads.to_str().unwrap()}),
+        );
+        b
+    }
+
+    fn send(&mut self, method: &str, params: Value, session: Option<String>) -> Value {
+        use std::io::{Read, Write};
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap();
+        bytes.push(0);
+        self.pipe.write_all(&bytes).expect("write to chromium");
+        loop {
+            while let Some(end) = self.buf.iter().position(|&b| b == 0) {
+                let frame: Vec<u8> = self.buf.drain(..=end).collect();
+                let v: Value = serde_json::from_slice(&frame[..end]).expect("DevTools JSON");
+                if v["id"] == id {
+                    assert!(v.get("error").is_none(), "{method}: {v}");
+                    return v["result"].clone();
+                }
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self
+                .pipe
+                .read(&mut chunk)
+                .expect("read from chromium (timed out?)");
+            assert!(n > 0, "chromium closed the pipe");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn call_browser(&mut self, method: &str, params: Value) -> Value {
+        self.send(method, params, None)
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let s = self.session.clone();
+        self.send(method, params, Some(s))
+    }
+
+    fn open(&mut self, url: &str) {
+        let t = self.call_browser("Target.createTarget", json!({"url": url}));
+        let s = self.call_browser(
+            "Target.attachToTarget",
+            json!({"targetId": t["targetId"], "flatten": true}),
+        );
+        self.session = s["sessionId"].as_str().unwrap().to_string();
+        self.wait_ready();
+    }
+
+    fn eval(&mut self, js: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": js, "returnByValue": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    fn wait_ready(&mut self) {
+        for _ in 0..200 {
+            if self.eval("document.documentElement.getAttribute('data-js')") == "ready" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the pack's script did not start");
+    }
+
+    /// Reload the page and wait for the new document's script (a marker on the old document tells them apart).
+    fn reload(&mut self) {
+        self.eval("document.documentElement.setAttribute('data-old','1')");
+        self.call("Page.reload", json!({}));
+        for _ in 0..200 {
+            let fresh = self
+                .eval("document.documentElement.getAttribute('data-old')")
+                .is_null();
+            if fresh && self.attr("data-js") == "ready" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the page did not reload");
+    }
+
+    fn attr(&mut self, name: &str) -> String {
+        let v = self.eval(&format!("document.documentElement.getAttribute('{name}')"));
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// A real key press (keyDown with its text, keyUp).
+    fn key(&mut self, key: &str) {
+        let (code, vk, text) = match key {
+            "ArrowLeft" => ("ArrowLeft".to_string(), 37, ""),
+            "ArrowRight" => ("ArrowRight".to_string(), 39, ""),
+            k if k.chars().all(|c| c.is_ascii_digit()) => {
+                (format!("Digit{k}"), k.as_bytes()[0] as i64, k)
+            }
+            k => (
+                format!("Key{}", k.to_uppercase()),
+                k.to_uppercase().as_bytes()[0] as i64,
+                k,
+            ),
+        };
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyDown", "key": key, "code": code,
+            "windowsVirtualKeyCode": vk, "text": text}),
+        );
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyUp", "key": key, "code": code,
+            "windowsVirtualKeyCode": vk}),
+        );
+    }
+
+    /// A real mouse click in the middle of the element `selector` matches.
+    fn click(&mut self, selector: &str) {
+        let js = format!(
+            "(function(){{var e=document.querySelector({}); e.scrollIntoView({{block:'center'}}); var r=e.getBoundingClientRect(); return [r.left+r.width/2, r.top+r.height/2];}})()",
+            serde_json::to_string(selector).unwrap()
+        );
+        let p = self.eval(&js);
+        let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        for t in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": t, "x": x, "y": y,
+                "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+
+    fn type_text(&mut self, selector: &str, text: &str) {
+        self.click(selector);
+        self.call("Input.insertText", json!({"text": text}));
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait until `dir/name` is a complete download.
+fn downloaded(dir: &Path, name: &str) -> Value {
+    let p = dir.join(name);
+    for _ in 0..200 {
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                return v;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let listing: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    panic!(
+        "{name} was not downloaded; {} holds {listing:?}",
+        dir.display()
+    );
+}
+
+#[test]
+fn chromium_reviewers_pick_export_and_import_gives_the_fixture() {
+    let bin = PathBuf::from("/usr/bin/chromium");
+    if !bin.exists() {
+        eprintln!("note: /usr/bin/chromium not found (.ci/run installs the Debian package `chromium`); skipping the browser review test");
+        return;
+    }
+    let (d, run) = sim_run();
+    let pack = make_pack(d.path(), &run, &[]);
+    let sides: Vec<String> = pack["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["candidate_side"].as_str().unwrap().to_string())
+        .collect();
+    let ids: Vec<String> = pack["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_str().unwrap().to_string())
+        .collect();
+    let url = format!("file://{}", run.join("review/pack.html").display());
+    let downloads = d.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+
+    // Alice: keys only (digits for some items, letters for others), a change of mind, a reload half-way.
+    let key_for = |meant: &str, side: &str, letters: bool| -> &'static str {
+        match (blind_for(meant, side), letters) {
+            ("a_better", false) => "1",
+            ("b_better", false) => "2",
+            ("both_fine", false) => "3",
+            ("both_bad", false) => "4",
+            ("a_better", true) => "a",
+            ("b_better", true) => "b",
+            ("both_fine", true) => "f",
+            _ => "x",
+        }
+    };
+    {
+        let mut b = Browser::launch(&bin, &d.path().join("profile-alice"), &downloads);
+        b.open(&url);
+        assert_eq!(b.attr("data-current"), ids[0]);
+        b.type_text("#reviewer", "alice");
+        b.click("h1"); // leave the name box: keys typed there are text, not choices
+        b.key("x"); // both bad on item 1 ...
+        assert_eq!(
+            b.attr("data-current"),
+            ids[1],
+            "a choice moves to the next undecided item"
+        );
+        b.key("ArrowLeft"); // ... changed her mind
+        assert_eq!(b.attr("data-current"), ids[0]);
+        for k in 0..5 {
+            assert_eq!(b.attr("data-current"), ids[k]);
+            b.key(key_for(ALICE[k], &sides[k], k % 2 == 1));
+        }
+        assert_eq!(b.attr("data-decided"), "5");
+        // Close and reopen: nothing is lost (local storage keyed by the pack id).
+        b.reload();
+        assert_eq!(b.attr("data-decided"), "5", "decisions survive a reload");
+        assert_eq!(b.attr("data-current"), ids[5], "and so does the position");
+        assert_eq!(b.eval("document.getElementById('reviewer').value"), "alice");
+        for k in 5..10 {
+            assert_eq!(b.attr("data-current"), ids[k]);
+            b.key(key_for(ALICE[k], &sides[k], k % 2 == 0));
+        }
+        assert_eq!(b.attr("data-decided"), "10");
+        b.click("#export");
+        let v = downloaded(&downloads, "decisions-alice.json");
+        assert_eq!(v["pack_id"], pack["pack_id"]);
+        assert_eq!(v["side_assignment_hash"], pack["side_assignment_hash"]);
+        assert_eq!(v["decisions"].as_array().unwrap().len(), 10);
+        assert!(v["decisions"][0]["decided_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+    }
+    // Bob: mouse clicks only, six items, a note.
+    {
+        let mut b = Browser::launch(&bin, &d.path().join("profile-bob"), &downloads);
+        b.open(&url);
+        b.type_text("#reviewer", "bob");
+        for k in 0..6 {
+            assert_eq!(b.attr("data-current"), ids[k]);
+            if k == 2 {
+                b.type_text(
+                    "#items .item:not([hidden]) textarea[data-note]",
+                    "both say the same",
+                );
+            }
+            let choice = blind_for(BOB[k], &sides[k]);
+            b.click(&format!(
+                "#items .item:not([hidden]) button[data-choice={choice}]"
+            ));
+        }
+        assert_eq!(b.attr("data-decided"), "6");
+        b.click("#export");
+        let v = downloaded(&downloads, "decisions-bob.json");
+        assert_eq!(v["decisions"].as_array().unwrap().len(), 6);
+        assert_eq!(v["decisions"][2]["note"], "both say the same");
+    }
+    let a = downloads.join("decisions-alice.json");
+    let bfile = downloads.join("decisions-bob.json");
+    let out = evalh(
+        d.path(),
+        &[
+            "review",
+            "import",
+            run.to_str().unwrap(),
+            a.to_str().unwrap(),
+            bfile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    check_unblinding(&run, &pack, &[("alice", &ALICE[..]), ("bob", &BOB[..])]);
+    let out = evalh(d.path(), &["score", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    check_fixture(&read_json(&run.join("results.json")));
+}

@@ -281,6 +281,7 @@ const JS: &str = r#"
   strip.forEach(function(b){ b.addEventListener('click',function(){ show(+b.getAttribute('data-go')); }); });
   nameBox.value=state.reviewer;
   nameBox.addEventListener('input',function(){ state.reviewer=nameBox.value; save(); });
+  nameBox.addEventListener('keydown',function(e){ if(e.key==='Enter'){ nameBox.blur(); e.preventDefault(); } });
   document.getElementById('prev').addEventListener('click',function(){ show(state.current-1); });
   document.getElementById('next').addEventListener('click',function(){ show(state.current+1); });
   document.getElementById('next-open').addEventListener('click',function(){ var j=nextOpen(); if(j>=0) show(j); });
