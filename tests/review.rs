@@ -775,3 +775,27 @@ fn chromium_reviewers_pick_export_and_import_gives_the_fixture() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     check_fixture(&read_json(&run.join("results.json")));
 }
+
+#[test]
+fn validate_checks_the_human_rule() {
+    for (v, ok) in [("0.95", true), ("1", true), ("0", false), ("1.5", false)] {
+        let suite = sim_suite(&format!("gate: {{human: {{min_acceptable_rate: {v}}}}}\n"));
+        let d = fixture(&[("suite.yaml", &suite), ("data.jsonl", TICKETS)]);
+        let out = evalh(d.path(), &["validate", "suite.yaml"]);
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{v}: {}", text(&out));
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{v}: {}", text(&out));
+            assert!(text(&out).contains("suite.yaml:20:"), "{v}: {}", text(&out));
+            assert!(
+                text(&out).contains("gate.human.min_acceptable_rate is"),
+                "{v}: {}",
+                text(&out)
+            );
+        }
+    }
+    let suite = sim_suite("gate: {human: {min_acceptable: 0.9}}\n");
+    let d = fixture(&[("suite.yaml", &suite), ("data.jsonl", TICKETS)]);
+    let out = evalh(d.path(), &["validate", "suite.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
