@@ -238,7 +238,7 @@ fn crafted_exports_import_unblinded_and_give_the_hand_computed_fixture() {
     let report = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert!(report.contains("<section id=\"human\">"));
     assert!(
-        report.contains("Cohen&#39;s kappa 0.182"),
+        report.contains("Cohen's κ <b>0.182</b>"),
         "report agreement"
     );
 }

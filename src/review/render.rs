@@ -77,6 +77,36 @@ pub fn terminal_block(candidate: &str, h: &HumanReview) -> String {
     out
 }
 
+/// "77.3% (17/22)" over its interval, for a table cell.
+fn rate_cell(r: &Rate) -> String {
+    match (r.rate, r.lower, r.upper) {
+        (Some(v), Some(l), Some(u)) => format!(
+            "{:.1}% <span class=\"ci\">({}/{})</span><br><span class=\"ci\">[{:.1}, {:.1}]%</span>",
+            v * 100.0,
+            r.k,
+            r.n,
+            l * 100.0,
+            u * 100.0
+        ),
+        _ => format!("- <span class=\"ci\">({}/{})</span>", r.k, r.n),
+    }
+}
+
+fn agreement_cell(h: &HumanReview) -> String {
+    match &h.agreement {
+        None => "<span class=\"ci\">no item reviewed twice</span>".into(),
+        Some(a) => format!(
+            "{} κ <b>{}</b><br><span class=\"ci\">{} items × {} ratings, {} reviewers; {:.0}% of pairs agree</span>",
+            if a.method == "cohen" { "Cohen's" } else { "Fleiss'" },
+            a.kappa.map(|k| format!("{k:.3}")).unwrap_or_else(|| "undefined".into()),
+            a.n_items,
+            a.ratings_per_item,
+            a.reviewers,
+            a.observed_agreement * 100.0
+        ),
+    }
+}
+
 /// The report's "Human review" section (empty when no candidate has imported decisions).
 pub fn html_section(r: &Results) -> String {
     let reviewed: Vec<_> = r
@@ -103,7 +133,7 @@ pub fn html_section(r: &Results) -> String {
         let Some(h) = &p.human_review else { continue };
         let _ = write!(
             out,
-            "<tr data-provider=\"{}\"><td>{} <span class=\"ci\">vs {}</span></td><td class=\"n\">{} <span class=\"ci\">{} items · {}</span></td>",
+            "<tr data-provider=\"{}\"><td>{} <span class=\"ci\">vs {}</span></td><td class=\"n\">{}<br><span class=\"ci\">{} items · {}</span></td>",
             escape(&p.id),
             escape(&p.id),
             escape(&h.baseline),
@@ -118,9 +148,9 @@ pub fn html_section(r: &Results) -> String {
             &h.loss_rate,
             &h.preference_rate,
         ] {
-            let _ = write!(out, "<td class=\"n\">{}</td>", escape(&pct(rate)));
+            let _ = write!(out, "<td class=\"n\">{}</td>", rate_cell(rate));
         }
-        let _ = write!(out, "<td>{}</td></tr>", escape(&agreement(h)));
+        let _ = write!(out, "<td>{}</td></tr>", agreement_cell(h));
     }
     out.push_str("</tbody></table></div>");
     for p in &reviewed {
