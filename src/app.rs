@@ -28,6 +28,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Sim(SimCommand::Serve { suite, port, log }) => {
             sim_serve(&suite, port, log.as_deref())
         }
+        Command::Review(a) => crate::app_review::review(a),
     }
 }
 
@@ -494,10 +495,11 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
     })
 }
 
-fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
+pub(crate) fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
+    let human = crate::review::Decisions::load(run_dir)?;
     // Streamed: the records go straight from the file into the analysis, never all into one list first.
     let mut reader = journal::Reader::open(run_dir)?;
-    let analysis = summary::analyse(ls, items, reader.by_ref())?;
+    let analysis = summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
     let skipped = reader.finish()?;
     for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
         eprintln!("{note}");

@@ -31,6 +31,67 @@ pub enum Command {
     /// The built-in simulator.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Blind human review: write a review pack of a run (review/pack.html), or import reviewers' decisions.
+    Review(ReviewArgs),
+}
+
+/// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReviewArgs {
+    /// `import`: check, un-blind and append exported decisions.
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+    /// Run directory to draw the pack from.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// The candidate compared with the baseline (required when the run has several).
+    #[arg(long, value_name = "ID")]
+    pub candidate: Option<String>,
+    /// Share of the eligible items to sample, e.g. 5%.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, conflicts_with = "n")]
+    pub sample: Option<f64>,
+    /// Number of items to sample [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub n: Option<u32>,
+    /// Seed of the draw and of the A/B sides [default: the suite's run.seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also put in the pack every item where the two providers' outputs disagree (over-weights disagreements).
+    #[arg(long)]
+    pub include_disagreements: bool,
+    /// Show the dataset's reference answer next to the input.
+    #[arg(long)]
+    pub show_reference: bool,
+}
+
+/// `evalh review ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Check exported decisions files against the run's packs, un-blind them, append to review/decisions.jsonl.
+    Import {
+        /// Run directory the pack was made from.
+        run_dir: PathBuf,
+        /// decisions-<reviewer>.json files exported from the pack.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// "5%" or "5" -> 0.05; within (0, 100].
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v: f64 = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage; write e.g. 5%"))?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v / 100.0)
+    } else {
+        Err(format!("{s} is outside (0, 100]%; write e.g. 5%"))
+    }
 }
 
 /// A suite and an optional provider file.

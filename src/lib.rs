@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod app_metrics;
+pub mod app_review;
 pub mod cache;
 pub mod cli;
 pub mod cost;
@@ -22,6 +23,7 @@ pub mod prompt;
 pub mod provider;
 pub mod redact;
 pub mod report;
+pub mod review;
 pub mod rundir;
 pub mod runner;
 pub mod score;

@@ -395,6 +395,7 @@ pub fn render(page: &Page<'_>) -> String {
     let _ = writeln!(body, "<nav class=\"toc\"><a href=\"#verdicts\">Verdicts</a><a href=\"#metrics\">Metrics</a><a href=\"#cost\">Cost &amp; latency</a><a href=\"#charts\">Charts</a><a href=\"#tokens\">Token counts</a><a href=\"#errors\">Errors</a><a href=\"#drill\">Items</a></nav></header>");
 
     verdicts(&mut body, r);
+    body.push_str(&crate::review::html_section(r));
     metrics(&mut body, r);
     cost_latency(&mut body, r);
     charts(&mut body, page);

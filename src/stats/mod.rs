@@ -28,6 +28,9 @@
 //! * [`error_rate_items_needed`], [`error_rate_guard_power`] – items per provider to settle an
 //!   error-rate guard, from the exact power of the Newcombe rule (checked against an enumeration
 //!   of statsmodels' interval in the same golden file).
+//! * [`cohen_kappa`] (scikit-learn `cohen_kappa_score`) and [`fleiss_kappa`] (statsmodels
+//!   `inter_rater.fleiss_kappa`) – agreement between human reviewers beyond chance (golden file
+//!   `kappa.json` from `scripts/golden/kappa.py`).
 //! * [`quantile_normal`], [`quantile_t`] – panic-free quantiles. statrs' Student-t inverse CDF is
 //!   inaccurate for large df (and does not terminate for df ≈ 1e9), so [`quantile_t`] only uses
 //!   it where it was verified to 1e-12 and switches to closed forms / series elsewhere.
@@ -39,6 +42,7 @@ mod bootstrap;
 mod dist;
 mod guard;
 mod intervals;
+mod kappa;
 mod mcnemar;
 mod percentile;
 mod ratio;
@@ -56,6 +60,7 @@ pub use guard::{
     quantile_lower_rank, quantile_upper_bound, quantile_upper_rank, BOUNDABLE_QUANTILES,
 };
 pub use intervals::{mean_stderr, t_interval, wilson};
+pub use kappa::{cohen_kappa, fleiss_kappa};
 pub use mcnemar::{binomial_half_cdf, mcnemar_exact, McNemar};
 pub use percentile::{percentile_linear, percentile_nearest_rank, quantile_linear};
 pub use ratio::{

@@ -127,6 +127,7 @@ pub(crate) fn evidence(
             cand_unsettled: results.0.n_unsettled,
             base_unsettled: results.1.n_unsettled,
         },
+        human: None,
     }
 }
 
