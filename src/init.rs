@@ -148,7 +148,7 @@ impl Template {
              providers:\n\
              {providers}\n\n\
              gate:\n\
-             \x20 metric: {metric}                # the quality metric compared (docs/metrics.md)\n\
+             \x20 metric: {metric:<22}# the quality metric compared (docs/metrics.md)\n\
              \x20 min_quality_ratio: 0.95       # a candidate passes at >= 95% of the baseline's quality ...\n\
              \x20 max_cost_ratio: 0.40          # ... for <= 40% of its cost per item\n\
              \x20 confidence: 0.95              # judged on a one-sided 95% confidence bound (docs/gate.md)\n\
