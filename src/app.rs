@@ -2,7 +2,8 @@
 //! calls the stage module that owns it, in data-flow order.
 
 use crate::cli::{
-    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs,
+    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SelectArgs, SimCommand,
+    SuiteArgs,
 };
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
@@ -18,12 +19,16 @@ pub const RESOLVED_SUITE: &str = "suite.yaml";
 
 /// Run a parsed command line; returns the exit code.
 pub fn main(cli: Cli) -> Result<i32> {
+    load_env_files(&cli.command)?;
     match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan(a),
         Command::Score(a) => rescore(a, false),
         Command::Report(a) => rescore(a, true),
+        Command::Init(a) => crate::init::init(&a),
+        Command::Compare(a) => crate::compare::command(&a),
+        Command::Runs(c) => crate::runs::command(c),
         Command::Metrics(m) => crate::app_metrics::metrics(m),
         Command::Sim(SimCommand::Serve { suite, port, log }) => {
             sim_serve(&suite, port, log.as_deref())
@@ -32,12 +37,54 @@ pub fn main(cli: Cli) -> Result<i32> {
     }
 }
 
+/// `.env` in the current directory, then next to the suite (see `envfile`), for the commands that check keys.
+fn load_env_files(cmd: &Command) -> Result<()> {
+    let suite = match cmd {
+        Command::Run(a) if a.resume.is_none() => a.suite.as_deref(),
+        Command::Run(_) => None,
+        Command::Validate(a) => Some(a.suite.as_path()),
+        Command::Plan(a) => Some(a.suite.suite.as_path()),
+        Command::Sim(SimCommand::Serve { suite, .. }) => Some(suite.as_path()),
+        _ => return Ok(()),
+    };
+    let suite_dir = suite.map(|s| match s.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    });
+    let mut dirs = vec![Path::new(".")];
+    dirs.extend(suite_dir);
+    for f in crate::envfile::load(&dirs)? {
+        let mut parts = Vec::new();
+        if !f.set.is_empty() {
+            parts.push(format!("set {}", f.set.join(", ")));
+        }
+        if !f.kept.is_empty() {
+            parts.push(format!("already set, kept: {}", f.kept.join(", ")));
+        }
+        if !parts.is_empty() {
+            eprintln!("note: read {}: {}", f.path.display(), parts.join("; "));
+        }
+    }
+    Ok(())
+}
+
 /// Load a suite, its dataset, and compile its templates: everything that can be checked before spending.
 pub fn prepare(
     suite_path: &Path,
     providers: Option<&Path>,
 ) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
-    prepare_loaded(suite::load_suite(suite_path, providers)?)
+    prepare_selected(suite_path, providers, &SelectArgs::default())
+}
+
+/// [`prepare`] with `--limit` / `--only` applied before the dataset is read.
+pub fn prepare_selected(
+    suite_path: &Path,
+    providers: Option<&Path>,
+    select: &SelectArgs,
+) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let mut ls = suite::load_suite(suite_path, providers)?;
+    crate::select::apply(select, &mut ls)?;
+    prepare_loaded(ls)
 }
 
 /// [`prepare`] for a suite already loaded: its dataset, label check and templates.
@@ -64,7 +111,7 @@ fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
-    let (ls, items, _) = prepare(&a.suite, a.providers.as_deref())?;
+    let (ls, items, _) = prepare_selected(&a.suite, a.providers.as_deref(), &a.select)?;
     suite::preflight(&ls)?;
     println!(
         "{}: ok — {} task, {} items, {} providers (baseline: {})",
@@ -78,7 +125,11 @@ fn validate(a: SuiteArgs) -> Result<i32> {
 }
 
 fn plan(a: PlanArgs) -> Result<i32> {
-    let (ls, items, prompter) = prepare(&a.suite.suite, a.suite.providers.as_deref())?;
+    let (ls, items, prompter) = prepare_selected(
+        &a.suite.suite,
+        a.suite.providers.as_deref(),
+        &a.suite.select,
+    )?;
     suite::preflight(&ls)?;
     let cache = open_cache(&a.cache)?;
     let p = crate::plan::plan(&ls, &items, &prompter, cache.as_deref())?;
@@ -278,6 +329,14 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
+    if run_dir.is_some() && !crate::select::is_empty(&a.select) {
+        return Err(InputError::new(
+            "",
+            "--limit and --only cannot be given with --resume: a run keeps the items and providers it started with",
+        )
+        .hint("resume without them, or start a new run: evalh run SUITE --limit N --only ID")
+        .into());
+    }
     check_output_paths(&a.outputs)?;
     // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
     // Held until `run` returns (the process's end releases it in any case).
@@ -288,7 +347,7 @@ fn run(a: RunArgs) -> Result<i32> {
             crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
             prepared
         }
-        None => prepare(&suite_path, providers.as_deref())?,
+        None => prepare_selected(&suite_path, providers.as_deref(), &a.select)?,
     };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
@@ -390,6 +449,9 @@ fn run(a: RunArgs) -> Result<i32> {
     timing("run: analysis", started);
     let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
     timing("run: reports written", started);
+    if let Some(out) = run_dir.parent() {
+        crate::runs::refresh_index(out);
+    }
     if !analysis.results.complete || outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
