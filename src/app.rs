@@ -2,7 +2,8 @@
 //! calls the stage module that owns it, in data-flow order.
 
 use crate::cli::{
-    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs,
+    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SelectArgs, SimCommand,
+    SuiteArgs,
 };
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
@@ -18,17 +19,53 @@ pub const RESOLVED_SUITE: &str = "suite.yaml";
 
 /// Run a parsed command line; returns the exit code.
 pub fn main(cli: Cli) -> Result<i32> {
+    load_env_files(&cli.command)?;
     match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan(a),
         Command::Score(a) => rescore(a, false),
         Command::Report(a) => rescore(a, true),
+        Command::Init(a) => crate::init::init(&a),
+        Command::Compare(a) => crate::compare::command(&a),
+        Command::Runs(c) => crate::runs::command(c),
         Command::Metrics(m) => crate::app_metrics::metrics(m),
         Command::Sim(SimCommand::Serve { suite, port, log }) => {
             sim_serve(&suite, port, log.as_deref())
         }
+        Command::Review(a) => crate::app_review::review(a),
     }
+}
+
+/// `.env` in the current directory, then next to the suite (see `envfile`), for the commands that check keys.
+fn load_env_files(cmd: &Command) -> Result<()> {
+    let suite = match cmd {
+        Command::Run(a) if a.resume.is_none() => a.suite.as_deref(),
+        Command::Run(_) => None,
+        Command::Validate(a) => Some(a.suite.as_path()),
+        Command::Plan(a) => Some(a.suite.suite.as_path()),
+        Command::Sim(SimCommand::Serve { suite, .. }) => Some(suite.as_path()),
+        _ => return Ok(()),
+    };
+    let suite_dir = suite.map(|s| match s.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    });
+    let mut dirs = vec![Path::new(".")];
+    dirs.extend(suite_dir);
+    for f in crate::envfile::load(&dirs)? {
+        let mut parts = Vec::new();
+        if !f.set.is_empty() {
+            parts.push(format!("set {}", f.set.join(", ")));
+        }
+        if !f.kept.is_empty() {
+            parts.push(format!("already set, kept: {}", f.kept.join(", ")));
+        }
+        if !parts.is_empty() {
+            eprintln!("note: read {}: {}", f.path.display(), parts.join("; "));
+        }
+    }
+    Ok(())
 }
 
 /// Load a suite, its dataset, and compile its templates: everything that can be checked before spending.
@@ -36,7 +73,22 @@ pub fn prepare(
     suite_path: &Path,
     providers: Option<&Path>,
 ) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
-    let ls = suite::load_suite(suite_path, providers)?;
+    prepare_selected(suite_path, providers, &SelectArgs::default())
+}
+
+/// [`prepare`] with `--limit` / `--only` applied before the dataset is read.
+pub fn prepare_selected(
+    suite_path: &Path,
+    providers: Option<&Path>,
+    select: &SelectArgs,
+) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let mut ls = suite::load_suite(suite_path, providers)?;
+    crate::select::apply(select, &mut ls)?;
+    prepare_loaded(ls)
+}
+
+/// [`prepare`] for a suite already loaded: its dataset, label check and templates.
+fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
         dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
@@ -47,8 +99,19 @@ pub fn prepare(
     Ok((ls, items, prompter))
 }
 
+/// Load a run directory's suite and its dataset (the run's copy, or the original checked against its recorded hash;
+/// see [`crate::rundir::dataset_for`]), and compile its templates.
+fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let checked = crate::rundir::dataset_for(dir)?;
+    let mut ls = suite::load_suite(&dir.join(RESOLVED_SUITE), None)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
+    prepare_loaded(ls)
+}
+
 fn validate(a: SuiteArgs) -> Result<i32> {
-    let (ls, items, _) = prepare(&a.suite, a.providers.as_deref())?;
+    let (ls, items, _) = prepare_selected(&a.suite, a.providers.as_deref(), &a.select)?;
     suite::preflight(&ls)?;
     println!(
         "{}: ok — {} task, {} items, {} providers (baseline: {})",
@@ -62,7 +125,11 @@ fn validate(a: SuiteArgs) -> Result<i32> {
 }
 
 fn plan(a: PlanArgs) -> Result<i32> {
-    let (ls, items, prompter) = prepare(&a.suite.suite, a.suite.providers.as_deref())?;
+    let (ls, items, prompter) = prepare_selected(
+        &a.suite.suite,
+        a.suite.providers.as_deref(),
+        &a.suite.select,
+    )?;
     suite::preflight(&ls)?;
     let cache = open_cache(&a.cache)?;
     let p = crate::plan::plan(&ls, &items, &prompter, cache.as_deref())?;
@@ -82,8 +149,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// says what ran, and `evalh score`/`report`/`run --resume` can reload it.
 fn write_resolved(ls: &LoadedSuite, dir: &Path) -> Result<()> {
     let mut s = ls.suite.clone();
-    let abs = std::fs::canonicalize(&ls.dataset_path).unwrap_or_else(|_| ls.dataset_path.clone());
-    s.dataset.path = abs.to_string_lossy().into_owned();
+    // The run's copy of its dataset when it has one (relative to the run directory), else the absolute path.
+    s.dataset.path = match crate::rundir::resolved_dataset_path(dir) {
+        Some(p) => p,
+        None => std::fs::canonicalize(&ls.dataset_path)
+            .unwrap_or_else(|_| ls.dataset_path.clone())
+            .to_string_lossy()
+            .into_owned(),
+    };
     if !ls.tools.is_empty() {
         s.tools = ToolsSpec::Inline(ls.tools.clone());
     }
@@ -147,9 +220,18 @@ fn parse_stamp(rest: &str) -> Option<(&str, u32)> {
     ok.then_some((stamp, n))
 }
 
-/// The newest run directory of suite `name` under `out` and how many of its requests have no journal record, or
-/// `None` when there is no such run or it cannot be read (then there is nothing useful to say).
-pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
+/// What the newest run of a suite is doing, for the note printed when another run of it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Latest {
+    /// No process runs it, and this many of its requests have no journal record.
+    Missing(u64),
+    /// A process is running it right now ("pid N, started T").
+    InProgress(String),
+}
+
+/// The newest run directory of suite `name` under `out` and its state, or `None` when there is no such run or it
+/// cannot be read (then there is nothing useful to say).
+pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, Latest)> {
     let prefix = format!("{}-", safe_name(name));
     let newest = std::fs::read_dir(out)
         .ok()?
@@ -162,39 +244,59 @@ pub fn latest_run_missing(out: &Path, name: &str) -> Option<(PathBuf, u64)> {
         .filter(|(_, p)| p.join(RESOLVED_SUITE).is_file())
         .max()?
         .1;
+    // A run in progress is not incomplete: it is not finished yet (its lock says who runs it).
+    if let Some(who) = crate::rundir::holder(&newest) {
+        return Some((newest, Latest::InProgress(who)));
+    }
     let ls = suite::load_suite(&newest.join(RESOLVED_SUITE), None).ok()?;
     if ls.suite.name != name {
         return None;
     }
-    let items = dataset::load(&ls.dataset_path, &ls.suite.dataset).ok()?;
+    let data = match crate::rundir::manifest(&newest).ok()? {
+        Some(m) => match m.dataset.copy {
+            Some(c) => newest.join(c),
+            None => PathBuf::from(m.dataset.path),
+        },
+        None => ls.dataset_path.clone(),
+    };
+    let items = dataset::load(&data, &ls.suite.dataset).ok()?;
     let slots = journal::Slots::new(
         items.iter().map(|it| it.id.as_str()),
         ls.suite.providers.iter().map(|p| p.id.as_str()),
         ls.suite.run.repeats,
     );
-    let mut seen = vec![false; slots.len()];
+    // Unsettled, not merely unrecorded: a run whose provider was unreachable is incomplete too.
+    let mut settled = vec![false; slots.len()];
     journal::for_each(&newest, |r| {
         if let Some(s) = slots.of(&r) {
-            seen[s] = true;
+            settled[s] = r.settled();
         }
     })
     .ok()?;
-    let missing = seen.iter().filter(|s| !**s).count() as u64;
-    Some((newest, missing))
+    let missing = settled.iter().filter(|s| !**s).count() as u64;
+    Some((newest, Latest::Missing(missing)))
 }
 
+/// A new, empty run directory `<out>/<suite>-<UTC stamp>[-n]`. Each candidate name is created with `create_dir`,
+/// which fails if it exists, so two runs started in the same second (or two processes racing) never get one
+/// directory.
 fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
     let safe = safe_name(name);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut dir = out.join(format!("{safe}-{stamp}"));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = out.join(format!("{safe}-{stamp}-{n}"));
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+    for n in 1u32.. {
+        let dir = match n {
+            1 => out.join(format!("{safe}-{stamp}")),
+            n => out.join(format!("{safe}-{stamp}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+        }
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    Ok(dir)
+    unreachable!("the loop returns")
 }
 
 fn run(a: RunArgs) -> Result<i32> {
@@ -218,8 +320,26 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
+    if run_dir.is_some() && !crate::select::is_empty(&a.select) {
+        return Err(InputError::new(
+            "",
+            "--limit and --only cannot be given with --resume: a run keeps the items and providers it started with",
+        )
+        .hint("resume without them, or start a new run: evalh run SUITE --limit N --only ID")
+        .into());
+    }
     check_output_paths(&a.outputs)?;
-    let (mut ls, items, prompter) = prepare(&suite_path, providers.as_deref())?;
+    // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
+    // Held until `run` returns (the process's end releases it in any case).
+    let resume_lock = run_dir.as_deref().map(crate::rundir::lock).transpose()?;
+    let (mut ls, items, prompter) = match &run_dir {
+        Some(d) => {
+            let prepared = prepare_run_dir(d)?;
+            crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
+            prepared
+        }
+        None => prepare_selected(&suite_path, providers.as_deref(), &a.select)?,
+    };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
     if let Some(b) = a.max_cost {
@@ -234,26 +354,32 @@ fn run(a: RunArgs) -> Result<i32> {
         ls.suite.run.max_cost_usd = Some(b);
     }
     let cache = open_cache(&a.cache)?;
-    let run_dir = match run_dir {
+    let (run_dir, _lock) = match run_dir {
         Some(d) => {
             if a.max_cost.is_some() {
                 write_resolved(&ls, &d)?; // the new budget holds for later resumes too
             }
-            d
+            (d, resume_lock)
         }
         None => {
-            if let Some((dir, missing)) = latest_run_missing(&a.out, &ls.suite.name) {
-                if missing > 0 {
-                    eprintln!(
-                        "note: the latest run {} is incomplete ({missing} missing); resume it with evalh run --resume {}",
-                        dir.display(),
-                        dir.display()
-                    );
-                }
+            match latest_run_missing(&a.out, &ls.suite.name) {
+                Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
+                    "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
+                    dir.display(),
+                    dir.display()
+                ),
+                Some((dir, Latest::InProgress(who))) => eprintln!(
+                    "note: another run of this suite is in progress in {} ({who}); starting a separate run",
+                    dir.display()
+                ),
+                _ => {}
             }
             let d = new_run_dir(&a.out, &ls.suite.name)?;
+            // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
+            let lock = crate::rundir::lock(&d)?;
+            crate::rundir::record_dataset(&d, &ls.dataset_path)?;
             write_resolved(&ls, &d)?;
-            d
+            (d, Some(lock))
         }
     };
     eprintln!("run directory: {}", run_dir.display());
@@ -314,6 +440,9 @@ fn run(a: RunArgs) -> Result<i32> {
     timing("run: analysis", started);
     let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
     timing("run: reports written", started);
+    if let Some(out) = run_dir.parent() {
+        crate::runs::refresh_index(out);
+    }
     if !analysis.results.complete || outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
@@ -419,17 +548,14 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
     })
 }
 
-fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
+pub(crate) fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
+    let human = crate::review::Decisions::load(run_dir)?;
     // Streamed: the records go straight from the file into the analysis, never all into one list first.
     let mut reader = journal::Reader::open(run_dir)?;
-    let analysis = summary::analyse(ls, items, reader.by_ref())?;
+    let analysis = summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
     let skipped = reader.finish()?;
-    if !skipped.is_empty() {
-        eprintln!(
-            "note: ignored {} unreadable journal line(s) (a torn write after a crash): {:?}",
-            skipped.len(),
-            skipped
-        );
+    for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
+        eprintln!("{note}");
     }
     Ok(analysis)
 }
@@ -517,8 +643,23 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
-    let ls = suite::load_suite(&p, None)?;
+    let started = std::time::Instant::now();
+    let checked = crate::rundir::dataset_for(&a.run_dir)?;
+    timing("dataset checked against the manifest", started);
+    let mut ls = suite::load_suite(&p, None)?;
+    if let Some(path) = checked {
+        ls.dataset_path = path;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    timing("suite and dataset loaded", started);
+    crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
+    timing("journal checked against the suite", started);
+    if let Some(who) = crate::rundir::holder(&a.run_dir) {
+        eprintln!(
+            "note: {} is being run right now ({who}); these results cover only what is journaled so far",
+            a.run_dir.display()
+        );
+    }
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);

@@ -5,14 +5,19 @@
 //! of the provider (looked up once, before the first attempt; filled only by successes — a cached error would make a
 //! transient failure permanent), so a second run of an unchanged suite sends nothing.
 //!
-//! Key: the record's `request_hash` (blake3 of provider kind, base URL, model, messages, params, streaming, tools and
-//! repeat index — see [`crate::runner::request_hash`]); never the API key, which therefore never reaches the cache.
+//! Key: the record's `request_hash` (blake3 of provider kind, endpoint URL, headers, model, messages, params,
+//! streaming, tools and repeat index — see [`crate::runner::request_hash`]). That hash names a `${VAR}` header only by
+//! its template; when a provider has such headers (a gateway's routing or virtual key read from the environment) the
+//! entry key is instead a blake3 keyed hash of the request hash and those values, under a random key kept in the
+//! cache directory (`key`, created on first use, owner-only): two providers routed by different values never share
+//! an entry, and neither the values nor a hash anyone could test guesses against leave the machine's cache. Never
+//! the API key or a credential header, which therefore never reach the cache.
 //! Value: the response (text, tool calls, finish reason, usage) and when it was stored; nothing run-specific (item,
 //! provider id, cost, attempts). Entries older than the TTL are misses. Each entry is one small JSON file written to a
 //! temporary name and renamed into place, so a crash never leaves a half-written entry under a real name; an entry
 //! that does not parse (or whose hash does not match its name) is ignored and overwritten by the next success.
 //!
-//! Layout: `<dir>/v1/<first two hex digits>/<hash>.json`. The default directory is `$EVALH_CACHE_DIR`, else
+//! Layout: `<dir>/v1/<first two hex digits>/<entry key>.json`, and the local key in `<dir>/v1/key`. The default directory is `$EVALH_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/evalh`, else `~/.cache/evalh`.
 
 use crate::chat::{ToolCall, Usage};
@@ -21,6 +26,7 @@ use crate::journal::Record;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Default time to live of an entry: 30 days.
@@ -34,7 +40,8 @@ const FORMAT: u32 = 1;
 pub struct Entry {
     /// Entry format version.
     pub format: u32,
-    /// The request hash this entry answers (must equal the file name).
+    /// The entry key this entry answers: the request hash, or its keyed mix with `${VAR}` header values (see
+    /// [`Cache::key`]); must equal the file name.
     pub request_hash: String,
     /// When it was stored, seconds since the Unix epoch.
     pub stored_at: u64,
@@ -61,7 +68,12 @@ pub struct Cache {
     hits: AtomicU64,
     stores: AtomicU64,
     warned: AtomicBool,
+    /// The local key for entry keys of requests with `${VAR}` headers (`None`: it could not be read or made).
+    secret: OnceLock<Option<[u8; 32]>>,
 }
+
+/// The file holding the cache's local key, under the format directory.
+const KEY_FILE: &str = "key";
 
 /// Whether a lookup found a usable entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +159,51 @@ impl Cache {
             hits: AtomicU64::new(0),
             stores: AtomicU64::new(0),
             warned: AtomicBool::new(false),
+            secret: OnceLock::new(),
         })
+    }
+
+    /// The entry key of a request whose journal hash is `request_hash`, sent by provider `spec`: the hash itself,
+    /// or — when the provider has non-credential headers whose values come from the environment — a keyed hash of
+    /// it and those values (see the module doc). `None` when such a key is needed but the cache's local key cannot
+    /// be read or created: the request then bypasses the cache.
+    pub fn key(&self, request_hash: &str, spec: &crate::suite::ProviderSpec) -> Option<String> {
+        let mut routed = spec
+            .headers
+            .iter()
+            .filter(|(n, v)| v.contains("${") && !crate::provider::http::is_credential_header(n))
+            .peekable();
+        if routed.peek().is_none() {
+            return Some(request_hash.to_string());
+        }
+        let secret = self.secret()?;
+        let mut h = blake3::Hasher::new_keyed(secret);
+        h.update(request_hash.as_bytes());
+        for (name, value) in routed {
+            let value = crate::provider::http::expand_env(value);
+            // Length-prefixed, so no two header lists hash alike.
+            for part in [name.to_ascii_lowercase().as_bytes(), value.as_bytes()] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+        }
+        Some(h.finalize().to_hex().to_string())
+    }
+
+    fn secret(&self) -> Option<&[u8; 32]> {
+        self.secret
+            .get_or_init(|| match load_or_create_key(&self.root) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!(
+                        "warning: the response cache's key {} cannot be used ({e}); requests with `${{VAR}}` headers \
+                         bypass the cache",
+                        self.root.join(KEY_FILE).display()
+                    );
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// Where the entry for `hash` lives.
@@ -184,15 +240,16 @@ impl Cache {
         Some(e)
     }
 
-    /// Store a successful record (errors are never cached). Failures to write are reported once on stderr and
-    /// otherwise ignored: a cache that cannot be written must not stop a paid run.
-    pub fn put(&self, r: &Record) {
-        if r.error.is_some() || r.cached || !valid_hash(&r.request_hash) {
+    /// Store a successful record under entry key `key` (see [`Cache::key`]; errors are never cached). Failures to
+    /// write are reported once on stderr and otherwise ignored: a cache that cannot be written must not stop a paid
+    /// run.
+    pub fn put(&self, key: &str, r: &Record) {
+        if r.error.is_some() || r.cached || !valid_hash(key) {
             return;
         }
         let entry = Entry {
             format: FORMAT,
-            request_hash: r.request_hash.clone(),
+            request_hash: key.to_string(),
             stored_at: now_secs(),
             output_text: r.output_text.clone(),
             tool_calls: r.tool_calls.clone(),
@@ -245,6 +302,40 @@ impl Cache {
     pub fn root(&self) -> &Path {
         &self.root
     }
+}
+
+/// Read the cache's local key, creating it (32 random bytes, owner-only) if there is none. Creation is race-free:
+/// the key is written under a unique temporary name and hard-linked into place, which fails if another process got
+/// there first — then that process's key is read.
+fn load_or_create_key(root: &Path) -> std::io::Result<[u8; 32]> {
+    let path = root.join(KEY_FILE);
+    let read = |p: &Path| -> std::io::Result<[u8; 32]> {
+        let b = std::fs::read(p)?;
+        b.try_into()
+            .map_err(|b: Vec<u8>| std::io::Error::other(format!("{} bytes, expected 32", b.len())))
+    };
+    match read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        other => return other,
+    }
+    let mut key = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut key);
+    let tmp = root.join(format!(".key.{}.tmp", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let res = opts.open(&tmp).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, &key)?;
+        f.sync_all()
+    });
+    let res = res.and_then(|_| match std::fs::hard_link(&tmp, &path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
+        Err(e) => Err(e),
+        Ok(()) => Ok(key),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    res
 }
 
 /// The journal record for a cache hit: the cached response, this run's identity, cost 0, `cached: true`.
@@ -324,7 +415,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::open(d.path(), DEFAULT_TTL).unwrap();
         assert!(c.get(H).is_none());
-        c.put(&rec(H));
+        c.put(H, &rec(H));
         let e = c.get(H).unwrap();
         assert_eq!(e.output_text, "billing");
         let r = hit_record(e, "i2".into(), "q".into(), 3, 7, 0.1);
@@ -350,15 +441,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::open(d.path(), DEFAULT_TTL).unwrap();
         let mut r = rec(H);
-        r.error = Some(ErrorInfo {
-            class: ErrorClass::RateLimit,
-            message: "slow down".into(),
-            status: Some(429),
-        });
-        c.put(&r);
+        r.error = Some(ErrorInfo::new(
+            ErrorClass::RateLimit,
+            "slow down",
+            Some(429),
+        ));
+        c.put(H, &r);
         let mut r2 = rec(H);
         r2.cached = true;
-        c.put(&r2);
+        c.put(H, &r2);
         assert_eq!(c.probe(H), Probe::Absent);
     }
 
@@ -366,7 +457,7 @@ mod tests {
     fn expired_and_corrupt_entries_are_misses() {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::open(d.path(), Duration::from_secs(3600)).unwrap();
-        c.put(&rec(H));
+        c.put(H, &rec(H));
         let p = c.path(H);
         let mut e: Entry = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         e.stored_at -= 7200;
@@ -383,7 +474,7 @@ mod tests {
         std::fs::write(c.path(&other), serde_json::to_vec(&e2).unwrap()).unwrap();
         assert_eq!(c.probe(&other), Probe::Absent);
         // A success overwrites the corrupt entry.
-        c.put(&rec(H));
+        c.put(H, &rec(H));
         assert_eq!(c.probe(H), Probe::Fresh);
         // Hashes that are not hex never touch the file system.
         assert!(c.get("../../etc/passwd").is_none());
@@ -408,5 +499,54 @@ mod tests {
         std::fs::write(&f, "x").unwrap();
         let e = Cache::open(&f, DEFAULT_TTL).unwrap_err();
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn entry_keys_mix_in_routing_values_under_the_local_key() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::open(d.path(), DEFAULT_TTL).unwrap();
+        let spec = |h: &str| -> crate::suite::ProviderSpec {
+            serde_yaml::from_str(&format!("{{id: p, kind: openai, model: m, headers: {h}}}"))
+                .unwrap()
+        };
+        // No `${VAR}` header (or only a credential one): the entry key is the request hash, and no key file is made.
+        assert_eq!(c.key(H, &spec("{X-Route: a}")).as_deref(), Some(H));
+        assert_eq!(
+            c.key(
+                H,
+                &spec("{Authorization: 'Bearer ${EVALH_UNIT_CACHE_TOKEN}'}")
+            )
+            .as_deref(),
+            Some(H)
+        );
+        assert!(!c.root().join(KEY_FILE).exists());
+        let routed = spec("{X-Vk: '${EVALH_UNIT_CACHE_VK}'}");
+        std::env::set_var("EVALH_UNIT_CACHE_VK", "vk-one");
+        let k1 = c.key(H, &routed).unwrap();
+        std::env::set_var("EVALH_UNIT_CACHE_VK", "vk-two");
+        let k2 = c.key(H, &routed).unwrap();
+        assert_ne!(k1, k2);
+        assert_ne!(k1, H);
+        assert!(valid_hash(&k1));
+        let key_file = c.root().join(KEY_FILE);
+        assert_eq!(std::fs::read(&key_file).unwrap().len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the key is owner-only: {mode:o}");
+        }
+        // Another handle on the same directory reads the same key; another cache directory has its own.
+        let again = Cache::open(d.path(), DEFAULT_TTL).unwrap();
+        assert_eq!(again.key(H, &routed).unwrap(), k2);
+        let d2 = tempfile::tempdir().unwrap();
+        let other = Cache::open(d2.path(), DEFAULT_TTL).unwrap();
+        assert_ne!(other.key(H, &routed).unwrap(), k2);
+        // A damaged key file: such requests bypass the cache instead of sharing entries.
+        let d3 = tempfile::tempdir().unwrap();
+        let bad = Cache::open(d3.path(), DEFAULT_TTL).unwrap();
+        std::fs::write(bad.root().join(KEY_FILE), b"short").unwrap();
+        assert_eq!(bad.key(H, &routed), None);
+        assert_eq!(bad.key(H, &spec("{X-Route: a}")).as_deref(), Some(H));
     }
 }

@@ -25,12 +25,80 @@ pub enum Command {
     Score(OutputArgs),
     /// Regenerate the reports of a run directory (offline).
     Report(OutputArgs),
+    /// Write a starter suite, a 5-row dataset and a providers file for a task (runs offline as written).
+    Init(InitArgs),
+    /// Compare two runs of the same suite: per provider, what changed and whether it is significant (offline).
+    Compare(CompareArgs),
+    /// The run directories under an output folder: list them, prune old ones, rewrite index.html.
+    #[command(subcommand)]
+    Runs(RunsCommand),
     /// Score outputs produced elsewhere: JSONL on stdin, one JSON result per line on stdout.
     #[command(subcommand)]
     Metrics(MetricsCommand),
     /// The built-in simulator.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Blind human review: write a review pack of a run (review/pack.html), or import reviewers' decisions.
+    Review(ReviewArgs),
+}
+
+/// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReviewArgs {
+    /// `import`: check, un-blind and append exported decisions.
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+    /// Run directory to draw the pack from.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// The candidate compared with the baseline (required when the run has several).
+    #[arg(long, value_name = "ID")]
+    pub candidate: Option<String>,
+    /// Share of the eligible items to sample, e.g. 5%.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, conflicts_with = "n")]
+    pub sample: Option<f64>,
+    /// Number of items to sample [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub n: Option<u32>,
+    /// Seed of the draw and of the A/B sides [default: the suite's run.seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also put in the pack every item where the two providers' outputs disagree (over-weights disagreements).
+    #[arg(long)]
+    pub include_disagreements: bool,
+    /// Show the dataset's reference answer next to the input.
+    #[arg(long)]
+    pub show_reference: bool,
+}
+
+/// `evalh review ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Check exported decisions files against the run's packs, un-blind them, append to review/decisions.jsonl.
+    Import {
+        /// Run directory the pack was made from.
+        run_dir: PathBuf,
+        /// decisions-<reviewer>.json files exported from the pack.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// "5%" or "5" -> 0.05; within (0, 100].
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v: f64 = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage; write e.g. 5%"))?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v / 100.0)
+    } else {
+        Err(format!("{s} is outside (0, 100]%; write e.g. 5%"))
+    }
 }
 
 /// A suite and an optional provider file.
@@ -41,6 +109,20 @@ pub struct SuiteArgs {
     /// Replace the suite's providers with those in this YAML file.
     #[arg(long)]
     pub providers: Option<PathBuf>,
+    /// Which items and providers.
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+/// `--limit N` / `--only ID`: a smaller run for a fast loop (see docs/runs.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Use only the first N items of the dataset (overrides dataset.limit).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Run only this candidate (repeatable); the baseline always runs.
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
 }
 
 /// `evalh plan`.
@@ -86,6 +168,9 @@ pub struct RunArgs {
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
+    /// Which items and providers (recorded in the run directory, so a resume keeps them).
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Hide progress bars.
     #[arg(long)]
     pub no_progress: bool,
@@ -119,6 +204,75 @@ pub struct OutputArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+}
+
+/// `evalh init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The task the starter suite evaluates.
+    #[arg(long, value_enum, default_value_t = InitTask::Classification)]
+    pub task: InitTask,
+    /// Folder to write into (created when missing; existing files are never overwritten).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Task types `evalh init` can write a starter for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum InitTask {
+    /// Pick one label per item.
+    Classification,
+    /// Free-text summaries scored with ROUGE.
+    Summarization,
+    /// JSON records scored field by field.
+    Extraction,
+    /// Tool calls scored against expected calls.
+    FunctionCalling,
+}
+
+/// `evalh compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run directory.
+    pub run_a: PathBuf,
+    /// The later run directory (changes are B − A).
+    pub run_b: PathBuf,
+    /// How many ids of items whose correctness flipped to list per direction.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub flips: usize,
+    /// Print the comparison as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `evalh runs ...`.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List every run directory under the output folder, newest first per suite.
+    List(RunsDirArgs),
+    /// Delete all but the newest N runs of each suite (never a run in progress).
+    Prune {
+        /// Runs to keep per suite.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+        /// Say what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The output folder.
+        #[command(flatten)]
+        dir: RunsDirArgs,
+    },
+    /// Rewrite <out>/index.html (also done after each `evalh run`).
+    Index(RunsDirArgs),
+}
+
+/// The folder holding run directories.
+#[derive(Debug, Args)]
+pub struct RunsDirArgs {
+    /// Where run directories are (the --out of `evalh run`).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
 }
 
 /// `evalh metrics ...`.

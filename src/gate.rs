@@ -205,6 +205,23 @@ pub struct Evidence {
     pub format_validity_bounds: Option<(f64, f64)>,
     /// Unsettled requests.
     pub completeness: Completeness,
+    /// Blind human review (None: no decisions imported for this candidate).
+    pub human: Option<HumanEvidence>,
+}
+
+/// The human-review evidence the `human` rule is judged on (computed by `summary` from `review`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct HumanEvidence {
+    /// Decisions finding the candidate acceptable (better, or both fine).
+    pub acceptable: u64,
+    /// Decisions.
+    pub n: u64,
+    /// Wilson lower bound of the acceptable rate at the gate's confidence.
+    pub lower: Option<f64>,
+    /// Wilson upper bound.
+    pub upper: Option<f64>,
+    /// Decisions in all that would settle the rule at the observed rate.
+    pub reviews_needed: Option<u64>,
 }
 
 /// McNemar's counts and p-values.
@@ -272,6 +289,9 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
     rules.push(latency_rule(spec, ev));
     if let Some(min) = spec.min_format_validity {
         rules.push(format_rule(spec, ev, min));
+    }
+    if let Some(h) = &spec.human {
+        rules.push(human_rule(ev, h.min_acceptable_rate));
     }
     let incomplete = c.cand_unsettled + c.base_unsettled > 0;
     let verdict = if incomplete {
@@ -782,6 +802,67 @@ fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
     };
     rule(
         "format_validity",
+        status,
+        "confident",
+        bounds,
+        format!("{head}, {words}"),
+    )
+}
+
+/// `gate.human`: the share of blind reviews finding the candidate acceptable, judged on its Wilson interval (always,
+/// whatever `decision` says: a handful of reviews is no evidence on its point estimate). No decisions: not measured.
+fn human_rule(ev: &Evidence, min: f64) -> Rule {
+    let p = pct(ev.confidence);
+    let Some(h) = ev.human.filter(|h| h.n > 0) else {
+        return rule(
+            "human",
+            RuleStatus::NotMeasured,
+            "confident",
+            None,
+            format!(
+                "human review not measured: no decisions imported for this candidate (needs an acceptable rate >= {:.1}%; evalh review RUN_DIR, then evalh review import RUN_DIR FILE...)",
+                min * 100.0
+            ),
+        );
+    };
+    let (l, u) = (h.lower.unwrap_or(0.0), h.upper.unwrap_or(1.0));
+    let head = format!(
+        "human review: acceptable in {}/{} decisions ({:.1}%)",
+        h.acceptable,
+        h.n,
+        h.acceptable as f64 / h.n as f64 * 100.0
+    );
+    let bounds = Some(Bounds {
+        lower: h.lower,
+        upper: h.upper,
+    });
+    let m = min * 100.0;
+    let (status, words) = if l >= min {
+        (
+            RuleStatus::Pass,
+            format!("{p}% lower bound {:.1}% >= {m:.1}%", l * 100.0),
+        )
+    } else if u < min {
+        (
+            RuleStatus::Fail,
+            format!("{p}% upper bound {:.1}% < {m:.1}%", u * 100.0),
+        )
+    } else {
+        let more = h
+            .reviews_needed
+            .map(|n| format!("; about {n} decisions in all would settle it at this rate"))
+            .unwrap_or_default();
+        (
+            RuleStatus::Inconclusive,
+            format!(
+                "{p}% bounds {:.1}%-{:.1}% straddle {m:.1}%{more}",
+                l * 100.0,
+                u * 100.0
+            ),
+        )
+    };
+    rule(
+        "human",
         status,
         "confident",
         bounds,

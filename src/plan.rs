@@ -95,8 +95,8 @@ pub fn plan(
             };
             for repeat in 0..repeats {
                 let fresh = cache.is_some_and(|c| {
-                    c.probe(&crate::runner::request_hash(p, &base_url, &req, repeat))
-                        == Probe::Fresh
+                    let hash = crate::runner::request_hash(p, &base_url, &req, repeat);
+                    c.key(&hash, p).is_some_and(|k| c.probe(&k) == Probe::Fresh)
                 });
                 if fresh {
                     hits += 1;

@@ -170,6 +170,9 @@ pub struct ProviderResult {
     pub stream_equivalence: Option<StreamEquivalence>,
     /// Gate result (candidates only).
     pub gate: Option<GateResult>,
+    /// Blind human review against the baseline, when decisions were imported (`evalh review import`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub human_review: Option<crate::review::HumanReview>,
 }
 
 /// The whole results document.
@@ -220,6 +223,16 @@ pub fn analyse(
     ls: &LoadedSuite,
     items: &[Item],
     records: impl IntoIterator<Item = crate::journal::Record>,
+) -> crate::error::Result<Analysis> {
+    analyse_with(ls, items, records, None)
+}
+
+/// [`analyse`], with the run's imported human-review decisions (`review/decisions.jsonl`) when there are any.
+pub fn analyse_with(
+    ls: &LoadedSuite,
+    items: &[Item],
+    records: impl IntoIterator<Item = crate::journal::Record>,
+    human: Option<&crate::review::Decisions>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
@@ -429,6 +442,7 @@ pub fn analyse(
             details: s0.details.clone(),
             stream_equivalence,
             gate: None,
+            human_review: None,
         });
         scores_r0.push(s0);
     }
@@ -448,7 +462,7 @@ pub fn analyse(
                 .candidates
                 .as_ref()
                 .is_none_or(|c| c.contains(&suite.providers[ci].id));
-            let ev = evidence(
+            let mut ev = evidence(
                 ls,
                 &scorer,
                 &metric,
@@ -456,7 +470,11 @@ pub fn analyse(
                 (&provider_results[ci], &provider_results[bi]),
                 (&table[ci][0], &table[bi][0]),
             );
+            let review = human
+                .and_then(|h| h.review_for(&suite.providers[ci].id, &suite.providers[bi].id, conf));
+            ev.human = review.as_ref().map(|r| human_evidence(r, &suite.gate));
             provider_results[ci].gate = Some(gate::decide(&suite.gate, &ev, gated));
+            provider_results[ci].human_review = review;
         }
     }
     let gate_refs: Vec<&GateResult> = provider_results
@@ -502,6 +520,23 @@ pub fn analyse(
         scores: scores_r0,
         records: records_r0,
     })
+}
+
+/// The gate's view of a candidate's human review: acceptable decisions, their Wilson bounds, reviews to settle.
+fn human_evidence(
+    r: &crate::review::HumanReview,
+    g: &crate::suite::GateSpec,
+) -> gate::HumanEvidence {
+    let a = &r.acceptable_rate;
+    gate::HumanEvidence {
+        acceptable: a.k,
+        n: a.n,
+        lower: a.lower,
+        upper: a.upper,
+        reviews_needed: g.human.and_then(|h| {
+            crate::review::reviews_needed(a.k, a.n, h.min_acceptable_rate, g.confidence)
+        }),
+    }
 }
 
 fn sorted_sum(it: impl Iterator<Item = f64>) -> f64 {
@@ -671,11 +706,7 @@ mod tests {
             latency_ms: 1.0,
             ttft_ms: None,
             attempts,
-            error: final_err.map(|class| ErrorInfo {
-                class,
-                message: "m".into(),
-                status: None,
-            }),
+            error: final_err.map(|class| ErrorInfo::new(class, "m", None)),
             cached: false,
             est_input_tokens: Some(10),
             stream_compare: None,

@@ -205,3 +205,183 @@ fn bad_cache_flags_are_input_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("file"), "{}", text(&o));
 }
+
+mod loopback;
+
+/// Each provider's answers in a run's journal, and how many were served from the cache.
+fn answers(
+    run: &Path,
+) -> std::collections::BTreeMap<String, (std::collections::BTreeSet<String>, usize)> {
+    let mut m: std::collections::BTreeMap<String, (std::collections::BTreeSet<String>, usize)> =
+        Default::default();
+    for line in std::fs::read_to_string(run.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["error"].is_null(), "{v}");
+        let e = m
+            .entry(v["provider_id"].as_str().unwrap().to_string())
+            .or_default();
+        e.0.insert(v["output_text"].as_str().unwrap().to_string());
+        e.1 += usize::from(v["cached"] == true);
+    }
+    m
+}
+
+fn gateway_suite(url: &str, providers: &[(&str, &str)]) -> String {
+    let mut s = String::from(
+        r#"name: gw
+task: classification
+dataset: {path: data.jsonl, id: id, expected: label}
+labels: [billing, bug, feature]
+prompt:
+  user: "{{ text }}"
+gate: {decision: point}
+run: {concurrency: 2, max_retries: 0}
+providers:
+"#,
+    );
+    for (i, (id, extra)) in providers.iter().enumerate() {
+        let role = if i == 0 { "baseline" } else { "candidate" };
+        s.push_str(&format!(
+            "  - {{id: {id}, role: {role}, model: shared-model, api_key_env: EVALH_TEST_GW_KEY, \
+             price: {{input_per_mtok: 1, output_per_mtok: 2}}, {extra}, base_url: '{url}'}}\n"
+        ));
+    }
+    s
+}
+
+/// Two providers on one gateway with the same model and base URL, routed by a header (or Azure's api-version), never
+/// share a cache entry: the second, fully cached run still gives each provider its own answers. A routing value read
+/// from the environment keeps entries apart too, without reaching the journal or the cache's files.
+#[test]
+fn providers_routed_by_a_header_or_api_version_never_share_a_cache_entry() {
+    let server = loopback::Server::start(|s| {
+        let route = format!("{} {}", s.header("x-route"), s.query);
+        loopback::chat_ok(
+            if route.contains("premium") || route.contains("2024-10-21") {
+                "billing"
+            } else {
+                "feature"
+            },
+        )
+    });
+    let gw = format!("{}/v1", server.url);
+    let by_header = gateway_suite(
+        &gw,
+        &[
+            ("premium", "kind: openai, headers: {X-Route: premium}"),
+            ("cheap", "kind: openai, headers: {X-Route: cheap}"),
+        ],
+    );
+    let by_version = gateway_suite(
+        &server.url,
+        &[
+            ("old", "kind: azure, api_version: '2024-10-21'"),
+            ("new", "kind: azure, api_version: '2025-01-01-preview'"),
+        ],
+    );
+    let by_env = gateway_suite(
+        &gw,
+        &[(
+            "routed",
+            "kind: openai, headers: {X-Route: '${EVALH_TEST_ROUTE}'}",
+        )],
+    );
+    let d = fixture(&[
+        ("header.yaml", &by_header),
+        ("version.yaml", &by_version),
+        ("env.yaml", &by_env),
+        ("data.jsonl", &dataset(12)),
+    ]);
+    let dir = d.path();
+    let run = |suite: &str, out: &str, route: &str| {
+        let o = loopback::evalh_env(
+            dir,
+            &[
+                "run",
+                suite,
+                "--out",
+                out,
+                "--cache-dir",
+                "cache",
+                "--no-progress",
+            ],
+            &[
+                ("EVALH_TEST_GW_KEY", "sk-gw-test-key-123456"),
+                ("EVALH_TEST_ROUTE", route),
+            ],
+        );
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+        only_subdir(&dir.join(out))
+    };
+    let own = |a: &[(&str, &str)]| -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+        a.iter()
+            .map(|(p, t)| (p.to_string(), [t.to_string()].into()))
+            .collect()
+    };
+    for (suite, expected) in [
+        (
+            "header.yaml",
+            own(&[("premium", "billing"), ("cheap", "feature")]),
+        ),
+        (
+            "version.yaml",
+            own(&[("old", "billing"), ("new", "feature")]),
+        ),
+    ] {
+        let out = suite.trim_end_matches(".yaml");
+        for (n, cached) in [(1, 0), (2, 12)] {
+            let r = answers(&run(suite, &format!("{out}{n}"), ""));
+            let got: std::collections::BTreeMap<_, _> =
+                r.iter().map(|(p, (a, _))| (p.clone(), a.clone())).collect();
+            assert_eq!(got, expected, "{suite} run {n}");
+            assert!(
+                r.values().all(|(_, c)| *c == cached),
+                "{suite} run {n}: {r:?}"
+            );
+        }
+    }
+
+    // One provider whose route comes from the environment: another value is another request.
+    server.clear();
+    let value_a = "route-premium-81d2c7";
+    let value_b = "route-cheap-81d2c7";
+    let a1 = run("env.yaml", "env-a1", value_a);
+    assert_eq!(server.seen().len(), 12);
+    let b1 = run("env.yaml", "env-b1", value_b);
+    assert_eq!(
+        server.seen().len(),
+        24,
+        "a new route value is not served from the cache"
+    );
+    assert_eq!(answers(&b1)["routed"].0, ["feature".to_string()].into());
+    let a2 = run("env.yaml", "env-a2", value_a);
+    assert_eq!(
+        server.seen().len(),
+        24,
+        "the first value's entries are still there"
+    );
+    assert_eq!(answers(&a2)["routed"], (["billing".to_string()].into(), 12));
+    assert!(server
+        .seen()
+        .iter()
+        .all(|s| s.header("x-route").starts_with("route-")));
+    // The journal's request hashes do not depend on the value (it is not in them), the cache's entry keys do.
+    let hashes = |run: &Path| -> std::collections::BTreeSet<String> {
+        journal_content(run)
+            .into_values()
+            .map(|v| v["request_hash"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hashes(&a1), hashes(&b1));
+    for f in files_under(dir) {
+        let s = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(
+            !s.contains("81d2c7"),
+            "a routing value reached {}",
+            f.display()
+        );
+    }
+}

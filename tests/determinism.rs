@@ -52,7 +52,10 @@ fn shuffled_journal_gives_byte_identical_results() {
         lines.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
         let copy = dir.join(format!("shuffled-{seed}"));
         std::fs::create_dir_all(&copy).unwrap();
-        std::fs::copy(run_a.join("suite.yaml"), copy.join("suite.yaml")).unwrap();
+        // The run directory but its journal: suite, manifest and the run's copy of its dataset.
+        for f in ["suite.yaml", "manifest.json", "dataset.jsonl"] {
+            std::fs::copy(run_a.join(f), copy.join(f)).unwrap();
+        }
         std::fs::write(copy.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
         let o = evalh(dir, &["score", copy.to_str().unwrap()]);
         assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));

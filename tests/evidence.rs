@@ -206,16 +206,18 @@ fn a_dead_endpoint_with_retries_is_stopped_by_the_circuit_breaker() {
 
 #[test]
 fn auth_and_not_found_answers_are_incomplete() {
-    for (status, body, reason) in [
+    for (status, body, reason, code) in [
         (
             401,
             r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#,
             "auth",
+            "code invalid_api_key",
         ),
         (
             404,
             r#"{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
             "not_found",
+            "code model_not_found",
         ),
     ] {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -230,6 +232,12 @@ fn auth_and_not_found_answers_are_incomplete() {
         ]);
         let out = run_evalh(d.path(), &["run", "s.yaml", "--out", "reports"]);
         assert_incomplete_everywhere(&out, d.path());
+        // The terminal names the dominant failure with its cause: the HTTP status and the provider's error code.
+        let t = text(&out);
+        assert!(
+            t.contains(&format!("HTTP {status}")) && t.contains(code),
+            "{t}"
+        );
         let r = results(&run_dir(d.path()));
         assert!(
             r["unsettled_by_reason"][reason].as_u64().unwrap_or(0) > 0,
@@ -363,4 +371,86 @@ fn ctrl_c_stops_sending_on_summarization_too() {
     assert!(sent < 170, "sent {sent} of 180 after Ctrl-C");
     let r = results(&run_dir(d.path()));
     assert_eq!(r["complete"], false);
+}
+
+#[test]
+fn a_cached_baseline_keeps_its_latency_so_a_faster_candidate_does_not_fail_p99() {
+    let provider = |id: &str, role: &str, p50: u32, p99: u32| {
+        format!(
+            "  - {{id: {id}, {role}kind: sim, model: m-{id}, price: {{input_per_mtok: 1, output_per_mtok: 1}}, sim: {{quality: 1.0, latency_ms: {{p50: {p50}, p99: {p99}}}}}}}\n"
+        )
+    };
+    let head = "name: lat\ntask: classification\ndataset: {path: data.jsonl, id: id, expected: label}\nlabels: [billing, bug, feature]\nprompt:\n  user: \"{{ text }}\"\nrun: {concurrency: 16}\ngate: {max_cost_ratio: 2.0, min_items: 5}\nproviders:\n";
+    let one = format!("{head}{}", provider("base", "role: baseline, ", 300, 700));
+    let two = format!("{one}{}", provider("fast", "", 20, 40));
+    let d = fixture(&[
+        ("one.yaml", &one),
+        ("two.yaml", &two),
+        ("data.jsonl", &dataset(40)),
+    ]);
+    let out = evalh(d.path(), &["run", "one.yaml", "--out", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The baseline now comes from the cache, the new candidate is sent.
+    let out = evalh(d.path(), &["run", "two.yaml", "--out", "r2"]);
+    let t = text(&out);
+    assert!(t.contains("40 responses served"), "{t}");
+    let run = std::fs::read_dir(d.path().join("r2"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let r = results(&run);
+    let base = &r["providers"][0];
+    assert_eq!(base["latency_from_cache"], 40, "{base}");
+    assert!(
+        base["latency_ms"]["p99"].as_f64().unwrap() > 200.0,
+        "{base}"
+    );
+    let rule = r["providers"][1]["gate"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "p99_latency")
+        .unwrap()
+        .clone();
+    assert_eq!(rule["status"], "pass", "{rule}");
+    assert!(
+        rule["detail"].as_str().unwrap().contains("from the cache"),
+        "{rule}"
+    );
+}
+
+#[test]
+fn every_gate_metric_the_validator_accepts_gets_a_finite_interval_and_a_verdict() {
+    // Issue 12 item 5: extraction gated on micro_f1 printed (NaN-NaN) and stayed INCONCLUSIVE forever.
+    let src = std::fs::read_to_string(root().join("suites/extract.yaml")).unwrap();
+    let abs = root().join("datasets/extract");
+    let suite = src
+        .replace("../datasets/extract", abs.to_str().unwrap())
+        .replace("metric: field_f1", "metric: micro_f1");
+    assert!(suite.contains("metric: micro_f1"), "{suite}");
+    let d = fixture(&[("s.yaml", &suite)]);
+    let out = evalh(
+        d.path(),
+        &["run", "s.yaml", "--out", "reports", "--no-cache"],
+    );
+    let t = text(&out);
+    assert!(!t.contains("NaN"), "{t}");
+    let r = results(&run_dir(d.path()));
+    assert_eq!(r["gate_metric"], "micro_f1");
+    for p in r["providers"].as_array().unwrap() {
+        let iv = &p["metric_intervals"]["micro_f1"];
+        assert!(
+            iv["lower"].as_f64().is_some() && iv["upper"].as_f64().is_some(),
+            "{p}"
+        );
+        if let Some(g) = p["gate"].as_object() {
+            assert!(
+                g["verdict"] == "PASS" || g["verdict"] == "FAIL",
+                "{}: {}",
+                p["id"],
+                g["verdict"]
+            );
+        }
+    }
 }

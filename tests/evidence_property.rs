@@ -105,11 +105,7 @@ fn record(item: usize, provider: &str, fate: Fate, rng: &mut ChaCha8Rng) -> Opti
         latency_ms: rng.random_range(100.0..900.0),
         ttft_ms: None,
         attempts: 1,
-        error: class.map(|class| ErrorInfo {
-            class,
-            message: "m".into(),
-            status: None,
-        }),
+        error: class.map(|class| ErrorInfo::new(class, "m", None)),
         cached: false,
         est_input_tokens: Some(100),
         stream_compare: None,

@@ -84,6 +84,7 @@ fn verdict(x: &[f64], y: &[f64], spec: &GateSpec) -> Verdict {
         format_valid: (n, n),
         format_validity_bounds: None,
         completeness: Completeness::default(),
+        human: None,
     };
     gate::decide(spec, &ev, true).verdict
 }

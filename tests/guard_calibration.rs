@@ -60,10 +60,8 @@ fn records(seed: u64, n: usize, id: &str, model: &str, p: &SimSpec) -> Vec<Recor
         .map(|i| {
             let item = format!("i{i}");
             let d = draw(seed, model, &item, "0", "1", p);
-            let error = d.fault.map(|_| evalh::journal::ErrorInfo {
-                class: ErrorClass::ServerError,
-                message: "HTTP 500".into(),
-                status: Some(500),
+            let error = d.fault.map(|_| {
+                evalh::journal::ErrorInfo::new(ErrorClass::ServerError, "HTTP 500", Some(500))
             });
             let ok = error.is_none();
             Record {

@@ -49,6 +49,7 @@ fn ev() -> Evidence {
         format_valid: (200, 200),
         format_validity_bounds: Some((0.98, 1.0)),
         completeness: Completeness::default(),
+        human: None,
     }
 }
 
@@ -289,4 +290,60 @@ fn ungated_never_affects_exit() {
     let g = decide(&GateSpec::default(), &e, false);
     assert_eq!(g.verdict, Verdict::Fail);
     assert_eq!(exit_code(&GateSpec::default(), &[&g]), 0);
+}
+
+#[test]
+fn the_human_rule_is_judged_on_its_wilson_interval_and_never_passes_without_decisions() {
+    use crate::suite::HumanGateSpec;
+    let spec = GateSpec {
+        human: Some(HumanGateSpec {
+            min_acceptable_rate: 0.9,
+        }),
+        ..GateSpec::default()
+    };
+    // No decisions: not measured, so the verdict cannot be PASS even with every other rule passing.
+    for decision in [Decision::Confident, Decision::Point] {
+        let s = GateSpec {
+            decision,
+            ..spec.clone()
+        };
+        let g = decide(&s, &ev(), true);
+        assert_eq!(status(&g, "human"), RuleStatus::NotMeasured);
+        assert_eq!(g.verdict, Verdict::Inconclusive, "{decision:?}");
+    }
+    let human = |k: u64, n: u64| {
+        let iv = crate::stats::wilson(k, n, 0.95, true);
+        HumanEvidence {
+            acceptable: k,
+            n,
+            lower: Some(iv.lower),
+            upper: Some(iv.upper),
+            reviews_needed: crate::review::reviews_needed(k, n, 0.9, 0.95),
+        }
+    };
+    let mut e = ev();
+    // 60/60: Wilson lower bound 0.940 >= 0.9.
+    e.human = Some(human(60, 60));
+    let g = decide(&spec, &e, true);
+    assert_eq!(status(&g, "human"), RuleStatus::Pass);
+    assert_eq!(g.verdict, Verdict::Pass);
+    // 40/60 = 0.667: upper bound 0.773 < 0.9.
+    e.human = Some(human(40, 60));
+    let g = decide(&spec, &e, true);
+    assert_eq!(status(&g, "human"), RuleStatus::Fail);
+    assert_eq!(g.verdict, Verdict::Fail);
+    // 57/60 = 0.95 but lower bound 0.863 < 0.9 <= upper: inconclusive, with the reviews that would settle it.
+    e.human = Some(human(57, 60));
+    let g = decide(&spec, &e, true);
+    let r = g.rules.iter().find(|r| r.name == "human").unwrap();
+    assert_eq!(r.status, RuleStatus::Inconclusive);
+    assert!(
+        r.detail.contains("decisions in all would settle it"),
+        "{}",
+        r.detail
+    );
+    assert_eq!(g.verdict, Verdict::Inconclusive);
+    // Without gate.human there is no rule, decisions or not.
+    let g = decide(&GateSpec::default(), &e, true);
+    assert!(g.rules.iter().all(|r| r.name != "human"));
 }

@@ -54,7 +54,9 @@ pub async fn read_body(
     }
 }
 
-/// Classify a reqwest transport error.
+/// Classify a reqwest transport error. The message is the whole cause chain — reqwest's own text says only "error
+/// sending request" or "error decoding response body"; what actually happened ("Connection refused", "connection
+/// closed before message completed", "unexpected EOF") is in its sources.
 pub fn transport_error(e: &reqwest::Error) -> ProviderError {
     let class = if e.is_timeout() {
         ErrorClass::Timeout
@@ -67,8 +69,24 @@ pub fn transport_error(e: &reqwest::Error) -> ProviderError {
     };
     // reqwest errors name the URL but never headers, so no credential can leak through them;
     // the query string is dropped anyway in case a key was passed as ?key=.
-    let msg = strip_query(&e.to_string());
+    let msg = strip_query(&cause_chain(e));
     ProviderError::new(class, msg)
+}
+
+/// An error and its sources as one line, `outer: inner: innermost`, leaving out a source whose text the previous
+/// level already contains (hyper and std often repeat their inner error in their own message).
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !t.is_empty() && !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    out
 }
 
 fn strip_query(s: &str) -> String {
@@ -88,6 +106,20 @@ fn strip_query(s: &str) -> String {
         }
     }
     out
+}
+
+/// Headers that carry a credential: the API-key headers the clients send (`Authorization`, `api-key`, `x-api-key`,
+/// `x-goog-api-key`) and `Proxy-Authorization`. Their values say who is asking, not what is asked, so the request
+/// hash takes only their names; every value is a secret to redact.
+pub fn is_credential_header(name: &str) -> bool {
+    const CREDENTIAL: [&str; 5] = [
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+    ];
+    CREDENTIAL.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
 
 /// A header pair as the clients keep it (values holding credentials are marked sensitive, so reqwest never prints
@@ -291,10 +323,13 @@ pub fn http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderErro
     } else {
         message
     };
+    let nonempty = |s: String| (!s.is_empty()).then_some(s);
     ProviderError {
         class,
         message,
         status: Some(status),
+        error_type: nonempty(etype),
+        code: nonempty(code),
         // Reset headers say when a quota refills; they ride on every response, so they are a wait hint only for a
         // rate limit. Other failures use only an explicit Retry-After / RetryInfo.
         retry_after: if class == ErrorClass::RateLimit {
@@ -611,6 +646,74 @@ mod tests {
         );
         let e = http_error(529, &hm(&[("x-should-retry", "false")]), b"");
         assert!(!e.class.retryable());
+    }
+
+    #[test]
+    fn error_type_and_code_are_kept_from_every_envelope() {
+        let tc = |s: u16, body: &str| {
+            let e = http_error(s, &hm(&[]), body.as_bytes());
+            (e.error_type, e.code)
+        };
+        // LiteLLM proxy: OpenAI envelope, code as a string.
+        assert_eq!(
+            tc(
+                429,
+                r#"{"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit","type":"throttling_error","param":null,"code":"429"}}"#
+            ),
+            (Some("throttling_error".into()), Some("429".into()))
+        );
+        // Gemini: status as the type, numeric code.
+        assert_eq!(
+            tc(
+                503,
+                r#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#
+            ),
+            (Some("UNAVAILABLE".into()), Some("503".into()))
+        );
+        // Anthropic: type only; a body with no envelope has neither.
+        assert_eq!(
+            tc(
+                529,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            ),
+            (Some("overloaded_error".into()), None)
+        );
+        assert_eq!(tc(502, "<html>Bad gateway</html>"), (None, None));
+        assert_eq!(
+            tc(400, r#"{"error":{"message":"x","type":null,"code":null}}"#),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn the_cause_chain_is_one_line_without_repeats() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let e = E(
+            "error sending request for url (http://127.0.0.1:9/v1/chat/completions)",
+            Some(Box::new(E(
+                "client error (Connect)",
+                Some(Box::new(E(
+                    "tcp connect error: Connection refused (os error 111)",
+                    Some(Box::new(E("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            cause_chain(&e),
+            "error sending request for url (http://127.0.0.1:9/v1/chat/completions): client error (Connect): \
+             tcp connect error: Connection refused (os error 111)"
+        );
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct ProviderError {
     pub status: Option<u16>,
     /// How long the provider asked us to wait.
     pub retry_after: Option<Duration>,
+    /// The provider's or gateway's own error type from the body (`error.type`; Gemini `error.status`), if any.
+    pub error_type: Option<String>,
+    /// The provider's or gateway's error code from the body (`error.code`), if any.
+    pub code: Option<String>,
 }
 
 impl ProviderError {
@@ -75,6 +79,8 @@ impl ProviderError {
             message: message.into(),
             status: None,
             retry_after: None,
+            error_type: None,
+            code: None,
         }
     }
 }

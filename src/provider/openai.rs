@@ -298,11 +298,16 @@ fn parse_response_tree(bytes: &[u8]) -> Result<Completion, ProviderError> {
         )
     })?;
     if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
-        let (_, _, msg) = super::http::envelope(Some(&v));
-        return Err(ProviderError::new(
-            ErrorClass::StreamError,
-            if msg.is_empty() { err.to_string() } else { msg },
-        ));
+        let (etype, code, msg) = super::http::envelope(Some(&v));
+        let nonempty = |s: String| (!s.is_empty()).then_some(s);
+        return Err(ProviderError {
+            error_type: nonempty(etype),
+            code: nonempty(code),
+            ..ProviderError::new(
+                ErrorClass::StreamError,
+                if msg.is_empty() { err.to_string() } else { msg },
+            )
+        });
     }
     let choice = v
         .get("choices")

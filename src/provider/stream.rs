@@ -107,11 +107,16 @@ fn stray_text(v: &Value) -> String {
 pub fn inband_error(v: &Value, fallback: String) -> ProviderError {
     let (etype, code, msg) = super::http::envelope(Some(v));
     let mut text = if msg.is_empty() { fallback } else { msg };
-    let kind = if etype.is_empty() { code } else { etype };
-    if !kind.is_empty() && !text.contains(&kind) {
+    let kind = if etype.is_empty() { &code } else { &etype };
+    if !kind.is_empty() && !text.contains(kind.as_str()) {
         text = format!("{kind}: {text}");
     }
-    ProviderError::new(ErrorClass::StreamError, text)
+    let nonempty = |s: String| (!s.is_empty()).then_some(s);
+    ProviderError {
+        error_type: nonempty(etype),
+        code: nonempty(code),
+        ..ProviderError::new(ErrorClass::StreamError, text)
+    }
 }
 
 /// Run a whole recorded body through an assembler (tests, conformance checks and non-HTTP callers).

@@ -20,7 +20,6 @@ pub fn to_string(r: &Results) -> Result<String> {
 
 /// Write `results.json` into `dir`.
 pub fn write(dir: &Path, r: &Results) -> Result<()> {
-    let path = dir.join(RESULTS_FILE);
-    std::fs::write(&path, to_string(r)?)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    // Atomically: a reader (a CI step, a dashboard) never sees a half-written results.json.
+    crate::rundir::write_atomic(&dir.join(RESULTS_FILE), to_string(r)?.as_bytes())
 }

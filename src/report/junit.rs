@@ -80,6 +80,5 @@ pub fn render(r: &Results) -> Result<String> {
 
 /// Write the XML to `path`.
 pub fn write(path: &Path, r: &Results) -> Result<()> {
-    std::fs::write(path, render(r)?)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    crate::rundir::write_atomic(path, render(r)?.as_bytes())
 }

@@ -105,8 +105,9 @@ pub fn render(r: &Results, charts: &[String]) -> String {
 pub fn write(path: Option<&Path>, r: &Results, charts: &[String]) -> Result<()> {
     let text = render(r, charts);
     if let Some(p) = path {
-        std::fs::write(p, &text).map_err(|e| Error::io(format!("writing {}", p.display()), e))?;
+        crate::rundir::write_atomic(p, text.as_bytes())?;
     }
+    // The step summary is shared with the job's other steps: appended to, never replaced.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         use std::io::Write as _;
         let mut f = std::fs::OpenOptions::new()

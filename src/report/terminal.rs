@@ -127,6 +127,7 @@ pub fn render(r: &Results) -> String {
             }
         }
     }
+    out.push_str(&crate::review::terminal_lines(r));
     out
 }
 

@@ -116,8 +116,15 @@ impl Breaker {
     }
 }
 
-/// Canonical request hash (the response-cache key): provider kind, endpoint (see [`hash_endpoint`]), model, messages,
-/// params, streaming, tools, repeat — and for the simulator its behaviour profile. Never the key or any header.
+/// The version of the canonical request form below. Version 2 added what the client sends besides the body: the full
+/// endpoint URL (Azure's deployment and `api-version`), request headers and the client's own defaults.
+pub const REQUEST_HASH_VERSION: u32 = 2;
+
+/// Canonical request hash, journaled with every record: provider kind, endpoint identity (URL, headers, client
+/// defaults — see [`hash_endpoint`]), model, messages, params, streaming, tools, repeat — and for the simulator its
+/// behaviour profile. It holds no secret: a header whose value comes from the environment enters as written in the
+/// suite (`${VAR}`), a credential header by its name only. The response cache keys entries by this hash, mixed with
+/// the values of such `${VAR}` headers under a local key (see [`crate::cache::Cache::key`]).
 pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repeat: u32) -> String {
     /// The canonical form, serialised straight into the hasher (no JSON tree, no copies of the messages). Field
     /// order and shapes are part of the cache key: changing them invalidates every cache entry.
@@ -125,7 +132,7 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
     struct Canon<'a> {
         v: u32,
         kind: &'a str,
-        base_url: &'a str,
+        endpoint: &'a str,
         model: &'a str,
         messages: &'a [Message],
         params: &'a serde_json::Map<String, Value>,
@@ -141,9 +148,9 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
         None => std::borrow::Cow::Owned(Default::default()),
     });
     let canon = Canon {
-        v: 1,
+        v: REQUEST_HASH_VERSION,
         kind: spec.kind.as_str(),
-        base_url: endpoint,
+        endpoint,
         model: &spec.model,
         messages: &req.messages,
         params: &spec.params,
@@ -153,19 +160,66 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
         sim,
     };
     let mut hasher = blake3::Hasher::new();
-    // Writing into a hasher cannot fail, and these types always serialise.
-    let _ = serde_json::to_writer(&mut hasher, &canon);
+    {
+        // serde_json writes token by token; batching them spares the hasher hundreds of tiny updates per request.
+        // Writing into a hasher cannot fail, and these types always serialise.
+        let mut w = std::io::BufWriter::with_capacity(2048, &mut hasher);
+        let _ = serde_json::to_writer(&mut w, &canon);
+        let _ = std::io::Write::flush(&mut w);
+    }
     hasher.finalize().to_hex().to_string()
 }
 
-/// The endpoint identity hashed into [`request_hash`]: the configured base URL; for the simulator, whose loopback
-/// port changes every run, `sim:seed=<run seed>` (its answers depend on the seed, not on the port).
+/// The endpoint identity hashed into [`request_hash`], computed once per provider: everything the client sends
+/// besides the body, as one string.
+///
+/// - the URL the client posts to (default base URL filled in, Azure's deployment path and `api-version`, Gemini's
+///   method); for the simulator, whose loopback port changes every run, `sim:seed=<run seed>` instead (its answers
+///   depend on the seed, not on the port);
+/// - the request headers: the client's built-in ones that are not credentials (`anthropic-version`) and the suite's
+///   `headers:`, names lower-cased and sorted; a value as written in the suite, so `${VAR}` stays a name and a
+///   secret never enters the hash; a credential header (see [`provider::http::is_credential_header`]) by its name
+///   only, so rotating a token neither misses the cache nor fails a resume's check;
+/// - the client's defaults for what the suite leaves out (Anthropic's `max_tokens`).
 pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
-    if spec.kind == ProviderKind::Sim {
-        format!("sim:seed={seed}")
-    } else {
-        spec.base_url.clone().unwrap_or_default()
+    use provider::{anthropic, gemini, openai};
+    let base = |default: &str| spec.base_url.clone().unwrap_or_else(|| default.to_string());
+    let (url, builtin, defaults) = match spec.kind {
+        ProviderKind::Sim => (format!("sim:seed={seed}"), None, None),
+        ProviderKind::Openai | ProviderKind::Azure => (
+            openai::endpoint(spec, &base(openai::default_base_url(spec.kind))),
+            None,
+            None,
+        ),
+        ProviderKind::Anthropic => (
+            anthropic::endpoint(&base(anthropic::DEFAULT_BASE_URL)),
+            Some(("anthropic-version", anthropic::API_VERSION)),
+            Some(serde_json::json!({"max_tokens": anthropic::DEFAULT_MAX_TOKENS})),
+        ),
+        ProviderKind::Gemini => (
+            gemini::endpoint(&base(gemini::DEFAULT_BASE_URL), &spec.model, spec.stream),
+            None,
+            None,
+        ),
+    };
+    let mut headers: std::collections::BTreeMap<String, &str> = builtin
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
+    for (name, value) in &spec.headers {
+        let name = name.to_ascii_lowercase();
+        let value = if provider::http::is_credential_header(&name) {
+            "(credential)"
+        } else {
+            value.as_str()
+        };
+        headers.insert(name, value);
     }
+    let mut id = serde_json::json!({"url": url, "headers": headers});
+    if let Some(d) = defaults {
+        id["defaults"] = d;
+    }
+    id.to_string()
 }
 
 /// The usage to record: the provider's, or (when it reported none) local estimates flagged `estimated`.
@@ -217,6 +271,8 @@ struct ProviderRun {
     context_window: Option<u64>,
     /// Local token estimates; shared by all providers of the run and dropped with it.
     tokens: Arc<Tokenizer>,
+    /// Scrubs the suite's secrets from each record before it is journaled or cached (shared by all providers).
+    redactor: Arc<crate::redact::Redactor>,
     bar: ProgressBar,
     spent_micros: AtomicU64,
     errors: AtomicU64,
@@ -248,16 +304,8 @@ impl ProviderRun {
     /// Count a failed attempt against the breaker; open it (once) when the provider is clearly down. The message
     /// goes to the terminal, so the provider's key is redacted from it as from a journal record.
     fn note_failure(&self, e: &ProviderError) {
-        let mut probe = error_probe(e);
-        if let Some(key) = self
-            .spec
-            .api_key_env
-            .as_deref()
-            .and_then(|v| std::env::var(v).ok())
-        {
-            journal::redact(&mut probe, &key);
-        }
-        let message = probe.error.map(|e| e.message).unwrap_or_default();
+        let mut message = e.message.clone();
+        self.redactor.string(&mut message);
         if self.breaker.failure(e.class, &message) {
             let _ = self.open.send(true);
             eprintln!(
@@ -338,6 +386,7 @@ pub async fn execute(
     let style = ProgressStyle::with_template("{prefix:>16} {bar:30.cyan/blue} {pos}/{len} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
 
+    let redactor = Arc::new(crate::redact::Redactor::for_providers(&suite.providers));
     let repeats = suite.run.repeats;
     let total_per_provider = items.len() as u64 * repeats as u64;
     // Cancellation reaches every request, including those waiting for a slot or a backoff, so nothing more is sent.
@@ -378,6 +427,7 @@ pub async fn execute(
             max_tokens: max_output_tokens(p),
             context_window: p.context_window_in_force(),
             tokens: tokens.clone(),
+            redactor: redactor.clone(),
             bar,
             spent_micros: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -394,12 +444,13 @@ pub async fn execute(
         let stop = stop.clone();
         let interrupted = interrupted.clone();
         let cancel_tx = cancel_tx.clone();
+        let dir = run_dir.to_path_buf();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
                 stop.store(true, Ordering::SeqCst);
                 let _ = cancel_tx.send(true);
-                eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                eprintln!("\ninterrupted: finishing in-flight requests; resume with `evalh run --resume {}`", dir.display());
             }
         });
     }
@@ -410,6 +461,7 @@ pub async fn execute(
         let stop = stop.clone();
         let interrupted = interrupted.clone();
         let cancel_tx = cancel_tx.clone();
+        let dir = run_dir.to_path_buf();
         if let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
@@ -418,7 +470,7 @@ pub async fn execute(
                     interrupted.store(true, Ordering::SeqCst);
                     stop.store(true, Ordering::SeqCst);
                     let _ = cancel_tx.send(true);
-                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume <run dir>`");
+                    eprintln!("\nterminated: finishing in-flight requests; resume with `evalh run --resume {}`", dir.display());
                 }
             });
         }
@@ -627,34 +679,6 @@ pub async fn execute(
     })
 }
 
-/// A throwaway record holding only an error, so the journal's redaction applies to a message shown elsewhere.
-fn error_probe(e: &ProviderError) -> Record {
-    Record {
-        item_id: String::new(),
-        provider_id: String::new(),
-        repeat: 0,
-        request_hash: String::new(),
-        output_text: String::new(),
-        tool_calls: vec![],
-        finish_reason: None,
-        usage: Default::default(),
-        cost_usd: 0.0,
-        latency_ms: 0.0,
-        ttft_ms: None,
-        attempts: 0,
-        error: Some(ErrorInfo {
-            class: e.class,
-            message: e.message.clone(),
-            status: e.status,
-        }),
-        cached: false,
-        est_input_tokens: None,
-        stream_compare: None,
-        attempt_errors: vec![],
-        min_concurrency: None,
-    }
-}
-
 /// Append a record to the journal and mark its request recorded. The first write error is kept (the run reports
 /// it) and stops sending; returns false then.
 fn journal_append(
@@ -823,7 +847,7 @@ async fn attempt_loop(
 // The only place the cache touches the runner: looked up once before the first attempt, filled only by successes.
 // Retries, timeouts and concurrency stay entirely inside `perform` and the sending loop.
 
-/// `perform`, behind the response cache (and with the provider's API key redacted from what it returns): a fresh
+/// `perform`, behind the response cache (and with every secret of the suite redacted from what it returns): a fresh
 /// entry becomes a `cached: true`, cost-0 record without sending.
 async fn perform_cached(
     cache: Option<&crate::cache::Cache>,
@@ -835,29 +859,27 @@ async fn perform_cached(
 ) -> Option<Record> {
     let t0 = Instant::now();
     let hash = request_hash(&pr.spec, &pr.base_url, &req, repeat);
-    let hit = cache.and_then(|c| c.get(&hash));
+    let cache = cache.and_then(|c| Some((c, c.key(&hash, &pr.spec)?)));
+    let hit = cache.as_ref().and_then(|(c, key)| c.get(key));
     if let Some(entry) = hit {
-        return Some(crate::cache::hit_record(
+        let mut rec = crate::cache::hit_record(
             entry,
             req.meta.item_id,
             pr.spec.id.clone(),
             repeat,
             est,
             t0.elapsed().as_secs_f64() * 1000.0,
-        ));
+        );
+        // The journal holds the request hash, never the entry key (which differs for `${VAR}`-routed providers).
+        rec.request_hash = hash;
+        return Some(rec);
     }
     let mut rec = perform(pr, req, hash, repeat, est, run).await?;
-    // A provider that echoes the API key in an error body must not get it into the journal or the cache.
-    if let Some(key) = pr
-        .spec
-        .api_key_env
-        .as_deref()
-        .and_then(|v| std::env::var(v).ok())
-    {
-        journal::redact(&mut rec, &key);
-    }
-    if let Some(c) = cache {
-        c.put(&rec);
+    // A provider that echoes a secret (an error body quoting the key, a stream-compare call's error, a proxy's echo)
+    // must not get it into the journal or the cache.
+    pr.redactor.record(&mut rec);
+    if let Some((c, key)) = &cache {
+        c.put(key, &rec);
     }
     Some(rec)
 }
@@ -959,11 +981,7 @@ async fn compare_call(
             latency_ms: a.latency_ms,
             ttft_ms: None,
             attempts: a.attempts,
-            error: Some(ErrorInfo {
-                class: e.class,
-                message: e.message,
-                status: e.status,
-            }),
+            error: Some(ErrorInfo::from(e)),
             attempt_errors: a.failures,
         },
     };
@@ -1032,11 +1050,7 @@ fn error_record(
         latency_ms,
         ttft_ms: None,
         attempts,
-        error: Some(ErrorInfo {
-            class: e.class,
-            message: e.message,
-            status: e.status,
-        }),
+        error: Some(ErrorInfo::from(e)),
         cached: false,
         est_input_tokens: Some(est),
         stream_compare: None,
@@ -1061,9 +1075,9 @@ mod tests {
             repeat: u32,
         ) -> String {
             let mut canon = json!({
-                "v": 1,
+                "v": 2,
                 "kind": spec.kind.as_str(),
-                "base_url": endpoint,
+                "endpoint": endpoint,
                 "model": spec.model,
                 "messages": req.messages,
                 "params": spec.params,
@@ -1129,5 +1143,61 @@ params: {temperature: 0.25, max_tokens: 10, top_p: 1.0e-3, stop: ["\n", "é"]}
             request_hash(&spec, "sim:seed=1", &req, 1),
             tree_hash(&spec, "sim:seed=1", &req, 1)
         );
+    }
+
+    /// Everything the client sends that can change the answer is in the hash; secrets are not.
+    #[test]
+    fn the_endpoint_identity_covers_headers_and_api_versions_but_no_secret() {
+        let spec_of = |kind: &str, url: &str, extra: &str| -> ProviderSpec {
+            serde_yaml::from_str(&format!(
+                "{{id: p, kind: {kind}, model: m, base_url: '{url}'{extra}}}"
+            ))
+            .expect("spec")
+        };
+        let spec = |extra: &str| spec_of("openai", "http://gw/v1", extra);
+        let id = |extra: &str| hash_endpoint(&spec(extra), 7);
+        let plain = id("");
+        // A routing header, by value and by name (case-insensitively).
+        assert_ne!(
+            id(", headers: {X-Route: cheap}"),
+            id(", headers: {X-Route: premium}")
+        );
+        assert_ne!(id(", headers: {X-Route: cheap}"), plain);
+        assert_eq!(
+            id(", headers: {X-Route: cheap}"),
+            id(", headers: {x-route: cheap}")
+        );
+        // A `${VAR}` value enters as written: the environment's value is not in the hash.
+        let var = "EVALH_UNIT_HASH_ROUTE";
+        std::env::set_var(var, "secret-route-value-1");
+        let a = id(", headers: {X-Route: '${EVALH_UNIT_HASH_ROUTE}'}");
+        assert!(
+            a.contains("${EVALH_UNIT_HASH_ROUTE}") && !a.contains("secret-route"),
+            "{a}"
+        );
+        std::env::set_var(var, "secret-route-value-2");
+        assert_eq!(a, id(", headers: {X-Route: '${EVALH_UNIT_HASH_ROUTE}'}"));
+        // A credential header: its name only.
+        assert_eq!(
+            id(", headers: {Authorization: 'Bearer a'}"),
+            id(", headers: {authorization: 'Bearer b'}")
+        );
+        assert_ne!(id(", headers: {Authorization: 'Bearer a'}"), plain);
+        // Azure: the deployment URL carries the api-version.
+        let az = |v: &str| hash_endpoint(&spec_of("azure", "https://r.openai.azure.com", v), 7);
+        assert_ne!(az(""), az(", api_version: '2024-10-21'"));
+        assert!(az("").contains(crate::provider::openai::AZURE_API_VERSION));
+        // Anthropic: its version header and default max_tokens; a suite header overrides the version.
+        let an = |h: &str| hash_endpoint(&spec_of("anthropic", "http://gw", h), 7);
+        assert!(an("").contains(crate::provider::anthropic::API_VERSION));
+        assert_ne!(an(""), an(", headers: {anthropic-version: '2099-01-01'}"));
+        // A trailing slash is the same endpoint; the seed matters only to the simulator.
+        assert_eq!(
+            plain,
+            hash_endpoint(&spec_of("openai", "http://gw/v1/", ""), 7)
+        );
+        assert_eq!(plain, hash_endpoint(&spec(""), 8));
+        let sim = spec_of("sim", "", "");
+        assert_ne!(hash_endpoint(&sim, 7), hash_endpoint(&sim, 8));
     }
 }

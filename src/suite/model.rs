@@ -553,6 +553,18 @@ pub struct GateSpec {
     /// How the error-rate and p99 rules treat a difference the data can neither show nor rule out.
     #[serde(default)]
     pub guards: GuardsSpec,
+    /// Blind human review rule (docs/review.md): without imported decisions it is not measured, never PASS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human: Option<HumanGateSpec>,
+}
+
+/// `gate.human`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanGateSpec {
+    /// The share of review decisions finding the candidate acceptable (better, or both fine) must be at least this,
+    /// judged on the Wilson lower bound.
+    pub min_acceptable_rate: f64,
 }
 
 /// The guard rules' (error rate, p99 latency) treatment of an unsettled comparison.
@@ -620,6 +632,7 @@ impl Default for GateSpec {
             min_items: default_min_items(),
             max_baseline_error_rate: default_max_baseline_error_rate(),
             guards: GuardsSpec::default(),
+            human: None,
         }
     }
 }

@@ -741,6 +741,16 @@ impl<'a> Checks<'a> {
                 "a level within (0.5, 1), e.g. 0.95",
             ),
         ];
+        if let Some(h) = g.human {
+            let v = h.min_acceptable_rate;
+            self.require(v > 0.0 && v <= 1.0, |c| {
+                c.at(
+                    &["gate", "human", "min_acceptable_rate"],
+                    format!("gate.human.min_acceptable_rate is {}; it must be a share within (0, 1], e.g. 0.95", num(v)),
+                )
+                .hint("set gate.human.min_acceptable_rate to a share within (0, 1], e.g. 0.95")
+            });
+        }
         for (key, v, ok, what) in number_checks {
             self.require(ok, |c| {
                 c.at(

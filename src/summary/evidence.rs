@@ -45,12 +45,25 @@ pub(crate) fn state_of(r: Option<&Outcome>) -> ItemState {
 /// "40/40 requests failed: connection: <the most frequent message>" — the dominant failure of a provider in one line,
 /// or None when nothing failed and nothing is missing.
 pub(crate) fn failure_summary(all: &[&Outcome], n_requests: usize) -> Option<String> {
-    let mut by_class: BTreeMap<&str, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    // Per class: count, and per distinct cause (message with the HTTP status and the provider's error type/code).
+    let mut by_class: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
     for r in all {
         if let Some(e) = &r.error {
             let entry = by_class.entry(e.class.as_str()).or_default();
             entry.0 += 1;
-            *entry.1.entry(e.message.as_str()).or_insert(0) += 1;
+            let mut cause = e.message.clone();
+            let tags: Vec<String> = [
+                e.status.map(|s| format!("HTTP {s}")),
+                e.error_type.as_ref().map(|t| format!("type {t}")),
+                e.code.as_ref().map(|c| format!("code {c}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !tags.is_empty() {
+                cause.push_str(&format!(" [{}]", tags.join(", ")));
+            }
+            *entry.1.entry(cause).or_insert(0) += 1;
         }
     }
     let failed: usize = by_class.values().map(|v| v.0).sum();
@@ -60,8 +73,8 @@ pub(crate) fn failure_summary(all: &[&Outcome], n_requests: usize) -> Option<Str
     }
     let (class, (_, messages)) = by_class.iter().max_by_key(|(_, v)| v.0)?;
     let (message, _) = messages.iter().max_by_key(|(_, n)| **n)?;
-    let mut msg: String = message.chars().take(200).collect();
-    if message.chars().count() > 200 {
+    let mut msg: String = message.chars().take(300).collect();
+    if message.chars().count() > 300 {
         msg.push('…');
     }
     let mut line = format!("{failed}/{n_requests} requests failed: {class}: {msg}");
@@ -114,6 +127,7 @@ pub(crate) fn evidence(
             cand_unsettled: results.0.n_unsettled,
             base_unsettled: results.1.n_unsettled,
         },
+        human: None,
     }
 }
 
@@ -230,8 +244,13 @@ fn quality(
         (_, _, Some(h)) if h < theta => Some(false),
         _ => None,
     };
-    // Power advice through the per-item correctness proxy (accuracy), the closest mean metric.
-    let items_needed = match (cand.per_item.get("accuracy"), base.per_item.get("accuracy")) {
+    // Power advice through the task's first mean metric (accuracy for classification, field F1 for extraction), the
+    // closest per-item proxy of a corpus metric.
+    let proxy = crate::metrics::metrics(ls.suite.task)
+        .iter()
+        .find(|d| d.kind == crate::metrics::MetricKind::Mean)
+        .map_or("accuracy", |d| d.name);
+    let items_needed = match (cand.per_item.get(proxy), base.per_item.get(proxy)) {
         (Some(xa), Some(ya)) => {
             let x: Vec<f64> = paired.iter().map(|&i| xa[i]).collect();
             let y: Vec<f64> = paired.iter().map(|&i| ya[i]).collect();
