@@ -3,6 +3,7 @@
 
 use crate::cli::{
     CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs,
+    VerdictArgs,
 };
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
@@ -242,11 +243,14 @@ fn run(a: RunArgs) -> Result<i32> {
         // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
         ls.suite.run.max_cost_usd = Some(b);
     }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req; // recorded like the budget
+    }
     let cache = open_cache(&a.cache)?;
     let run_dir = match run_dir {
         Some(d) => {
-            if a.max_cost.is_some() {
-                write_resolved(&ls, &d)?; // the new budget holds for later resumes too
+            if a.max_cost.is_some() || a.verdicts.require.is_some() {
+                write_resolved(&ls, &d)?; // the new budget (or require) holds for later resumes too
             }
             d
         }
@@ -321,7 +325,15 @@ fn run(a: RunArgs) -> Result<i32> {
     release_freed_memory();
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
     timing("run: analysis", started);
-    let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
+    let code = emit(
+        &ls,
+        &items,
+        &analysis,
+        &run_dir,
+        &a.outputs,
+        &a.verdicts,
+        true,
+    )?;
     timing("run: reports written", started);
     if !analysis.results.complete || outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
@@ -451,6 +463,7 @@ fn emit(
     an: &Analysis,
     run_dir: &Path,
     outs: &ReportOutputs,
+    verdicts: &VerdictArgs,
     visual: bool,
 ) -> Result<i32> {
     crate::report::json::write(run_dir, &an.results)?;
@@ -498,7 +511,19 @@ fn emit(
         })
         .collect();
     crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
-    print!("{}", crate::report::terminal::render(&an.results));
+    let opts = crate::report::terminal::Options {
+        verbose: verdicts.verbose,
+    };
+    // anstream drops the colours when stdout is not a terminal, or with NO_COLOR.
+    {
+        use std::io::Write as _;
+        let mut stdout = anstream::stdout();
+        let _ = write!(
+            stdout,
+            "{}",
+            crate::report::terminal::render(&an.results, opts)
+        );
+    }
     println!(
         "\nresults: {}",
         run_dir.join(crate::report::json::RESULTS_FILE).display()
@@ -526,12 +551,23 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
                 .into(),
         );
     }
-    let ls = suite::load_suite(&p, None)?;
+    let mut ls = suite::load_suite(&p, None)?;
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
-    let code = emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)?;
+    let code = emit(
+        &ls,
+        &items,
+        &an,
+        &a.run_dir,
+        &a.outputs,
+        &a.verdicts,
+        full_report,
+    )?;
     if !an.results.complete {
         return Err(Error::Incomplete(incomplete_message(
             "the journal does not settle every request",

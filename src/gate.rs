@@ -647,10 +647,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{rates}; {iv}): evidence of an increase above {allowed}"),
-            format!(
-                "{short}, {p}% lower bound {} > {allowed}",
-                pp(e.lower)
-            ),
+            format!("{short}, {p}% lower bound {} > {allowed}", pp(e.lower)),
         );
     }
     if e.upper.is_some_and(|u| u <= max) {
@@ -660,10 +657,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{rates}; {iv}): shown within {allowed}"),
-            format!(
-                "{short}, {p}% upper bound {} ≤ {allowed}",
-                pp(e.upper)
-            ),
+            format!("{short}, {p}% upper bound {} ≤ {allowed}", pp(e.upper)),
         );
     }
     let needed = e

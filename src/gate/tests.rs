@@ -391,7 +391,10 @@ fn every_rule_has_a_short_form_and_no_doubled_sign() {
                 assert!(!r.summary.is_empty(), "{r:?}");
                 assert!(r.summary.chars().count() <= 90, "{}", r.summary);
                 for text in [&r.summary, &r.detail] {
-                    assert!(!text.contains("+-") && !text.contains("-0 ") && !text.contains("-0.00 "), "{text}");
+                    assert!(
+                        !text.contains("+-") && !text.contains("-0 ") && !text.contains("-0.00 "),
+                        "{text}"
+                    );
                 }
             }
         }
