@@ -468,7 +468,10 @@ fn emit(
 ) -> Result<i32> {
     crate::report::json::write(run_dir, &an.results)?;
     let mut report_path = None;
-    let mut chart_files: Vec<PathBuf> = Vec::new();
+    let mut artifacts = crate::report::markdown::Artifacts {
+        run_dir: run_dir.display().to_string(),
+        files: Vec::new(),
+    };
     if visual {
         let started = std::time::Instant::now();
         let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
@@ -482,7 +485,7 @@ fn emit(
             let png = std::fs::read(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             images.push(crate::report::html::ChartImage { chart: c, png });
-            chart_files.push(path);
+            artifacts.files.push(c.file.clone());
         }
         let page = crate::report::html::Page {
             analysis: an,
@@ -498,19 +501,14 @@ fn emit(
     if let Some(j) = &outs.junit {
         crate::report::junit::write(j, &an.results)?;
     }
-    // Chart links relative to the Markdown file, so they resolve wherever the summary is opened from.
-    let md_dir = outs.markdown.as_deref().map(|m| match m.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    });
-    let charts: Vec<String> = chart_files
-        .iter()
-        .map(|f| match &md_dir {
-            Some(d) => crate::report::relative_link(d, f),
-            None => f.to_string_lossy().replace('\\', "/"),
-        })
-        .collect();
-    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
+    // The Markdown names the report and charts by their place in the run directory: GitHub's job summary cannot
+    // show files from the runner's disk, so nothing is embedded.
+    if report_path.is_some() {
+        artifacts
+            .files
+            .insert(0, crate::report::html::REPORT_FILE.to_string());
+    }
+    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &artifacts)?;
     let opts = crate::report::terminal::Options {
         verbose: verdicts.verbose,
     };

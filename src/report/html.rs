@@ -260,6 +260,8 @@ th{background:var(--soft);font-weight:600}td.n,th.n{text-align:right;font-varian
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:14px}
 .card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:8px;padding:12px 14px;break-inside:avoid}
 .card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive,.card.incomplete{border-left-color:var(--inc)}
+.headline{font-size:18px;font-weight:600;margin:10px 0 6px;padding:10px 14px;border-radius:6px;border-left:6px solid var(--line);background:var(--soft)}
+.headline.replace{border-left-color:var(--pass);background:var(--passbg)}.headline.none_yet,.headline.incomplete{border-left-color:var(--inc);background:var(--incbg)}
 .banner.incomplete{border:2px solid var(--fail);background:var(--failbg);padding:10px 14px;border-radius:6px;margin:8px 0}
 .card header{display:flex;justify-content:space-between;align-items:baseline;gap:8px;flex-wrap:wrap}
 .badge{font-weight:700;font-size:13px;padding:2px 9px;border-radius:12px;letter-spacing:.03em;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -391,6 +393,17 @@ pub fn render(page: &Page<'_>) -> String {
         r.gate_config.max_cost_ratio,
         num(r.gate_config.confidence * 100.0, 0),
         escape(&format!("{:?}", r.gate_config.decision).to_lowercase()),
+    );
+    // The answer first: which candidate can replace the baseline, or why none can yet.
+    let rec = &r.recommendation;
+    let kind = serde_json::to_value(rec.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        body,
+        "<p class=\"headline {kind}\" id=\"recommendation\">{}</p>",
+        escape(&rec.text)
     );
     let _ = writeln!(body, "<nav class=\"toc\"><a href=\"#verdicts\">Verdicts</a><a href=\"#metrics\">Metrics</a><a href=\"#cost\">Cost &amp; latency</a><a href=\"#charts\">Charts</a><a href=\"#tokens\">Token counts</a><a href=\"#errors\">Errors</a><a href=\"#drill\">Items</a></nav></header>");
 
@@ -538,10 +551,18 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             "<p class=\"note\">No candidate was gated (the suite has no baseline or no candidates).</p>"
         );
     }
-    let overall = if r.gate_exit_code == 0 {
-        "every gated candidate passed (exit code 0)"
-    } else {
-        "a gated candidate did not pass (exit code 1)"
+    let overall = match (r.gate_config.require, r.gate_exit_code) {
+        (_, 3) => "the run is incomplete (exit code 3)",
+        (crate::suite::Require::All, 0) => {
+            "every gated candidate passed (require: all; exit code 0)"
+        }
+        (crate::suite::Require::All, _) => {
+            "a gated candidate did not pass (require: all; exit code 1)"
+        }
+        (crate::suite::Require::Any, 0) => {
+            "at least one gated candidate passed (require: any; exit code 0)"
+        }
+        (crate::suite::Require::Any, _) => "no gated candidate passed (require: any; exit code 1)",
     };
     let _ = writeln!(
         out,
