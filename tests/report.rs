@@ -485,3 +485,21 @@ fn chromium_opens_the_report_and_finds_cards_and_drill_down() {
     assert_eq!((w, h), (1400, 2000));
     assert!(colours >= 16, "screenshot looks blank");
 }
+
+#[test]
+fn a_run_served_from_the_cache_keeps_its_latency_chart_saying_there_is_no_data() {
+    let d = fixture(&[("s.yaml", &sim_suite("")), ("data.jsonl", TICKETS)]);
+    for out in ["first", "second"] {
+        let o = evalh(d.path(), &["run", "s.yaml", "--out", out, "--no-progress"]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    }
+    let dir = std::fs::read_dir(d.path().join("second"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    check_pngs(&dir, &["latency_cdf.png"]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("No latency data"), "no caption saying so");
+}

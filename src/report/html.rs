@@ -233,10 +233,15 @@ fn interval(lo: f64, hi: f64, digits: usize) -> String {
     }
 }
 
-fn swatch(i: usize) -> String {
+/// The colour square of provider `i`: the same colour as in the charts (see `chart::provider_colors`).
+fn swatch(r: &crate::summary::Results, i: usize) -> String {
+    let c = super::chart::provider_colors(&r.providers)
+        .get(i)
+        .copied()
+        .unwrap_or(i);
     format!(
         "<span class=\"sw\" style=\"background:{}\"></span>",
-        color_hex(i)
+        color_hex(c)
     )
 }
 
@@ -478,7 +483,7 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             out,
             "<article class=\"card verdict {cls}\" data-provider=\"{}\" data-verdict=\"{v}\"><header><h3>{}{}</h3><span class=\"badge {cls}\">{v}</span></header>",
             escape(&p.id),
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
         );
         let _ = writeln!(
@@ -592,7 +597,7 @@ fn metrics(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td>{}</td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             role(p)
         );
@@ -644,7 +649,7 @@ fn cost_latency(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{} / {} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             p.n_ok,
             p.n_errors,
@@ -719,7 +724,7 @@ fn tokens(out: &mut String, r: &crate::summary::Results) {
         let _ = writeln!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             d.n,
             opt(d.ratio_mean, 3),
@@ -752,7 +757,7 @@ fn errors(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{} <span class=\"ci\">{}</span></td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             pct(p.error_rate),
             interval(
@@ -893,7 +898,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             let _ = writeln!(
                 out,
                 "<tr><td>{}{}</td><td class=\"n\">{fwd}</td><td class=\"n\">{rev}</td></tr>",
-                swatch(c),
+                swatch(r, c),
                 escape(&r.providers[c].id)
             );
         }
@@ -1013,7 +1018,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             let _ = write!(
                 out,
                 "<div class=\"cell out {state}\" data-p=\"{p}\"><h4>{}{}{}</h4>",
-                swatch(p),
+                swatch(r, p),
                 escape(&pr.id),
                 if p == baseline.unwrap_or(usize::MAX) {
                     " (baseline)"
