@@ -450,7 +450,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 ev.n_paired, spec.min_items
             ),
             format!(
-                "quality {ratio:.3} on only {} paired items (< min_items {})",
+                "quality ratio {ratio:.3} on only {} paired items (< min_items {})",
                 ev.n_paired, spec.min_items
             ),
         );
@@ -459,12 +459,12 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
         Decision::Point if ratio >= theta => (
             RuleStatus::Pass,
             format!("quality ratio {ratio:.3} >= {theta} (point estimate)"),
-            format!("quality {ratio:.3} ≥ {theta} (point estimate)"),
+            format!("quality ratio {ratio:.3} ≥ {theta} (point estimate)"),
         ),
         Decision::Point => (
             RuleStatus::Fail,
             format!("quality ratio {ratio:.3} < {theta} (point estimate)"),
-            format!("quality {ratio:.3} < {theta} (point estimate)"),
+            format!("quality ratio {ratio:.3} < {theta} (point estimate)"),
         ),
         Decision::Confident => match q.confident {
             Some(true) => (
@@ -474,7 +474,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                     fmt_opt(q.lower, 3)
                 ),
                 format!(
-                    "quality {ratio:.3}, {p}% lower bound {} ≥ {theta}",
+                    "quality ratio {ratio:.3}, {p}% lower bound {} ≥ {theta}",
                     fmt_opt(q.lower, 3)
                 ),
             ),
@@ -485,7 +485,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                     fmt_opt(q.upper, 3)
                 ),
                 format!(
-                    "quality {ratio:.3}, {p}% upper bound {} < {theta}",
+                    "quality ratio {ratio:.3}, {p}% upper bound {} < {theta}",
                     fmt_opt(q.upper, 3)
                 ),
             ),
@@ -499,7 +499,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                         .unwrap_or_default()
                 ),
                 format!(
-                    "quality {ratio:.3}, {p}% lower bound {} < {theta}: {}",
+                    "quality ratio {ratio:.3}, {p}% lower bound {} < {theta}: {}",
                     fmt_opt(q.lower, 3),
                     q.items_needed
                         .map(|n| format!("about {n} items would settle it"))
@@ -556,7 +556,7 @@ fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 if ok { "<=" } else { ">" }
             ),
             format!(
-                "cost {ratio:.3} {} {max} (point estimate)",
+                "cost ratio {ratio:.3} {} {max} (point estimate)",
                 if ok { "≤" } else { ">" }
             ),
         );
@@ -565,17 +565,17 @@ fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
         (_, Some(h)) if h <= max => (
             RuleStatus::Pass,
             format!("cost ratio {ratio:.3}, {p}% upper bound {h:.3} <= {max}"),
-            format!("cost {ratio:.3}, {p}% upper bound {h:.3} ≤ {max}"),
+            format!("cost ratio {ratio:.3}, {p}% upper bound {h:.3} ≤ {max}"),
         ),
         (Some(l), _) if l > max => (
             RuleStatus::Fail,
             format!("cost ratio {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
-            format!("cost {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
+            format!("cost ratio {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
         ),
         _ => (
             RuleStatus::Inconclusive,
             format!("cost ratio {ratio:.3}{iv}: the interval straddles {max}"),
-            format!("cost {ratio:.3}{iv}: straddles {max}"),
+            format!("cost ratio {ratio:.3}{iv}: straddles {max}"),
         ),
     };
     rule("cost", status, "confident", bounds, detail, summary)

@@ -274,7 +274,7 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("  - ✗ quality 0.781, 95% upper bound 0.821 < 0.95"),
+            m.contains("  - ✗ quality ratio 0.781, 95% upper bound 0.821 < 0.95"),
             "{m}"
         );
         assert!(

@@ -301,7 +301,9 @@ fn rules(out: &mut String, r: &Results, opts: Options) {
             let m = mark(rule.status);
             let text = cut(&rule.summary, WIDTH - 4);
             let _ = writeln!(out, "  {m} {text}");
-            if opts.verbose {
+            // The statistics, unless they only repeat the short line.
+            let same = rule.detail.replace(">=", "≥").replace("<=", "≤") == rule.summary;
+            if opts.verbose && !same {
                 push_wrapped(out, &rule.detail, "      ", "      ", Style::new().dimmed());
             }
         }
@@ -537,11 +539,11 @@ mod tests {
         assert!(first < t.find("provider").unwrap(), "{t}");
         assert!(t[first..].starts_with("→ flash can replace premium"), "{t}");
         assert!(
-            t.contains("  ✗ cost 0.417, 95% lower bound 0.413 > 0.4\n"),
+            t.contains("  ✗ cost ratio 0.417, 95% lower bound 0.413 > 0.4\n"),
             "{t}"
         );
         assert!(
-            t.contains("  ✓ quality 0.995, 95% lower bound 0.955 ≥ 0.95\n"),
+            t.contains("  ✓ quality ratio 0.995, 95% lower bound 0.955 ≥ 0.95\n"),
             "{t}"
         );
         assert!(!t.contains("paired percentile bootstrap"), "{t}");

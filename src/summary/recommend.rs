@@ -464,15 +464,15 @@ mod tests {
         assert_eq!(r.saves_usd_per_1k_items, None);
         assert_eq!(
             r.text,
-            "no candidate can replace premium yet; nearest: flash (INCONCLUSIVE): quality 0.972, 95% lower \
-             bound 0.932 < 0.95: about 359 items would settle it"
+            "no candidate can replace premium yet; nearest: flash (INCONCLUSIVE): quality ratio 0.972, 95% \
+             lower bound 0.932 < 0.95: about 359 items would settle it"
         );
         // Among failures: haiku (fails cost only, quality 1.007) is nearer than tiny (fails quality).
         let r = recommend(&ps[..3], true, None);
         assert_eq!(r.candidate.as_deref(), Some("haiku"));
         assert_eq!(
             r.why,
-            vec!["cost 0.417, 95% lower bound 0.413 > 0.4".to_string()]
+            vec!["cost ratio 0.417, 95% lower bound 0.413 > 0.4".to_string()]
         );
     }
 
