@@ -258,3 +258,40 @@ fn require_any_exits_0_when_one_candidate_passes_and_the_suite_can_say_so() {
         text(&out)
     );
 }
+
+/// On a terminal the verdicts are coloured; NO_COLOR turns that off (a pseudo-terminal from util-linux `script`;
+/// skipped where it is missing). Piped output never has colour codes (checked above).
+#[test]
+fn verdicts_are_coloured_on_a_terminal_unless_no_color_is_set() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("note: /usr/bin/script missing; terminal colour test skipped");
+        return;
+    }
+    let d = fixture(&[("s.yaml", &sim_suite("")), ("data.jsonl", TICKETS)]);
+    let out = evalh(d.path(), &["run", "s.yaml", "--no-progress"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let cmd = format!("{} score {}", bin().display(), run_dir(d.path()).display());
+    let on_tty = |no_color: bool| {
+        let mut c = Command::new("/usr/bin/script");
+        c.args(["-qec", &cmd, "/dev/null"])
+            .current_dir(d.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CI")
+            .env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(
+        coloured.contains("\u{1b}[") && coloured.contains("INCONCLUSIVE"),
+        "{coloured:?}"
+    );
+    let plain = on_tty(true);
+    assert!(
+        !plain.contains('\u{1b}') && plain.contains("INCONCLUSIVE"),
+        "{plain:?}"
+    );
+}

@@ -389,6 +389,21 @@ fn every_rule_has_a_short_form_and_no_doubled_sign() {
         for e in &cases {
             for r in decide(spec, e, true).rules {
                 assert!(!r.summary.is_empty(), "{r:?}");
+                // Every entry is a rule that can decide the verdict; nothing is a note dressed as a passed rule.
+                assert!(
+                    [
+                        "evidence",
+                        "baseline",
+                        "quality",
+                        "cost",
+                        "error_rate",
+                        "p99_latency",
+                        "format_validity"
+                    ]
+                    .contains(&r.name.as_str()),
+                    "{}",
+                    r.name
+                );
                 assert!(r.summary.chars().count() <= 90, "{}", r.summary);
                 for text in [&r.summary, &r.detail] {
                     assert!(
