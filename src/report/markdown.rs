@@ -61,10 +61,16 @@ pub fn render(r: &Results, artifacts: &Artifacts) -> String {
             reasons.join(", ")
         );
     }
-    for p in &r.providers {
-        if let Some(f) = &p.failure_summary {
-            let _ = writeln!(s, "- **{}**: {}", md(&p.id), md(f));
-        }
+    let failures: Vec<String> = r
+        .providers
+        .iter()
+        .filter_map(|p| {
+            let f = p.failure_summary.as_ref()?;
+            Some(format!("- **{}**: {}", md(&p.id), md(f)))
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "{}\n", failures.join("\n"));
     }
     table(&mut s, r);
     rules(&mut s, r);
@@ -126,11 +132,11 @@ fn table(s: &mut String, r: &Results) {
     };
     let _ = writeln!(
         s,
-        "\n| provider | verdict | {} ({}% CI) | $ per 1k items | p50 ms | p99 ms | errors |",
+        "| provider | model | verdict | {} ({}% CI) | $ per 1k items | p50 ms | p99 ms | errors |",
         md(m),
         (r.gate_config.confidence * 100.0).round()
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|");
     for p in &r.providers {
         let ci = p
             .metric_intervals
@@ -150,7 +156,7 @@ fn table(s: &mut String, r: &Results) {
         };
         let _ = writeln!(
             s,
-            "| **{}** `{}` | {verdict} | {}{ci} | ${:.digits$} | {} | {} | {} |",
+            "| {} | `{}` | {verdict} | {}{ci} | ${:.digits$} | {} | {} | {} |",
             md(&p.id),
             md(&p.model),
             super::opt(p.metrics.get(m).copied(), 3),
@@ -266,13 +272,10 @@ mod tests {
         let body: Vec<&str> = m.lines().filter(|l| !l.is_empty()).collect();
         assert!(body[1].starts_with("✅ **flash can replace premium"), "{m}");
         assert!(
-            m.contains("| **flash** `sim-flash` | ✅ PASS | 0.920 (0.863–0.971) | $0.0099 |"),
+            m.contains("| flash | `sim-flash` | ✅ PASS | 0.920 (0.863–0.971) | $0.0099 |"),
             "{m}"
         );
-        assert!(
-            m.contains("| **tiny\\|x** `sim-tiny|x` |") || m.contains("**tiny\\|x**"),
-            "{m}"
-        );
+        assert!(m.contains("| tiny\\|x | `sim-tiny\\|x` |"), "{m}");
         assert!(
             m.contains("  - ✗ quality ratio 0.781, 95% upper bound 0.821 < 0.95"),
             "{m}"
