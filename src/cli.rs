@@ -183,6 +183,29 @@ pub struct RunArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
+}
+
+/// The gate's exit rule and the terminal summary's detail (run, score, report).
+#[derive(Debug, Args, Default, Clone)]
+pub struct VerdictArgs {
+    /// Exit 0 when every gated candidate passes (all: CI promotion) or when at least one does (any: exploring
+    /// candidates) [default: the suite's gate.require, else all]
+    #[arg(long, value_name = "all|any", value_parser = parse_require)]
+    pub require: Option<crate::suite::Require>,
+    /// Show each gate rule's full statistics in the terminal summary.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_require(s: &str) -> Result<crate::suite::Require, String> {
+    match s {
+        "all" => Ok(crate::suite::Require::All),
+        "any" => Ok(crate::suite::Require::Any),
+        _ => Err(format!("`{s}` is not all or any")),
+    }
 }
 
 /// Optional extra outputs.
@@ -204,6 +227,9 @@ pub struct OutputArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
 }
 
 /// `evalh init`.
