@@ -28,6 +28,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Sim(SimCommand::Serve { suite, port, log }) => {
             sim_serve(&suite, port, log.as_deref())
         }
+        Command::Route(a) => crate::route::command(&a),
     }
 }
 

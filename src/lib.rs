@@ -21,6 +21,7 @@ pub mod plan;
 pub mod prompt;
 pub mod provider;
 pub mod report;
+pub mod route;
 pub mod runner;
 pub mod score;
 pub mod stats;
