@@ -540,9 +540,17 @@ fn install_litellm() -> Option<PathBuf> {
     let lock = root.join("installing.lock");
     let waited = Instant::now();
     while std::fs::create_dir(&lock).is_err() {
+        // A lock left by a killed test process: older than any install takes.
+        let stale = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(900));
+        if stale {
+            let _ = std::fs::remove_dir(&lock);
+            continue;
+        }
         assert!(
-            waited.elapsed() < Duration::from_secs(900),
-            "{} held for 15 minutes",
+            waited.elapsed() < Duration::from_secs(1200),
+            "{} held for 20 minutes",
             lock.display()
         );
         std::thread::sleep(Duration::from_secs(1));
@@ -930,6 +938,12 @@ fn the_proxy_cools_a_failing_candidate_after_its_allowed_fails_and_fails_over_to
     );
     let (_proxy, base) = start_proxy(&litellm, &config, &d.path().join("proxy.log"));
     let messages = first_item_messages(&run);
+    let hits = |model: &str| {
+        let log = std::fs::read_to_string(&sim_log).unwrap();
+        log.lines()
+            .filter(|l| l.contains(&format!("\"model\":\"{model}\"")))
+            .count()
+    };
     for i in 0..8 {
         let (status, h, v) = chat(
             &format!("{base}/v1/chat/completions"),
@@ -942,19 +956,15 @@ fn the_proxy_cools_a_failing_candidate_after_its_allowed_fails_and_fails_over_to
             "support-intents.premium",
             "request {i}"
         );
+        assert_eq!(
+            header(&h, "x-litellm-attempted-fallbacks"),
+            "1",
+            "request {i}"
+        );
+        // No retry on the candidate (num_retries: 0): one attempt per request until the 4th failure, then none.
+        assert_eq!(hits("sim-flash"), (i + 1).min(4), "after request {i}");
     }
-    let log = std::fs::read_to_string(&sim_log).unwrap();
-    let hits = |model: &str| {
-        log.lines()
-            .filter(|l| l.contains(&format!("\"model\":\"{model}\"")))
-            .count()
-    };
-    assert_eq!(
-        hits("sim-flash"),
-        4,
-        "flash is tried until its 4th failure, then skipped:\n{log}"
-    );
-    assert_eq!(hits("sim-premium"), 8, "{log}");
+    assert_eq!(hits("sim-premium"), 8);
 }
 
 #[test]
