@@ -103,23 +103,38 @@ pub fn command(a: &crate::cli::RouteArgs) -> Result<i32> {
     write_file(&a.out, ROUTES_FILE, &routes_yaml(&routes)?)?;
     write_file(&a.out, LITELLM_FILE, &cfg.yaml)?;
     write_file(&a.out, ROLLOUT_FILE, &checklist)?;
-    print!("{}", table(&routes));
-    if a.stage < 100 {
-        println!(
-            "\nstage {}%: each routed feature's group sends {}% of its traffic to its primary and the rest to its baseline",
-            a.stage, a.stage
-        );
-    }
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
-    println!("\n{checklist}");
-    println!("routes:  {}", a.out.join(ROUTES_FILE).display());
-    println!(
-        "litellm: {} (reads {})",
+    let mut out = table(&routes);
+    if a.stage < 100 {
+        out.push_str(&format!(
+            "\nstage {}%: each routed feature's group sends {}% of its traffic to its primary and the rest to its baseline\n",
+            a.stage, a.stage
+        ));
+    }
+    out.push_str(&format!("\n{checklist}\n"));
+    out.push_str(&format!("routes:  {}\n", a.out.join(ROUTES_FILE).display()));
+    out.push_str(&format!(
+        "litellm: {} (reads {})\n",
         a.out.join(LITELLM_FILE).display(),
         cfg.env_vars.join(", ")
-    );
-    println!("rollout: {}", a.out.join(ROLLOUT_FILE).display());
+    ));
+    out.push_str(&format!(
+        "rollout: {}\n",
+        a.out.join(ROLLOUT_FILE).display()
+    ));
+    // The files are written; a reader that stops early (`| head`) is not an error.
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(Error::io("writing to stdout", e))
+        }
+        _ => {}
+    }
     Ok(0)
 }

@@ -79,8 +79,8 @@ pub fn render(routes: &Routes) -> String {
         "Written by evalh {} (`evalh route`). The migration guide's stages move {} of a feature's traffic to its \
          new route. Optionally mirror traffic to the candidate in shadow first (answers discarded) to check error \
          rate and latency at no risk. At every stage, compare the candidate with the baseline **over the same \
-         window** and roll back (set the baseline's weight to 100) as soon as a threshold is crossed; advance only \
-         after the stage has held for the traffic it needs.\n",
+         window** and roll back as soon as a threshold is crossed; advance only after the stage has held for the \
+         traffic it needs.\n",
         routes.evalh_version,
         stages.join(" → ")
     );
@@ -169,7 +169,8 @@ fn feature_section(s: &mut String, f: &FeatureRoute) {
         s,
         "- Each stage: `evalh route <runs> --stage N` writes the config for it (group `{g}` holds `{p}` with \
          `weight: N` and a copy of `{b}` with `weight: 100-N`; LiteLLM's simple-shuffle picks in proportion to the \
-         weights), then reload the proxy. Roll back with `--stage` of the previous stage, or point `{g}` at `{b}` alone.",
+         weights), then reload the proxy. To roll back, delete `{p}`'s deployment from group `{g}` (the copy of `{b}` then \
+         takes all of it; at 100% write `--stage 50` first) and reload.",
         g = primary.litellm_group,
         p = primary.provider,
         b = base.provider,
