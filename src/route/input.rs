@@ -53,8 +53,8 @@ pub struct ProviderRow {
     pub kind: String,
     /// Model.
     pub model: String,
-    /// Error rate over settled requests.
-    pub error_rate: f64,
+    /// Error rate over settled requests (null when nothing was settled).
+    pub error_rate: Option<f64>,
     /// Cost per 1,000 items, USD (null when undefined).
     pub cost_usd_per_1k_items: Option<f64>,
     /// Latency percentiles.

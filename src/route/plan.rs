@@ -87,8 +87,8 @@ pub struct Hop {
     pub cost_usd_per_1k_items: Option<f64>,
     /// p99 latency in the run, ms.
     pub p99_ms: Option<f64>,
-    /// Error rate in the run.
-    pub error_rate: f64,
+    /// Error rate in the run (null when undefined).
+    pub error_rate: Option<f64>,
     /// The LiteLLM model group that holds this hop.
     pub litellm_group: String,
     /// The LiteLLM deployment id (`model_info.id`).
@@ -115,8 +115,8 @@ pub struct Rollback {
     pub max_p99_latency_increase_ms: f64,
     /// Confidence level of the gate (the checklist's sample sizes use it).
     pub confidence: f64,
-    /// The baseline's error rate in the run.
-    pub baseline_error_rate: f64,
+    /// The baseline's error rate in the run (null when undefined).
+    pub baseline_error_rate: Option<f64>,
     /// The baseline's p99 in the run, ms.
     pub baseline_p99_ms: Option<f64>,
 }
@@ -413,7 +413,7 @@ mod tests {
             role,
             kind: "sim".into(),
             model: format!("m-{id}"),
-            error_rate: 0.0,
+            error_rate: Some(0.0),
             cost_usd_per_1k_items: Some(cost),
             latency_ms: LatencyRow {
                 p50: Some(p99 / 2.0),

@@ -34,8 +34,9 @@ impl StageSample {
 /// The sample a stage of `f` needs, at the gate's confidence.
 pub fn stage_sample(f: &FeatureRoute) -> StageSample {
     let alpha = 1.0 - f.rollback.confidence;
-    let cand = f.chain.first().map_or(0.0, |h| h.error_rate);
-    let p_base = f.rollback.baseline_error_rate.max(cand);
+    let rate = |r: Option<f64>| r.filter(|x| x.is_finite()).unwrap_or(0.0);
+    let cand = f.chain.first().map_or(0.0, |h| rate(h.error_rate));
+    let p_base = rate(f.rollback.baseline_error_rate).max(cand);
     StageSample {
         for_error_rate: stats::error_rate_items_needed(
             p_base,
@@ -64,9 +65,9 @@ fn pp(x: f64) -> String {
     format!("{:.2} pp", x * 100.0)
 }
 
-/// A rate, in percent.
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
+/// A rate, in percent ("-" when undefined).
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
 /// The whole checklist as Markdown.
@@ -249,7 +250,7 @@ mod tests {
             verdict: (role == Role::Candidate).then(|| "PASS".into()),
             cost_usd_per_1k_items: Some(1.0),
             p99_ms: Some(900.0),
-            error_rate: 0.0,
+            error_rate: Some(0.0),
             litellm_group: group.into(),
             litellm_id: format!("f.{id}"),
         }
@@ -274,7 +275,7 @@ mod tests {
                 max_error_rate_increase: 0.005,
                 max_p99_latency_increase_ms: 200.0,
                 confidence: 0.95,
-                baseline_error_rate: 0.0,
+                baseline_error_rate: Some(0.0),
                 baseline_p99_ms: Some(1853.0),
             },
             requests_per_minute: 600.0,
