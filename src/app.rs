@@ -34,6 +34,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             sim_serve(&suite, port, log.as_deref())
         }
         Command::Review(a) => crate::app_review::review(a),
+        Command::Route(a) => crate::route::command(&a),
     }
 }
 

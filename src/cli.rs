@@ -40,6 +40,8 @@ pub enum Command {
     Sim(SimCommand),
     /// Blind human review: write a review pack of a run (review/pack.html), or import reviewers' decisions.
     Review(ReviewArgs),
+    /// Turn run verdicts into routes: a routing table, routes.yaml, a LiteLLM proxy config and a rollout checklist.
+    Route(RouteArgs),
 }
 
 /// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
@@ -99,6 +101,28 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{s} is outside (0, 100]%; write e.g. 5%"))
     }
+}
+
+/// `evalh route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Run directories, one per suite (reports/<suite>-<timestamp>).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Where routes.yaml, litellm_config.yaml and rollout.md are written.
+    #[arg(long, value_name = "DIR", default_value = "routes")]
+    pub out: PathBuf,
+    /// YAML mapping suite name -> {feature, latency_sensitive, requests_per_minute} (default feature: the suite name).
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
+    /// Rollout stage: the percent of each routed feature's traffic its primary takes (1, 5, 20, 50 or 100); below 100
+    /// the config splits the feature's group between the primary and the baseline by weight.
+    #[arg(long, value_name = "PERCENT", default_value_t = 100)]
+    pub stage: u32,
+    /// Where `evalh sim serve` answers, for sim providers: URL (every suite) or SUITE=URL (repeatable)
+    /// [default: an os.environ/EVALH_SIM_URL_<SUITE> placeholder].
+    #[arg(long, value_name = "[SUITE=]URL")]
+    pub sim_base_url: Vec<String>,
 }
 
 /// A suite and an optional provider file.

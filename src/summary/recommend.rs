@@ -262,6 +262,7 @@ pub(crate) mod fixture {
     /// Evidence for a candidate with quality ratio `q` and cost ratio `c` on 110 paired items.
     pub fn evidence(fares: Fares, q: f64, c: f64) -> Evidence {
         Evidence {
+            human: None,
             metric: "macro_f1".into(),
             confidence: 0.95,
             n_items: 110,
@@ -325,6 +326,7 @@ pub(crate) mod fixture {
             )
         });
         ProviderResult {
+            human_review: None,
             id: id.into(),
             role: if gate.is_some() {
                 Role::Candidate
