@@ -3,7 +3,7 @@
 
 use crate::cli::{
     CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SelectArgs, SimCommand,
-    SuiteArgs,
+    SuiteArgs, VerdictArgs,
 };
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
@@ -34,6 +34,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             sim_serve(&suite, port, log.as_deref())
         }
         Command::Review(a) => crate::app_review::review(a),
+        Command::Route(a) => crate::route::command(&a),
     }
 }
 
@@ -353,11 +354,14 @@ fn run(a: RunArgs) -> Result<i32> {
         // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
         ls.suite.run.max_cost_usd = Some(b);
     }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req; // recorded like the budget
+    }
     let cache = open_cache(&a.cache)?;
     let (run_dir, _lock) = match run_dir {
         Some(d) => {
-            if a.max_cost.is_some() {
-                write_resolved(&ls, &d)?; // the new budget holds for later resumes too
+            if a.max_cost.is_some() || a.verdicts.require.is_some() {
+                write_resolved(&ls, &d)?; // the new budget (or require) holds for later resumes too
             }
             (d, resume_lock)
         }
@@ -438,7 +442,15 @@ fn run(a: RunArgs) -> Result<i32> {
     release_freed_memory();
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
     timing("run: analysis", started);
-    let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
+    let code = emit(
+        &ls,
+        &items,
+        &analysis,
+        &run_dir,
+        &a.outputs,
+        &a.verdicts,
+        true,
+    )?;
     timing("run: reports written", started);
     if let Some(out) = run_dir.parent() {
         crate::runs::refresh_index(out);
@@ -568,11 +580,15 @@ fn emit(
     an: &Analysis,
     run_dir: &Path,
     outs: &ReportOutputs,
+    verdicts: &VerdictArgs,
     visual: bool,
 ) -> Result<i32> {
     crate::report::json::write(run_dir, &an.results)?;
     let mut report_path = None;
-    let mut chart_files: Vec<PathBuf> = Vec::new();
+    let mut artifacts = crate::report::markdown::Artifacts {
+        run_dir: run_dir.display().to_string(),
+        files: Vec::new(),
+    };
     if visual {
         let started = std::time::Instant::now();
         let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
@@ -586,7 +602,7 @@ fn emit(
             let png = std::fs::read(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             images.push(crate::report::html::ChartImage { chart: c, png });
-            chart_files.push(path);
+            artifacts.files.push(c.file.clone());
         }
         let page = crate::report::html::Page {
             analysis: an,
@@ -602,20 +618,27 @@ fn emit(
     if let Some(j) = &outs.junit {
         crate::report::junit::write(j, &an.results)?;
     }
-    // Chart links relative to the Markdown file, so they resolve wherever the summary is opened from.
-    let md_dir = outs.markdown.as_deref().map(|m| match m.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    });
-    let charts: Vec<String> = chart_files
-        .iter()
-        .map(|f| match &md_dir {
-            Some(d) => crate::report::relative_link(d, f),
-            None => f.to_string_lossy().replace('\\', "/"),
-        })
-        .collect();
-    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
-    print!("{}", crate::report::terminal::render(&an.results));
+    // The Markdown names the report and charts by their place in the run directory: GitHub's job summary cannot
+    // show files from the runner's disk, so nothing is embedded.
+    if report_path.is_some() {
+        artifacts
+            .files
+            .insert(0, crate::report::html::REPORT_FILE.to_string());
+    }
+    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &artifacts)?;
+    let opts = crate::report::terminal::Options {
+        verbose: verdicts.verbose,
+    };
+    // anstream drops the colours when stdout is not a terminal, or with NO_COLOR.
+    {
+        use std::io::Write as _;
+        let mut stdout = anstream::stdout();
+        let _ = write!(
+            stdout,
+            "{}",
+            crate::report::terminal::render(&an.results, opts)
+        );
+    }
     println!(
         "\nresults: {}",
         run_dir.join(crate::report::json::RESULTS_FILE).display()
@@ -650,6 +673,9 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     if let Some(path) = checked {
         ls.dataset_path = path;
     }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
@@ -663,7 +689,15 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
-    let code = emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)?;
+    let code = emit(
+        &ls,
+        &items,
+        &an,
+        &a.run_dir,
+        &a.outputs,
+        &a.verdicts,
+        full_report,
+    )?;
     if !an.results.complete {
         return Err(Error::Incomplete(incomplete_message(
             "the journal does not settle every request",

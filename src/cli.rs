@@ -40,6 +40,8 @@ pub enum Command {
     Sim(SimCommand),
     /// Blind human review: write a review pack of a run (review/pack.html), or import reviewers' decisions.
     Review(ReviewArgs),
+    /// Turn run verdicts into routes: a routing table, routes.yaml, a LiteLLM proxy config and a rollout checklist.
+    Route(RouteArgs),
 }
 
 /// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
@@ -99,6 +101,28 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{s} is outside (0, 100]%; write e.g. 5%"))
     }
+}
+
+/// `evalh route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Run directories, one per suite (reports/<suite>-<timestamp>).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Where routes.yaml, litellm_config.yaml and rollout.md are written.
+    #[arg(long, value_name = "DIR", default_value = "routes")]
+    pub out: PathBuf,
+    /// YAML mapping suite name -> {feature, latency_sensitive, requests_per_minute} (default feature: the suite name).
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
+    /// Rollout stage: the percent of each routed feature's traffic its primary takes (1, 5, 20, 50 or 100); below 100
+    /// the config splits the feature's group between the primary and the baseline by weight.
+    #[arg(long, value_name = "PERCENT", default_value_t = 100)]
+    pub stage: u32,
+    /// Where `evalh sim serve` answers, for sim providers: URL (every suite) or SUITE=URL (repeatable)
+    /// [default: an os.environ/EVALH_SIM_URL_<SUITE> placeholder].
+    #[arg(long, value_name = "[SUITE=]URL")]
+    pub sim_base_url: Vec<String>,
 }
 
 /// A suite and an optional provider file.
@@ -183,6 +207,29 @@ pub struct RunArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
+}
+
+/// The gate's exit rule and the terminal summary's detail (run, score, report).
+#[derive(Debug, Args, Default, Clone)]
+pub struct VerdictArgs {
+    /// Exit 0 when every gated candidate passes (all: CI promotion) or when at least one does (any: exploring
+    /// candidates) [default: the suite's gate.require, else all]
+    #[arg(long, value_name = "all|any", value_parser = parse_require)]
+    pub require: Option<crate::suite::Require>,
+    /// Show each gate rule's full statistics in the terminal summary.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_require(s: &str) -> Result<crate::suite::Require, String> {
+    match s {
+        "all" => Ok(crate::suite::Require::All),
+        "any" => Ok(crate::suite::Require::Any),
+        _ => Err(format!("`{s}` is not all or any")),
+    }
 }
 
 /// Optional extra outputs.
@@ -204,6 +251,9 @@ pub struct OutputArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
 }
 
 /// `evalh init`.

@@ -6,6 +6,8 @@
 //! budget) → `journal` (append-only record of every call) → `score` (one module per task type; pure) → `stats`
 //! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
+//! After the runs, `route` turns their verdicts into routing: routes.yaml, a LiteLLM proxy config and a rollout
+//! checklist.
 
 pub mod app;
 pub mod app_metrics;
@@ -29,6 +31,7 @@ pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod review;
+pub mod route;
 pub mod rundir;
 pub mod runner;
 pub mod runs;
