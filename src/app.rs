@@ -9,13 +9,11 @@ use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
 use crate::journal;
 use crate::prompt::Prompter;
+use crate::rundir::RESOLVED_SUITE;
 use crate::suite::{self, LoadedSuite, TaskKind, ToolsSpec};
-use crate::summary::{self, Analysis};
+use crate::summary::Analysis;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The resolved suite inside a run directory.
-pub const RESOLVED_SUITE: &str = "suite.yaml";
 
 /// Run a parsed command line; returns the exit code.
 pub fn main(cli: Cli) -> Result<i32> {
@@ -440,7 +438,7 @@ fn run(a: RunArgs) -> Result<i32> {
     }
     timing("run: requests sent and journaled", started);
     release_freed_memory();
-    let analysis = analyse_dir(&ls, &items, &run_dir)?;
+    let analysis = crate::rundir::analyse(&ls, &items, &run_dir)?;
     timing("run: analysis", started);
     let code = emit(
         &ls,
@@ -560,18 +558,6 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
     })
 }
 
-pub(crate) fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
-    let human = crate::review::Decisions::load(run_dir)?;
-    // Streamed: the records go straight from the file into the analysis, never all into one list first.
-    let mut reader = journal::Reader::open(run_dir)?;
-    let analysis = summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
-    let skipped = reader.finish()?;
-    for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
-        eprintln!("{note}");
-    }
-    Ok(analysis)
-}
-
 /// Write results.json and every report, print the table; returns the gate's exit code. With `visual`, also draw the
 /// charts and write report.html (`evalh run` and `evalh report`; `evalh score` skips them).
 fn emit(
@@ -687,7 +673,7 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
         );
     }
     let started = std::time::Instant::now();
-    let an = analyse_dir(&ls, &items, &a.run_dir)?;
+    let an = crate::rundir::analyse(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
     let code = emit(
         &ls,

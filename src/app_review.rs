@@ -26,7 +26,7 @@ pub fn review(a: ReviewArgs) -> Result<i32> {
 }
 
 fn load_run(run_dir: &Path) -> Result<(crate::suite::LoadedSuite, Vec<crate::dataset::Item>)> {
-    let p = run_dir.join(crate::app::RESOLVED_SUITE);
+    let p = run_dir.join(crate::rundir::RESOLVED_SUITE);
     if !p.exists() {
         return Err(
             InputError::new(run_dir, "not a run directory (no suite.yaml)")
@@ -41,8 +41,10 @@ fn load_run(run_dir: &Path) -> Result<(crate::suite::LoadedSuite, Vec<crate::dat
 
 fn pack(run_dir: &Path, opts: &PackOptions) -> Result<i32> {
     let (ls, items) = load_run(run_dir)?;
-    let an = crate::app::analyse_dir(&ls, &items, run_dir)?;
-    let w = review::build_pack(run_dir, &ls, &items, &an, opts)?;
+    let an = crate::rundir::analyse(&ls, &items, run_dir)?;
+    let drawn = review::draw_pack(run_dir, &ls, &items, &an.records, &an.scores, opts)?;
+    let html = crate::report::review_page::render(&drawn.pack, &ls.suite, &drawn.shown);
+    let w = review::write_pack(run_dir, &drawn.pack, &html)?;
     let p = &w.pack;
     println!(
         "review pack {}: {} vs {} — {}",
@@ -84,7 +86,7 @@ fn import(run_dir: &Path, files: &[std::path::PathBuf]) -> Result<i32> {
     pairs.dedup();
     for (c, b) in pairs {
         if let Some(h) = all.review_for(&c, &b, conf) {
-            print!("{}", review::terminal_block(&c, &h));
+            print!("{}", crate::report::review::terminal_block(&c, &h));
         }
     }
     println!(

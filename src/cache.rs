@@ -171,7 +171,7 @@ impl Cache {
         let mut routed = spec
             .headers
             .iter()
-            .filter(|(n, v)| v.contains("${") && !crate::provider::http::is_credential_header(n))
+            .filter(|(n, v)| v.contains("${") && !crate::suite::is_credential_header(n))
             .peekable();
         if routed.peek().is_none() {
             return Some(request_hash.to_string());
@@ -180,7 +180,7 @@ impl Cache {
         let mut h = blake3::Hasher::new_keyed(secret);
         h.update(request_hash.as_bytes());
         for (name, value) in routed {
-            let value = crate::provider::http::expand_env(value);
+            let value = crate::suite::expand_env(value);
             // Length-prefixed, so no two header lists hash alike.
             for part in [name.to_ascii_lowercase().as_bytes(), value.as_bytes()] {
                 h.update(&(part.len() as u64).to_le_bytes());

@@ -10,13 +10,13 @@
 //! flipped are listed. Everything comes from the two run directories (`suite.yaml`, the dataset it names, the
 //! journal), offline; an incomplete run is compared on what it has, and says so.
 
-use crate::app::RESOLVED_SUITE;
 use crate::chat::ErrorEvidence;
 use crate::cli::CompareArgs;
 use crate::dataset::{self, Item};
 use crate::error::{InputError, Result};
 use crate::metrics::{self, MetricKind};
 use crate::outcome::Outcome;
+use crate::rundir::RESOLVED_SUITE;
 use crate::score::{ProviderScores, Scorer};
 use crate::stats::{self, Interval};
 use crate::suite::{self, LoadedSuite, TaskKind};
@@ -47,7 +47,7 @@ fn load_run(dir: &Path) -> Result<Run> {
     }
     let ls = suite::load_suite(&p, None)?;
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
-    let an = crate::app::analyse_dir(&ls, &items, dir)?;
+    let an = crate::rundir::analyse(&ls, &items, dir)?;
     let scorer = Scorer::new(&ls)?;
     Ok(Run {
         dir: dir.to_path_buf(),

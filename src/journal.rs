@@ -54,18 +54,6 @@ impl ErrorInfo {
     }
 }
 
-impl From<crate::provider::ProviderError> for ErrorInfo {
-    fn from(e: crate::provider::ProviderError) -> Self {
-        ErrorInfo {
-            class: e.class,
-            message: e.message,
-            status: e.status,
-            error_type: e.error_type,
-            code: e.code,
-        }
-    }
-}
-
 /// The same request sent once more with the other streaming mode (a provider's `compare_stream: true`). Kept
 /// inside the record it shadows so resume, cost and latency figures are unaffected by it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -69,8 +69,8 @@ impl Redactor {
                 for var in referenced_vars(template) {
                     values.extend(env(var).map(|v| (format!("${var}"), v)));
                 }
-                if crate::provider::http::is_credential_header(name) {
-                    let whole = crate::provider::http::expand_env(template);
+                if crate::suite::is_credential_header(name) {
+                    let whole = crate::suite::expand_env(template);
                     let what = format!("header {name} of provider `{}`", p.id);
                     if let Some((_, cred)) = whole.split_once(' ') {
                         values.push((what.clone(), cred.to_string()));

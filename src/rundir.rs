@@ -27,8 +27,9 @@ use crate::suite::LoadedSuite;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The resolved suite inside a run directory.
+pub const RESOLVED_SUITE: &str = "suite.yaml";
 /// The lock file inside a run directory.
 pub const LOCK_FILE: &str = "run.lock";
 /// The manifest inside a run directory.
@@ -36,32 +37,24 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// Datasets up to this size (bytes) are copied into the run directory.
 pub const DATASET_COPY_MAX: u64 = 32 << 20;
 
-/// Write `bytes` to `path` atomically: into a temporary file in the same directory, synced, then renamed over
-/// `path`. A reader (or a crash) sees the old file or the new one, never a half-written one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let io = |e| Error::io(format!("writing {}", path.display()), e);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.as_deref().unwrap_or("evalh"),
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let res = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_data()
-        })
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+// ---- Analysis ---------------------------------------------------------------------------------------------------
+
+/// Analyse a run directory: its journal streamed into the analysis with the human review decisions it holds; notes
+/// about unreadable journal lines go to stderr.
+pub fn analyse(
+    ls: &LoadedSuite,
+    items: &[Item],
+    run_dir: &Path,
+) -> Result<crate::summary::Analysis> {
+    let human = crate::review::Decisions::load(run_dir)?;
+    // Streamed: the records go straight from the file into the analysis, never all into one list first.
+    let mut reader = journal::Reader::open(run_dir)?;
+    let analysis = crate::summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
+    let skipped = reader.finish()?;
+    for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
+        eprintln!("{note}");
     }
-    res.map_err(io)
+    Ok(analysis)
 }
 
 // ---- Lock ---------------------------------------------------------------------------------------------------------
@@ -228,7 +221,7 @@ pub fn record_dataset(dir: &Path, dataset: &Path) -> Result<Manifest> {
     };
     let text = serde_json::to_vec_pretty(&m)
         .map_err(|e| Error::Internal(format!("serializing the manifest: {e}")))?;
-    write_atomic(&dir.join(MANIFEST_FILE), &text)?;
+    crate::report::write_atomic(&dir.join(MANIFEST_FILE), &text)?;
     Ok(m)
 }
 
@@ -425,7 +418,7 @@ pub fn check_journal(
         return Ok(());
     }
     Err(InputError::new(
-        dir.join(crate::app::RESOLVED_SUITE),
+        dir.join(RESOLVED_SUITE),
         format!(
             "the run's journal holds answers to other requests than this suite.yaml now describes, for provider(s) {}: \
              its model, prompt, parameters, headers, tools or sim settings were changed after those answers were \
@@ -446,26 +439,6 @@ const CHECK_CHUNK: usize = 8192;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("r.json");
-        std::fs::write(&p, "old").unwrap();
-        let link = d.path().join("old-link");
-        std::fs::hard_link(&p, &link).unwrap();
-        write_atomic(&p, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        // The old file was replaced, not rewritten in place: a reader holding it still sees it whole.
-        assert_eq!(std::fs::read_to_string(&link).unwrap(), "old");
-        let names: Vec<_> = std::fs::read_dir(d.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
-        // A missing directory is an I/O error, and no temporary is left anywhere.
-        assert!(write_atomic(&d.path().join("no/such/x.json"), b"x").is_err());
-    }
 
     #[test]
     fn a_locked_directory_names_its_holder_and_frees_on_drop() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Hand-written BFCL-style test cases for evalh's function-call checker
-(src/score/function_call.rs).
+(src/metrics/function_call/mod.rs).
 
 These cases are for the default `compat: strict` mode, which deliberately
 differs from BFCL (see the difference table in the module docs), so their

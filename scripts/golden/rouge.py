@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden vectors for evalh's ROUGE implementation (src/score/rouge.rs).
+"""Golden vectors for evalh's ROUGE implementation (src/metrics/rouge.rs).
 
 Reference: PyPI rouge-score 0.1.2 (google-research `rouge/`) with nltk 3.10.4's
 PorterStemmer (default NLTK_EXTENSIONS mode), CPython 3.11.

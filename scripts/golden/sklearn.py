@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden vectors for evalh's classification metrics (src/score/classification.rs).
+"""Golden vectors for evalh's classification metrics (src/metrics/classification.rs).
 
 Reference: scikit-learn 1.9.1 (numpy 2.4.6), `sklearn.metrics`:
   accuracy_score, precision_recall_fscore_support(average=None|micro|macro|weighted,

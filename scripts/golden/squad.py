@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden vectors for evalh's SQuAD v1.1 exact match / token F1 (src/score/squad.rs).
+"""Golden vectors for evalh's SQuAD v1.1 exact match / token F1 (src/metrics/squad.rs).
 
 Reference: the official SQuAD v1.1 evaluation script (`evaluate-v1.1.py`; the same code is
 in huggingface/evaluate `metrics/squad/compute_score.py`). Its normalisation, EM, F1 and

@@ -7,7 +7,7 @@
 use super::{ProviderError, Timeouts};
 
 use crate::chat::ErrorClass;
-use crate::suite::ProviderSpec;
+use crate::suite::{expand_env, ProviderSpec};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use std::time::Duration;
@@ -108,20 +108,6 @@ fn strip_query(s: &str) -> String {
     out
 }
 
-/// Headers that carry a credential: the API-key headers the clients send (`Authorization`, `api-key`, `x-api-key`,
-/// `x-goog-api-key`) and `Proxy-Authorization`. Their values say who is asking, not what is asked, so the request
-/// hash takes only their names; every value is a secret to redact.
-pub fn is_credential_header(name: &str) -> bool {
-    const CREDENTIAL: [&str; 5] = [
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "x-goog-api-key",
-    ];
-    CREDENTIAL.iter().any(|c| c.eq_ignore_ascii_case(name))
-}
-
 /// A header pair as the clients keep it (values holding credentials are marked sensitive, so reqwest never prints
 /// them in debug output).
 pub type Header = (HeaderName, HeaderValue);
@@ -169,28 +155,6 @@ pub fn request_headers(
         .collect();
     out.extend(extra);
     Ok(out)
-}
-
-/// Replace `${NAME}` with the environment variable's value (used for extra headers).
-pub fn expand_env(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Where and how a client sends: the HTTP client, the parsed endpoint URL (parsed once: per request it was

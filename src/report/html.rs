@@ -416,7 +416,7 @@ pub fn render(page: &Page<'_>) -> String {
     let _ = writeln!(body, "<nav class=\"toc\"><a href=\"#verdicts\">Verdicts</a><a href=\"#metrics\">Metrics</a><a href=\"#cost\">Cost &amp; latency</a><a href=\"#charts\">Charts</a><a href=\"#tokens\">Token counts</a><a href=\"#errors\">Errors</a><a href=\"#drill\">Items</a></nav></header>");
 
     verdicts(&mut body, r);
-    body.push_str(&crate::review::html_section(r));
+    body.push_str(&super::review::html_section(r));
     metrics(&mut body, r);
     cost_latency(&mut body, r);
     charts(&mut body, page);
@@ -1092,7 +1092,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
 /// Render and write `report.html` into the run directory; returns its path.
 pub fn write(run_dir: &Path, page: &Page<'_>) -> crate::error::Result<PathBuf> {
     let path = run_dir.join(REPORT_FILE);
-    crate::rundir::write_atomic(&path, render(page).as_bytes())?;
+    super::write_atomic(&path, render(page).as_bytes())?;
     Ok(path)
 }
 

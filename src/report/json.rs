@@ -21,5 +21,5 @@ pub fn to_string(r: &Results) -> Result<String> {
 /// Write `results.json` into `dir`.
 pub fn write(dir: &Path, r: &Results) -> Result<()> {
     // Atomically: a reader (a CI step, a dashboard) never sees a half-written results.json.
-    crate::rundir::write_atomic(&dir.join(RESULTS_FILE), to_string(r)?.as_bytes())
+    super::write_atomic(&dir.join(RESULTS_FILE), to_string(r)?.as_bytes())
 }

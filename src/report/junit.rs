@@ -80,5 +80,5 @@ pub fn render(r: &Results) -> Result<String> {
 
 /// Write the XML to `path`.
 pub fn write(path: &Path, r: &Results) -> Result<()> {
-    crate::rundir::write_atomic(path, render(r)?.as_bytes())
+    super::write_atomic(path, render(r)?.as_bytes())
 }

@@ -213,7 +213,7 @@ fn rules(s: &mut String, r: &Results) {
 pub fn write(path: Option<&Path>, r: &Results, artifacts: &Artifacts) -> Result<()> {
     let text = render(r, artifacts);
     if let Some(p) = path {
-        crate::rundir::write_atomic(p, text.as_bytes())?;
+        super::write_atomic(p, text.as_bytes())?;
     }
     // The step summary is shared with the job's other steps: appended to, never replaced.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {

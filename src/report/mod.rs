@@ -6,11 +6,45 @@
 
 pub mod chart;
 pub mod html;
-pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod review;
+pub mod review_page;
 pub mod terminal;
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Write `bytes` to `path` atomically: into a temporary file in the same directory, synced, then renamed over
+/// `path`. A reader (or a crash) sees the old file or the new one, never a half-written one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let io = |e| Error::io(format!("writing {}", path.display()), e);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        name.as_deref().unwrap_or("evalh"),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let res = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_data()
+        })
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map_err(io)
+}
 
 /// Format a USD amount compactly.
 pub fn usd(x: f64) -> String {
@@ -54,6 +88,28 @@ pub fn relative_link(from: &std::path::Path, to: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::write_atomic;
+
+    #[test]
+    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.json");
+        std::fs::write(&p, "old").unwrap();
+        let link = d.path().join("old-link");
+        std::fs::hard_link(&p, &link).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        // The old file was replaced, not rewritten in place: a reader holding it still sees it whole.
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "old");
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        // A missing directory is an I/O error, and no temporary is left anywhere.
+        assert!(write_atomic(&d.path().join("no/such/x.json"), b"x").is_err());
+    }
+
     #[test]
     fn relative_link_walks_up_and_down() {
         let d = tempfile::tempdir().unwrap();

@@ -127,7 +127,7 @@ pub fn render(r: &Results, opts: Options) -> String {
             push_wrapped(&mut out, &n, "  ", "    ", Style::new());
         }
     }
-    out.push_str(&crate::review::terminal_lines(r));
+    out.push_str(&super::review::terminal_lines(r));
     out.push('\n');
     push_wrapped(&mut out, &exit_line(r), "", "  ", Style::new().bold());
     out

@@ -3,7 +3,7 @@
 //!
 //! Why this module exists: ground-truth metrics say whether an answer matches a reference, not whether people find
 //! the cheaper model's answers acceptable. This module turns a few dozen blind judgements into evidence with
-//! intervals: `evalh review RUN_DIR` draws and writes the pack ([`build_pack`]), `evalh review import` checks and
+//! intervals: `evalh review RUN_DIR` draws the pack ([`draw_pack`]; the report renders its page) and writes it ([`write_pack`]), `evalh review import` checks and
 //! un-blinds the decisions ([`import`]), and [`Decisions::review_for`] gives each candidate's acceptable rate,
 //! win / tie / loss, preference rate and reviewer agreement. The un-blinded [`Choice`] is also what an LLM judge's
 //! pairwise verdicts will be expressed in, so judge-human agreement is a kappa over the same four categories.
@@ -12,17 +12,14 @@
 mod choice;
 mod import;
 mod pack;
-mod page;
-mod render;
 mod sample;
 mod tally;
 
 pub use choice::{BlindChoice, Choice, Side};
 pub use import::{import, read_decisions, Decision, Imported, DECISIONS_FILE, EXPORT_FORMAT};
 pub use pack::{
-    build as build_pack, load as load_pack, PackFile, PackItem, PackOptions, PackWritten,
-    DEFAULT_N, PACKS_DIR, PACK_HTML, PACK_JSON, REVIEW_DIR,
+    draw_pack, load as load_pack, write as write_pack, Drawn, PackFile, PackItem, PackOptions,
+    PackWritten, Shown, DEFAULT_N, PACKS_DIR, PACK_HTML, PACK_JSON, REVIEW_DIR,
 };
-pub use render::{html_section, terminal_block, terminal_lines};
 pub use sample::{Draw, StratumCount};
 pub use tally::{reviews_needed, tally, Agreement, ChoiceCounts, Decisions, HumanReview, Rate};

@@ -11,8 +11,8 @@ use super::sample::{draw, Draw, Eligible};
 use crate::dataset::Item;
 use crate::error::{Error, InputError, Result};
 use crate::outcome::Outcome;
+use crate::score::ProviderScores;
 use crate::suite::{LoadedSuite, ProviderRole, TaskKind};
-use crate::summary::Analysis;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -113,6 +113,25 @@ pub struct PackOptions {
     pub show_reference: bool,
 }
 
+/// One item as the page shows it: `a` and `b` are the outputs in display order.
+pub struct Shown<'a> {
+    /// The dataset item.
+    pub item: &'a Item,
+    /// The output shown as A.
+    pub a: &'a Outcome,
+    /// The output shown as B.
+    pub b: &'a Outcome,
+}
+
+/// A pack just drawn: the pack file and the items as the page shows them (report's `review_page` renders them;
+/// [`write`] stores both).
+pub struct Drawn<'a> {
+    /// The pack.
+    pub pack: PackFile,
+    /// The items, in page order, with their outputs on the drawn sides.
+    pub shown: Vec<Shown<'a>>,
+}
+
 /// The files a new pack was written to.
 #[derive(Debug, Clone)]
 pub struct PackWritten {
@@ -168,8 +187,8 @@ fn pair(ls: &LoadedSuite, run_dir: &Path, candidate: Option<&str>) -> Result<(us
 
 /// Whether the two providers' outputs disagree on item `i` (different label, a per-item score gap for
 /// summarization, a different per-item score otherwise).
-fn disagree(an: &Analysis, task: TaskKind, c: usize, b: usize, i: usize) -> bool {
-    let (sc, sb) = (&an.scores[c], &an.scores[b]);
+fn disagree(scores: &[ProviderScores], task: TaskKind, c: usize, b: usize, i: usize) -> bool {
+    let (sc, sb) = (&scores[c], &scores[b]);
     match task {
         TaskKind::Classification => sc.notes.get(i) != sb.notes.get(i),
         TaskKind::Summarization => (sc.item_score[i] - sb.item_score[i]).abs() >= SCORE_GAP,
@@ -202,25 +221,26 @@ fn strata(task: TaskKind, items: &[Item]) -> (Option<&'static str>, Vec<Option<S
     }
 }
 
-/// Draw a pack from an analysed run and write review/pack.html, review/pack.json and review/packs/<id>.json.
-pub fn build(
+/// Draw a pack from an analysed run: `records` and `scores` are the analysis's, per provider in suite order.
+pub fn draw_pack<'a>(
     run_dir: &Path,
     ls: &LoadedSuite,
-    items: &[Item],
-    an: &Analysis,
+    items: &'a [Item],
+    records: &'a [Vec<Option<Outcome>>],
+    scores: &[ProviderScores],
     opts: &PackOptions,
-) -> Result<PackWritten> {
+) -> Result<Drawn<'a>> {
     let (c, b) = pair(ls, run_dir, opts.candidate.as_deref())?;
     let task = ls.suite.task;
     let answered =
-        |p: usize, i: usize| matches!(an.records[p].get(i), Some(Some(o)) if o.error.is_none());
+        |p: usize, i: usize| matches!(records[p].get(i), Some(Some(o)) if o.error.is_none());
     let (field, stratum) = strata(task, items);
     let eligible: Vec<Eligible> = (0..items.len())
         .filter(|&i| answered(c, i) && answered(b, i))
         .map(|i| Eligible {
             index: i,
             stratum: stratum[i].clone(),
-            disagreement: disagree(an, task, c, b, i),
+            disagreement: disagree(scores, task, c, b, i),
         })
         .collect();
     let ps = &ls.suite.providers;
@@ -291,12 +311,12 @@ pub fn build(
         side_assignment_hash,
         items: pack_items,
     };
-    let shown: Vec<super::page::Shown<'_>> = picks
+    let shown: Vec<Shown<'a>> = picks
         .iter()
         .map(|&(e, side)| {
             let i = eligible[e].index;
             let out = |p: usize| {
-                an.records[p][i]
+                records[p][i]
                     .as_ref()
                     .expect("eligible items were answered")
             };
@@ -304,18 +324,18 @@ pub fn build(
                 Side::A => (out(c), out(b)),
                 Side::B => (out(b), out(c)),
             };
-            super::page::Shown {
+            Shown {
                 item: &items[i],
                 a,
                 b: bb,
             }
         })
         .collect();
-    let html = super::page::render(&pack, &ls.suite, &shown);
-    write_files(run_dir, &pack, &html)
+    Ok(Drawn { pack, shown })
 }
 
-fn write_files(run_dir: &Path, pack: &PackFile, html: &str) -> Result<PackWritten> {
+/// Write a drawn pack: review/pack.html (`html`, its page), review/pack.json and review/packs/<id>.json.
+pub fn write(run_dir: &Path, pack: &PackFile, html: &str) -> Result<PackWritten> {
     let dir = run_dir.join(REVIEW_DIR);
     let packs = dir.join(PACKS_DIR);
     std::fs::create_dir_all(&packs)
@@ -464,7 +484,7 @@ mod tests {
         assert!(load(d.path(), "0123456789abcdef").unwrap().is_none());
         let mut p = pack();
         p.side_assignment_hash = p.compute_hash();
-        write_files(d.path(), &p, "<html>").unwrap();
+        write(d.path(), &p, "<html>").unwrap();
         assert_eq!(load(d.path(), &p.pack_id).unwrap().unwrap().1, p);
         assert_eq!(pack_ids(d.path()), vec![p.pack_id.clone()]);
         // Edit one side in the stored pack: rejected as tampered.

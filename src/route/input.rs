@@ -105,7 +105,7 @@ pub fn load_run(dir: &Path) -> Result<RunInput> {
     if !dir.is_dir() {
         return Err(not_run("no such directory"));
     }
-    let suite_path = dir.join(crate::app::RESOLVED_SUITE);
+    let suite_path = dir.join(crate::rundir::RESOLVED_SUITE);
     if !suite_path.is_file() {
         return Err(not_run("no suite.yaml"));
     }

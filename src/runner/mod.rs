@@ -179,7 +179,7 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
 ///   depend on the seed, not on the port);
 /// - the request headers: the client's built-in ones that are not credentials (`anthropic-version`) and the suite's
 ///   `headers:`, names lower-cased and sorted; a value as written in the suite, so `${VAR}` stays a name and a
-///   secret never enters the hash; a credential header (see [`provider::http::is_credential_header`]) by its name
+///   secret never enters the hash; a credential header (see [`crate::suite::is_credential_header`]) by its name
 ///   only, so rotating a token neither misses the cache nor fails a resume's check;
 /// - the client's defaults for what the suite leaves out (Anthropic's `max_tokens`).
 pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
@@ -209,7 +209,7 @@ pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
         .collect();
     for (name, value) in &spec.headers {
         let name = name.to_ascii_lowercase();
-        let value = if provider::http::is_credential_header(&name) {
+        let value = if crate::suite::is_credential_header(&name) {
             "(credential)"
         } else {
             value.as_str()
@@ -994,6 +994,20 @@ async fn compare_call(
         },
     };
     Some((sc, a.min_concurrency))
+}
+
+/// A client's failure as the journal records it (converted here, where records are made: the journal knows no
+/// client).
+impl From<ProviderError> for ErrorInfo {
+    fn from(e: ProviderError) -> Self {
+        ErrorInfo {
+            class: e.class,
+            message: e.message,
+            status: e.status,
+            error_type: e.error_type,
+            code: e.code,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,11 +5,13 @@
 //! scorer's settings) and `preflight` checks what the environment must provide (API keys, `${VAR}` in headers).
 //! Everything downstream takes a `LoadedSuite`, so paths are already resolved relative to the suite file.
 
+mod headers;
 pub mod load;
 pub mod model;
 pub mod preflight;
 pub mod validate;
 
+pub use headers::{env_refs, expand_env, is_credential_header};
 pub use load::{load_suite, LoadedSuite};
 pub use model::*;
 pub use preflight::preflight;

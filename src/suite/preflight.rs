@@ -7,6 +7,7 @@
 //! `auth: none`. It is kept apart from [`super::validate`] because it reads the environment: `score` and `report`
 //! re-read a run's suite offline and need no keys.
 
+use super::headers::env_refs;
 use super::load::{locate, locate_provider, LoadedSuite};
 use super::model::{AuthMode, ProviderKind, ProviderSpec};
 use crate::error::{Error, InputError, Result};
@@ -14,31 +15,6 @@ use std::collections::BTreeMap;
 
 /// Header names that carry a credential, so a provider sending one of them needs no `api_key_env`.
 const AUTH_HEADERS: [&str; 4] = ["authorization", "api-key", "x-api-key", "x-goog-api-key"];
-
-/// The environment variables a header value references as `${NAME}`, in order; an error for a `${` that is never
-/// closed or a name that is not one.
-pub fn env_refs(value: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err(format!("`${{` is never closed in {value:?}"));
-        };
-        let name = &after[..end];
-        let valid = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(format!(
-                "`${{{name}}}` is not an environment variable reference (letters, digits and _)"
-            ));
-        }
-        out.push(name.to_string());
-        rest = &after[end + 1..];
-    }
-    Ok(out)
-}
 
 /// Whether the kind talks to a hosted API that needs a credential.
 fn needs_key(kind: ProviderKind) -> bool {
@@ -91,7 +67,7 @@ pub fn preflight(ls: &LoadedSuite) -> Result<()> {
                 );
             }
             if missing.is_empty() && !vars.is_empty() {
-                let expanded = crate::provider::http::expand_env(value);
+                let expanded = super::headers::expand_env(value);
                 if reqwest::header::HeaderValue::from_str(&expanded).is_err() {
                     errs.push(
                         at(
@@ -171,25 +147,5 @@ pub fn preflight(ls: &LoadedSuite) -> Result<()> {
         0 => Ok(()),
         1 => Err(Error::Input(errs.remove(0))),
         _ => Err(Error::Inputs(errs)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_refs_parse_names_and_reject_broken_references() {
-        assert_eq!(env_refs("plain").unwrap(), Vec::<String>::new());
-        assert_eq!(
-            env_refs("Bearer ${TOKEN_A}-${B_2}").unwrap(),
-            vec!["TOKEN_A".to_string(), "B_2".to_string()]
-        );
-        assert!(env_refs("Bearer ${TOKEN")
-            .unwrap_err()
-            .contains("never closed"));
-        assert!(env_refs("${}").is_err());
-        assert!(env_refs("${A B}").is_err());
-        assert!(env_refs("${1A}").is_err());
     }
 }

@@ -568,7 +568,7 @@ impl<'a> Checks<'a> {
                     .hint("header names are letters, digits and - (no spaces, colons or quotes)")
                 },
             );
-            let refs = super::preflight::env_refs(value);
+            let refs = super::headers::env_refs(value);
             let literal_ok = match &refs {
                 Ok(vars) => {
                     let mut lit = value.clone();

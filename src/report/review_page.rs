@@ -6,23 +6,15 @@
 //! it is one file with no external requests: a Content-Security-Policy allows only its own script (by nonce), and
 //! every dataset or model text is escaped, so an output cannot run code or fetch a URL.
 
-use super::pack::PackFile;
-use crate::dataset::Item;
+use super::html::escape;
 use crate::outcome::Outcome;
-use crate::report::html::escape;
+use crate::review::{PackFile, Shown};
 use crate::suite::Suite;
 use serde_json::Value;
 use std::fmt::Write;
 
 /// Characters of one text shown; a reviewer needs whole outputs, so only pathological ones are cut.
 const MAX_TEXT: usize = 20_000;
-
-/// One item as the page shows it: `a` and `b` are the outputs in display order.
-pub(crate) struct Shown<'a> {
-    pub(crate) item: &'a Item,
-    pub(crate) a: &'a Outcome,
-    pub(crate) b: &'a Outcome,
-}
 
 fn clipped(text: &str) -> String {
     let n = text.chars().count();
@@ -117,7 +109,8 @@ fn item(out: &mut String, k: usize, n: usize, s: &Shown<'_>, suite: &Suite, refe
 }
 
 /// The whole page.
-pub(crate) fn render(pack: &PackFile, suite: &Suite, shown: &[Shown<'_>]) -> String {
+/// The page of a drawn pack (`review/pack.html`).
+pub fn render(pack: &PackFile, suite: &Suite, shown: &[Shown<'_>]) -> String {
     let n = shown.len();
     let mut body = String::with_capacity(64 * 1024);
     let _ = write!(

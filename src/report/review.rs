@@ -1,10 +1,11 @@
 //! The human-review numbers as the terminal and report.html show them (results.json serialises [`HumanReview`]).
 //!
 //! Why this module exists: the report and the terminal are shared files edited by several people; each calls one
-//! function here, so the review's presentation lives with the review.
+//! function here, so the review's presentation lives in one place, with the other reports (the review module draws
+//! and tallies, reports show).
 
-use super::tally::{HumanReview, Rate};
-use crate::report::html::escape;
+use super::html::escape;
+use crate::review::{HumanReview, Rate};
 use crate::summary::Results;
 use std::fmt::Write;
 

@@ -6,9 +6,9 @@
 //! test). Same rules as `report.html`: one self-contained file, no script at all, a Content-Security-Policy that
 //! forbids loading anything, every name from a suite or a run escaped. Charts are inline SVG.
 
-use super::chart::color_hex;
-use super::html::escape;
-use crate::runs::RunInfo;
+use super::RunInfo;
+use crate::report::chart::color_hex;
+use crate::report::html::escape;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

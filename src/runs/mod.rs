@@ -6,6 +6,8 @@
 //! open any report, and delete old ones without ever deleting a run that is still going. Everything here reads only
 //! what a run wrote (`suite.yaml`, `results.json`, `run.lock`); nothing is recomputed.
 
+mod index;
+
 use crate::cli::RunsCommand;
 use crate::error::{Error, InputError, Result};
 use serde::Deserialize;
@@ -161,7 +163,7 @@ pub fn lock_held(dir: &Path) -> bool {
 }
 
 fn suite_name_from_yaml(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join(crate::app::RESOLVED_SUITE)).ok()?;
+    let text = std::fs::read_to_string(dir.join(crate::rundir::RESOLVED_SUITE)).ok()?;
     let v: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
     v.get("name")?.as_str().map(str::to_string)
 }
@@ -183,7 +185,7 @@ pub fn scan(out: &Path) -> Result<BTreeMap<String, Vec<RunInfo>>> {
         let Some((prefix, stamp, n)) = parse_name(&name) else {
             continue;
         };
-        if !dir.join(crate::app::RESOLVED_SUITE).is_file() {
+        if !dir.join(crate::rundir::RESOLVED_SUITE).is_file() {
             continue;
         }
         let results: Option<ResultsSummary> =
@@ -319,7 +321,7 @@ fn prune(out: &Path, keep: usize, dry_run: bool) -> Result<i32> {
 /// Write `out/index.html` from every run under `out` (atomically: a reader never sees half a page). Returns its path.
 pub fn write_index(out: &Path) -> Result<PathBuf> {
     let groups = scan(out)?;
-    let page = crate::report::index::render(
+    let page = index::render(
         &groups,
         &chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     );
