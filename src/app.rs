@@ -405,22 +405,12 @@ fn run(a: RunArgs) -> Result<i32> {
     // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
     // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
     let resume_dir = run_dir.clone();
+    let mut signals = {
+        let _in_runtime = rt.enter();
+        crate::runner::StopSignals::listen()
+    };
     rt.spawn(async move {
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
-        }
+        signals.next().await;
         eprintln!(
             "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
             resume_dir.display()

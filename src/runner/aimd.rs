@@ -45,6 +45,7 @@ impl AimdState {
     }
 
     /// The current in-flight limit.
+    #[cfg(test)]
     pub fn limit(&self) -> u32 {
         self.limit
     }
@@ -55,11 +56,13 @@ impl AimdState {
     }
 
     /// Attempts in flight now.
+    #[cfg(test)]
     pub fn inflight(&self) -> u32 {
         self.inflight
     }
 
     /// The lowest limit reached so far.
+    #[cfg(test)]
     pub fn min_seen(&self) -> u32 {
         self.min_seen
     }

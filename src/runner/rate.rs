@@ -81,6 +81,7 @@ impl<C: Clock + Clone> RateGate<C> {
 
 impl<C: Clock> RateGate<C> {
     /// True when neither limit is set.
+    #[cfg(test)]
     pub fn is_unlimited(&self) -> bool {
         self.rpm.is_none() && self.tpm.is_none()
     }
