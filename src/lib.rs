@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod app_metrics;
+pub mod app_judge;
 pub mod app_review;
 pub mod cache;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod dataset;
 pub mod error;
 pub mod gate;
 pub mod journal;
+pub mod judge;
 pub mod outcome;
 pub mod plan;
 pub mod prompt;

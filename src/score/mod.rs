@@ -16,7 +16,7 @@ mod table;
 
 pub use table::{
     default_metric, markdown_table, metric, metrics, CallStat, FieldStat, LabelStat, MetricDef,
-    MetricKind, RougeStat, Stat, TASKS,
+    MetricKind, RougeStat, Stat, TASKS, judge_metrics, JudgeStat,
 };
 
 use crate::dataset::Item;
