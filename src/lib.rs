@@ -8,8 +8,8 @@
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
 
 pub mod app;
-pub mod app_metrics;
 pub mod app_judge;
+pub mod app_metrics;
 pub mod app_review;
 pub mod cache;
 pub mod cli;

@@ -16,7 +16,13 @@ pub fn gate_metric_problem(s: &Suite) -> Option<(String, String)> {
         SCORE => JudgeMode::Rubric,
         _ => return None,
     };
-    let mode = |m: JudgeMode| if m == JudgeMode::Pairwise { "pairwise" } else { "rubric" };
+    let mode = |m: JudgeMode| {
+        if m == JudgeMode::Pairwise {
+            "pairwise"
+        } else {
+            "rubric"
+        }
+    };
     match &s.judge {
         Some(j) if j.mode == needs => None,
         Some(j) => Some((
@@ -47,14 +53,25 @@ pub fn validate(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
             }
         }
     }
-    if j.provider.sim.as_ref().is_some_and(|s| s.judge.is_some()) && j.provider.kind != crate::suite::ProviderKind::Sim {
+    if j.provider.sim.as_ref().is_some_and(|s| s.judge.is_some())
+        && j.provider.kind != crate::suite::ProviderKind::Sim
+    {
         out.push((
             vec!["judge", "sim"],
-            format!("judge.sim is set but the judge's kind is {}", j.provider.kind.as_str()),
+            format!(
+                "judge.sim is set but the judge's kind is {}",
+                j.provider.kind.as_str()
+            ),
             "remove `sim:` or use `kind: sim`".to_string(),
         ));
     }
-    if j.mode == JudgeMode::Pairwise && !ls.suite.providers.iter().any(|p| p.role == crate::suite::Role::Candidate) {
+    if j.mode == JudgeMode::Pairwise
+        && !ls
+            .suite
+            .providers
+            .iter()
+            .any(|p| p.role == crate::suite::Role::Candidate)
+    {
         out.push((
             vec!["judge", "mode"],
             "a pairwise judge compares candidates with the baseline, and the suite has no candidate".to_string(),
@@ -66,7 +83,11 @@ pub fn validate(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
     let templates = match super::prompt::Templates::new(&ls.path, &prompt) {
         Ok(t) => t,
         Err(e) => {
-            out.push((vec!["judge", "prompt"], e.to_string(), "fix the template".to_string()));
+            out.push((
+                vec!["judge", "prompt"],
+                e.to_string(),
+                "fix the template".to_string(),
+            ));
             return out;
         }
     };
@@ -76,7 +97,9 @@ pub fn validate(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
         if let Some(item) = items.first() {
             let r = super::run::reference_text(item);
             let res = match j.mode {
-                JudgeMode::Pairwise => templates.pairwise(item, "input", r.as_deref(), "answer a", "answer b"),
+                JudgeMode::Pairwise => {
+                    templates.pairwise(item, "input", r.as_deref(), "answer a", "answer b")
+                }
                 JudgeMode::Rubric => templates.rubric(item, "input", r.as_deref(), "answer"),
             };
             if let Err(e) = res {

@@ -11,6 +11,7 @@
 mod check;
 mod prompt;
 mod record;
+mod render;
 mod run;
 pub mod sim;
 mod spec;
@@ -19,6 +20,7 @@ mod verdict;
 
 pub use check::{gate_metric_problem, validate};
 pub use record::{read as read_records, JudgeRecord, Order, JUDGE_FILE};
+pub use render::{html_section, terminal_lines};
 pub use run::{execute, reference_text, JudgeOptions, JudgeOutcome};
 pub use spec::{default_prompt, JudgeMode, JudgePrompt, JudgeSpec, RubricScale};
 pub use tally::{

@@ -28,9 +28,11 @@ impl Templates {
                 .hint("judge templates use minijinja syntax; see docs/review.md for the variables")
         };
         if let Some(s) = &prompt.system {
-            env.add_template_owned("system", s.clone()).map_err(|e| bad("system", e))?;
+            env.add_template_owned("system", s.clone())
+                .map_err(|e| bad("system", e))?;
         }
-        env.add_template_owned("user", prompt.user.clone()).map_err(|e| bad("user", e))?;
+        env.add_template_owned("user", prompt.user.clone())
+            .map_err(|e| bad("user", e))?;
         Ok(Templates {
             env,
             has_system: prompt.system.is_some(),
@@ -46,16 +48,20 @@ impl Templates {
             &[("user", Role::User)]
         };
         for (name, role) in names {
-            let t = self.env.get_template(name).map_err(|e| {
-                InputError::new(&self.suite, format!("judge.prompt.{name}: {e}"))
-            })?;
+            let t = self
+                .env
+                .get_template(name)
+                .map_err(|e| InputError::new(&self.suite, format!("judge.prompt.{name}: {e}")))?;
             let content = t.render(&ctx).map_err(|e| {
                 InputError::new(&self.suite, format!("judge.prompt.{name}: {e}")).hint(
                     "pairwise prompts may use input, reference, output_a, output_b, item; rubric prompts input, \
                      reference, output, item",
                 )
             })?;
-            out.push(Message { role: *role, content });
+            out.push(Message {
+                role: *role,
+                content,
+            });
         }
         Ok(out)
     }

@@ -103,7 +103,11 @@ fn plan(
     answers: &HashMap<(String, String), Record>,
 ) -> Result<Vec<Call>> {
     let suite = &ls.suite;
-    let Some(baseline) = suite.providers.iter().find(|p| p.role == SuiteRole::Baseline) else {
+    let Some(baseline) = suite
+        .providers
+        .iter()
+        .find(|p| p.role == SuiteRole::Baseline)
+    else {
         return Ok(Vec::new());
     };
     let prompt = spec.prompt();
@@ -125,7 +129,9 @@ fn plan(
             .unwrap_or_default();
         let reference = reference_text(item);
         for p in &suite.providers {
-            let Some(out) = ok(&p.id, &item.id) else { continue };
+            let Some(out) = ok(&p.id, &item.id) else {
+                continue;
+            };
             match spec.mode {
                 JudgeMode::Rubric => {
                     let messages = templates.rubric(item, &input, reference.as_deref(), &out)?;
@@ -137,7 +143,9 @@ fn plan(
                     });
                 }
                 JudgeMode::Pairwise if p.role == SuiteRole::Candidate => {
-                    let Some(base) = ok(&baseline.id, &item.id) else { continue };
+                    let Some(base) = ok(&baseline.id, &item.id) else {
+                        continue;
+                    };
                     for (order, a, b) in [
                         (Order::BaselineFirst, &base, &out),
                         (Order::CandidateFirst, &out, &base),
@@ -227,7 +235,15 @@ pub async fn execute(
         client,
         spec,
     });
-    send_all(phase, todo, run_dir, opts, provider_spent + judge_spent, &mut out).await?;
+    send_all(
+        phase,
+        todo,
+        run_dir,
+        opts,
+        provider_spent + judge_spent,
+        &mut out,
+    )
+    .await?;
     Ok(out)
 }
 
@@ -240,7 +256,12 @@ async fn send_all(
     spent_before: f64,
     out: &mut JudgeOutcome,
 ) -> Result<()> {
-    let conc = phase.spec.provider.concurrency.unwrap_or(phase.run.concurrency).max(1);
+    let conc = phase
+        .spec
+        .provider
+        .concurrency
+        .unwrap_or(phase.run.concurrency)
+        .max(1);
     let sem = Arc::new(tokio::sync::Semaphore::new(conc));
     let writer = Arc::new(record::Writer::open(run_dir)?);
     let spent = Arc::new(AtomicU64::new((spent_before * 1e6).round() as u64));
@@ -255,23 +276,38 @@ async fn send_all(
             }
         });
     }
-    let max_out = phase.spec.provider.params.get("max_tokens").and_then(|v| v.as_u64()).unwrap_or(512);
+    let max_out = phase
+        .spec
+        .provider
+        .params
+        .get("max_tokens")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(512);
     let total = todo.len() as u64;
     let mut set = tokio::task::JoinSet::new();
     let mut sent = 0u64;
     for call in todo {
-        let permit = sem.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+        let permit = sem
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         if phase.stop.load(Ordering::SeqCst) {
             break;
         }
         let est_in = phase.tokens.estimate_tokens(&call.messages);
         let est = crate::cost::cost_usd(
             &phase.price,
-            &provider::Usage { input_tokens: est_in, output_tokens: max_out, ..Default::default() },
+            &provider::Usage {
+                input_tokens: est_in,
+                output_tokens: max_out,
+                ..Default::default()
+            },
         );
         let est_micros = (est * 1e6).round() as u64;
         if let Some(b) = opts.budget_usd {
-            let committed = spent.load(Ordering::SeqCst) + reserved.load(Ordering::SeqCst) + est_micros;
+            let committed =
+                spent.load(Ordering::SeqCst) + reserved.load(Ordering::SeqCst) + est_micros;
             if committed as f64 / 1e6 > b {
                 out.budget_exhausted = true;
                 phase.stop.store(true, Ordering::SeqCst);
@@ -280,7 +316,12 @@ async fn send_all(
         }
         reserved.fetch_add(est_micros, Ordering::SeqCst);
         sent += 1;
-        let (phase, writer, spent, reserved) = (phase.clone(), writer.clone(), spent.clone(), reserved.clone());
+        let (phase, writer, spent, reserved) = (
+            phase.clone(),
+            writer.clone(),
+            spent.clone(),
+            reserved.clone(),
+        );
         set.spawn(async move {
             let rec = phase.call(call, est_in).await;
             reserved.fetch_sub(est_micros, Ordering::SeqCst);
@@ -310,7 +351,10 @@ async fn send_all(
     out.missing = total - sent;
     out.spent_usd = (spent.load(Ordering::SeqCst) as f64 / 1e6 - spent_before).max(0.0);
     if interrupted.load(Ordering::SeqCst) {
-        eprintln!("\ninterrupted during the judge phase; resume with `evalh run --resume {}`", run_dir.display());
+        eprintln!(
+            "\ninterrupted during the judge phase; resume with `evalh run --resume {}`",
+            run_dir.display()
+        );
     }
     Ok(())
 }
@@ -321,7 +365,11 @@ impl Phase {
         let req = ChatRequest {
             messages: call.messages,
             tools: Arc::new(Vec::new()),
-            meta: RequestMeta { item_id: call.key.0.clone(), repeat: 0, attempt: 1 },
+            meta: RequestMeta {
+                item_id: call.key.0.clone(),
+                repeat: 0,
+                attempt: 1,
+            },
         };
         let hash = crate::runner::request_hash(&self.spec.provider, &self.endpoint, &req, 0);
         let (item_id, provider_id, order) = call.key;
@@ -339,7 +387,10 @@ impl Phase {
             error: None,
             cached: false,
         };
-        let key = self.cache.as_ref().and_then(|c| Some((c.clone(), c.key(&hash, &self.spec.provider)?)));
+        let key = self
+            .cache
+            .as_ref()
+            .and_then(|c| Some((c.clone(), c.key(&hash, &self.spec.provider)?)));
         if let Some(hit) = key.as_ref().and_then(|(c, k)| c.get(k)) {
             rec.output_text = hit.output_text;
             rec.usage = hit.usage;
@@ -384,15 +435,31 @@ impl Phase {
     }
 
     /// The simulated judge's answer, with usage estimated from the prompt and the answer.
-    fn simulate(&self, rec: &JudgeRecord, reference: Option<&str>, sim: &SimInput, est_in: u64) -> provider::Completion {
-        let profile = self.spec.provider.sim.as_ref().and_then(|s| s.judge).unwrap_or_default();
-        let key = format!("{}\u{1f}{}\u{1f}{:?}", rec.item_id, rec.provider_id, rec.order);
+    fn simulate(
+        &self,
+        rec: &JudgeRecord,
+        reference: Option<&str>,
+        sim: &SimInput,
+        est_in: u64,
+    ) -> provider::Completion {
+        let profile = self
+            .spec
+            .provider
+            .sim
+            .as_ref()
+            .and_then(|s| s.judge)
+            .unwrap_or_default();
+        // Draws keyed by the request (its hash covers the prompt and the judged answers): the same question always
+        // gets the same answer, as from a cache, whichever call is made first.
+        let key = &rec.request_hash;
         let text = match sim {
-            SimInput::Pairwise { a, b } => super::sim::pairwise(&profile, self.seed, &key, reference, a, b),
+            SimInput::Pairwise { a, b } => {
+                super::sim::pairwise(&profile, self.seed, key, reference, a, b)
+            }
             SimInput::Rubric { output } => super::sim::rubric(
                 &profile,
                 self.seed,
-                &key,
+                key,
                 reference,
                 output,
                 self.spec.scale == super::spec::RubricScale::PassFail,
@@ -403,7 +470,11 @@ impl Phase {
             text,
             tool_calls: vec![],
             finish_reason: Some("stop".into()),
-            usage: Some(provider::Usage { input_tokens: est_in, output_tokens, ..Default::default() }),
+            usage: Some(provider::Usage {
+                input_tokens: est_in,
+                output_tokens,
+                ..Default::default()
+            }),
             ttft_ms: None,
         }
     }
@@ -425,7 +496,9 @@ impl Phase {
                 Err(e) => e,
             };
             match crate::runner::retry::decide(&e, *attempts, self.run.max_retries, cap) {
-                crate::runner::retry::Decision::Retry(wait) if !self.stop.load(Ordering::SeqCst) => {
+                crate::runner::retry::Decision::Retry(wait)
+                    if !self.stop.load(Ordering::SeqCst) =>
+                {
                     tokio::time::sleep(wait).await;
                 }
                 _ => return Err(e),

@@ -136,9 +136,23 @@ mod tests {
     #[test]
     fn an_unbiased_noiseless_judge_prefers_the_answer_closest_to_the_reference() {
         let r = Some("the cat sat on the mat");
-        let t = pairwise(&spec(0.0, 0.0), 1, "k", r, "a dog ran", "the cat sat on a mat");
+        let t = pairwise(
+            &spec(0.0, 0.0),
+            1,
+            "k",
+            r,
+            "a dog ran",
+            "the cat sat on a mat",
+        );
         assert_eq!(parse_pairwise(&t), Some(BlindChoice::BBetter));
-        let t = pairwise(&spec(0.0, 0.0), 1, "k", r, "the cat sat on the mat", "the cat sat on the mat");
+        let t = pairwise(
+            &spec(0.0, 0.0),
+            1,
+            "k",
+            r,
+            "the cat sat on the mat",
+            "the cat sat on the mat",
+        );
         assert_eq!(parse_pairwise(&t), Some(BlindChoice::BothFine));
     }
 

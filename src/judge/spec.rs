@@ -59,9 +59,8 @@ impl<'de> Deserialize<'de> for JudgeSpec {
         use serde::de::Error;
         let mut m = Map::<String, Value>::deserialize(d)?;
         let mode = match m.remove("mode") {
-            Some(v) => serde_json::from_value(v).map_err(|_| {
-                D::Error::custom("judge.mode must be `pairwise` or `rubric`")
-            })?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|_| D::Error::custom("judge.mode must be `pairwise` or `rubric`"))?,
             None => {
                 return Err(D::Error::custom(
                     "judge needs `mode: pairwise` or `mode: rubric`",
@@ -98,12 +97,21 @@ impl Serialize for JudgeSpec {
         let mut v = serde_json::to_value(&self.provider).map_err(S::Error::custom)?;
         if let Value::Object(m) = &mut v {
             m.remove("role");
-            m.insert("mode".into(), serde_json::to_value(self.mode).map_err(S::Error::custom)?);
+            m.insert(
+                "mode".into(),
+                serde_json::to_value(self.mode).map_err(S::Error::custom)?,
+            );
             if self.mode == JudgeMode::Rubric {
-                m.insert("scale".into(), serde_json::to_value(self.scale).map_err(S::Error::custom)?);
+                m.insert(
+                    "scale".into(),
+                    serde_json::to_value(self.scale).map_err(S::Error::custom)?,
+                );
             }
             if let Some(p) = &self.prompt {
-                m.insert("prompt".into(), serde_json::to_value(p).map_err(S::Error::custom)?);
+                m.insert(
+                    "prompt".into(),
+                    serde_json::to_value(p).map_err(S::Error::custom)?,
+                );
             }
         }
         v.serialize(s)
@@ -113,12 +121,15 @@ impl Serialize for JudgeSpec {
 impl JudgeSpec {
     /// The prompt in force: the suite's, or the mode's default.
     pub fn prompt(&self) -> JudgePrompt {
-        self.prompt.clone().unwrap_or_else(|| default_prompt(self.mode, self.scale))
+        self.prompt
+            .clone()
+            .unwrap_or_else(|| default_prompt(self.mode, self.scale))
     }
 }
 
 /// Shared system message of the default prompts.
-const SYSTEM: &str = "You are an impartial evaluator of AI assistant answers. Judge substance (correctness, \
+const SYSTEM: &str =
+    "You are an impartial evaluator of AI assistant answers. Judge substance (correctness, \
 completeness, faithfulness to the input and the reference), not length or style.";
 
 /// Default pairwise prompt: variables `input`, `reference` (empty when the dataset has none), `output_a`, `output_b`,
@@ -209,12 +220,14 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_or_a_missing_mode_is_an_error() {
-        let e = serde_yaml::from_str::<JudgeSpec>("{kind: sim, model: m, mode: pairwise, modle: x}")
-            .unwrap_err();
+        let e =
+            serde_yaml::from_str::<JudgeSpec>("{kind: sim, model: m, mode: pairwise, modle: x}")
+                .unwrap_err();
         assert!(e.to_string().contains("modle"), "{e}");
         let e = serde_yaml::from_str::<JudgeSpec>("{kind: sim, model: m}").unwrap_err();
         assert!(e.to_string().contains("mode"), "{e}");
-        let e = serde_yaml::from_str::<JudgeSpec>("{kind: sim, model: m, mode: vibes}").unwrap_err();
+        let e =
+            serde_yaml::from_str::<JudgeSpec>("{kind: sim, model: m, mode: vibes}").unwrap_err();
         assert!(e.to_string().contains("pairwise"), "{e}");
     }
 }

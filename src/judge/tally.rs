@@ -11,7 +11,8 @@
 //!   per-item value is ½ (it ties with itself), so the gate's ratio candidate / baseline is preference / ½.
 //! * rubric — `judge_score` is the mean normalised score; an errored answer and an unparsable judge answer score 0
 //!   (the latter counted in `parse_failures`).
-//! Intervals: Student t over the per-item values, clamped to [0, 1] (both metrics are means of values in [0, 1]).
+//! Intervals: as for every mean metric — Wilson when every per-item value is 0 or 1, else Student t — clamped to
+//! [0, 1] (both metrics are means of values in [0, 1]).
 //! A comparison the judge owes with no successful judge record is unsettled: the run is INCOMPLETE.
 
 use super::record::{self, Key, Order};
@@ -20,7 +21,7 @@ use super::verdict::{combine, parse_pairwise, parse_rubric, preference_value};
 use crate::dataset::Item;
 use crate::error::Result;
 use crate::journal::Record;
-use crate::review::{ChoiceCounts, Choice, Decisions};
+use crate::review::{Choice, ChoiceCounts, Decisions};
 use crate::score::ProviderScores;
 use crate::suite::{LoadedSuite, Role};
 use serde::Serialize;
@@ -37,7 +38,7 @@ pub const SCORE: &str = "judge_score";
 pub struct Estimate {
     /// The mean.
     pub value: f64,
-    /// Lower bound (Student t, clamped to [0, 1]).
+    /// Lower bound (Wilson for 0/1 values, else Student t; clamped to [0, 1]).
     pub lower: f64,
     /// Upper bound.
     pub upper: f64,
@@ -51,7 +52,13 @@ impl Estimate {
             return None;
         }
         let value = crate::score::mean(v);
-        let iv = crate::stats::t_interval(v, confidence);
+        // As for every mean metric (`summary`): Wilson when every value is 0 or 1, else Student t.
+        let iv = if v.iter().all(|x| *x == 0.0 || *x == 1.0) {
+            let k = v.iter().filter(|x| **x == 1.0).count() as u64;
+            crate::stats::wilson(k, v.len() as u64, confidence, true)
+        } else {
+            crate::stats::t_interval(v, confidence)
+        };
         let clamp = |x: f64, d: f64| if x.is_nan() { d } else { x.clamp(0.0, 1.0) };
         Some(Estimate {
             value,
@@ -203,11 +210,12 @@ pub fn load(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Option<J
                 }
             }
         }
-        pp.cost = judged
-            .values()
-            .filter(|r| r.provider_id == p.id)
-            .map(|r| r.cost_usd)
-            .sum();
+        pp.cost = sorted_sum(
+            judged
+                .values()
+                .filter(|r| r.provider_id == p.id)
+                .map(|r| r.cost_usd),
+        );
         per_provider.insert(p.id.clone(), pp);
     }
     let summary = JudgeSummary {
@@ -219,7 +227,7 @@ pub fn load(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Option<J
         cached: judged.values().filter(|r| r.cached).count(),
         parse_failures: per_provider.values().map(|p| p.parse_failures).sum(),
         unsettled: per_provider.values().map(|p| p.unsettled).sum(),
-        evaluation_cost_usd: judged.values().map(|r| r.cost_usd).sum(),
+        evaluation_cost_usd: sorted_sum(judged.values().map(|r| r.cost_usd)),
         skipped_lines,
     };
     Ok(Some(JudgeScores {
@@ -230,8 +238,20 @@ pub fn load(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Option<J
     }))
 }
 
+/// A sum in a fixed order, so the map's iteration order never changes the last bit.
+fn sorted_sum(it: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = it.collect();
+    v.sort_by(f64::total_cmp);
+    v.iter().sum()
+}
+
 /// The successful judge answer of a call, if any.
-fn judge_text<'a>(judged: &'a HashMap<Key, record::JudgeRecord>, item: &str, p: &str, o: Order) -> Option<&'a str> {
+fn judge_text<'a>(
+    judged: &'a HashMap<Key, record::JudgeRecord>,
+    item: &str,
+    p: &str,
+    o: Order,
+) -> Option<&'a str> {
     judged
         .get(&(item.to_string(), p.to_string(), o))
         .filter(|r| r.error.is_none())
@@ -332,7 +352,8 @@ impl JudgeScores {
     pub fn inject(&self, provider: &str, s: &mut ProviderScores) {
         if let Some(pp) = self.per_provider.get(provider) {
             let name = self.metric_name().to_string();
-            s.metrics.insert(name.clone(), crate::score::mean(&pp.values));
+            s.metrics
+                .insert(name.clone(), crate::score::mean(&pp.values));
             s.per_item.insert(name, pp.values.clone());
         }
     }
@@ -356,6 +377,9 @@ impl JudgeScores {
         human: Option<&Decisions>,
         confidence: f64,
     ) -> Option<JudgeResult> {
+        if self.mode == JudgeMode::Pairwise && !is_candidate {
+            return None;
+        }
         let pp = self.per_provider.get(provider)?;
         let decided: Vec<f64> = pp
             .values
@@ -385,8 +409,16 @@ impl JudgeScores {
             n_unsettled: pp.unsettled,
             parse_failures: pp.parse_failures,
             counts,
-            judge_preference: if pairwise { Estimate::of(&decided, confidence) } else { None },
-            judge_score: if self.mode == JudgeMode::Rubric { Estimate::of(&decided, confidence) } else { None },
+            judge_preference: if pairwise {
+                Estimate::of(&decided, confidence)
+            } else {
+                None
+            },
+            judge_score: if self.mode == JudgeMode::Rubric {
+                Estimate::of(&decided, confidence)
+            } else {
+                None
+            },
             evaluation_cost_usd: pp.cost,
             human_agreement: if pairwise {
                 human.and_then(|h| agreement(pp, &self.index, provider, baseline?, h))
@@ -406,7 +438,11 @@ fn agreement(
     h: &Decisions,
 ) -> Option<HumanAgreement> {
     let (mut hs, mut js) = (Vec::new(), Vec::new());
-    for d in h.decisions.iter().filter(|d| d.candidate == candidate && d.baseline == baseline) {
+    for d in h
+        .decisions
+        .iter()
+        .filter(|d| d.candidate == candidate && d.baseline == baseline)
+    {
         if let Some(Some(j)) = index.get(&d.item_id).map(|&i| pp.choices[i]) {
             hs.push(d.choice.index());
             js.push(j.index());

@@ -22,7 +22,9 @@ fn last_tagged<'a>(text: &'a str, key: &str) -> Option<String> {
         }
     }
     // A bare answer ("A", "BOTH_FINE", "4") is accepted too.
-    let bare = text.trim().trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let bare = text
+        .trim()
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric());
     (!bare.is_empty() && !bare.contains(char::is_whitespace)).then(|| bare.to_ascii_uppercase())
 }
 
@@ -85,10 +87,19 @@ mod tests {
 
     #[test]
     fn verdicts_are_read_from_the_last_tagged_line() {
-        assert_eq!(parse_pairwise("A is shorter.\nVERDICT: B"), Some(BlindChoice::BBetter));
-        assert_eq!(parse_pairwise("**Verdict:** `both_fine`."), Some(BlindChoice::BothFine));
+        assert_eq!(
+            parse_pairwise("A is shorter.\nVERDICT: B"),
+            Some(BlindChoice::BBetter)
+        );
+        assert_eq!(
+            parse_pairwise("**Verdict:** `both_fine`."),
+            Some(BlindChoice::BothFine)
+        );
         assert_eq!(parse_pairwise("a"), Some(BlindChoice::ABetter));
-        assert_eq!(parse_pairwise("VERDICT: A\nVERDICT: BOTH BAD"), Some(BlindChoice::BothBad));
+        assert_eq!(
+            parse_pairwise("VERDICT: A\nVERDICT: BOTH BAD"),
+            Some(BlindChoice::BothBad)
+        );
         assert_eq!(parse_pairwise("I think A is better"), None);
         assert_eq!(parse_pairwise("VERDICT: C"), None);
         assert_eq!(parse_pairwise(""), None);
@@ -96,13 +107,22 @@ mod tests {
 
     #[test]
     fn rubric_scores_are_normalised() {
-        assert_eq!(parse_rubric("ok\nSCORE: 5", RubricScale::OneToFive), Some(1.0));
+        assert_eq!(
+            parse_rubric("ok\nSCORE: 5", RubricScale::OneToFive),
+            Some(1.0)
+        );
         assert_eq!(parse_rubric("Score: 3/5", RubricScale::OneToFive), None);
         assert_eq!(parse_rubric("SCORE: 3", RubricScale::OneToFive), Some(0.5));
         assert_eq!(parse_rubric("SCORE: 1", RubricScale::OneToFive), Some(0.0));
         assert_eq!(parse_rubric("SCORE: 6", RubricScale::OneToFive), None);
-        assert_eq!(parse_rubric("score: pass", RubricScale::PassFail), Some(1.0));
-        assert_eq!(parse_rubric("SCORE: FAIL", RubricScale::PassFail), Some(0.0));
+        assert_eq!(
+            parse_rubric("score: pass", RubricScale::PassFail),
+            Some(1.0)
+        );
+        assert_eq!(
+            parse_rubric("SCORE: FAIL", RubricScale::PassFail),
+            Some(0.0)
+        );
         assert_eq!(parse_rubric("SCORE: 4", RubricScale::PassFail), None);
     }
 

@@ -128,6 +128,7 @@ pub fn render(r: &Results) -> String {
         }
     }
     out.push_str(&crate::review::terminal_lines(r));
+    out.push_str(&crate::judge::terminal_lines(r));
     out
 }
 

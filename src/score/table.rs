@@ -332,6 +332,7 @@ mod tests {
                     Stat::Rouge(_) => Summarization,
                     Stat::Field(_) => Extraction,
                     Stat::Call(_) => FunctionCalling,
+                    Stat::Judge(_) => panic!("judge rows are not in `metrics`: {}", d.name),
                 };
                 assert_eq!(stat_task, task, "{}", d.name);
                 assert!(
@@ -348,6 +349,20 @@ mod tests {
         assert_eq!(default_metric(Extraction), "field_f1");
         assert_eq!(default_metric(FunctionCalling), "full_call_accuracy");
         assert!(metric(Summarization, "micro_f1").is_none());
+    }
+
+    #[test]
+    fn judge_rows_are_mean_metrics_of_every_task_and_shadow_nothing() {
+        for task in TASKS {
+            let rows: Vec<_> = judge_metrics(task).collect();
+            assert_eq!(rows.len(), 2);
+            for d in rows {
+                assert_eq!((d.task, d.kind), (task, Mean));
+                assert!(matches!(d.stat, Stat::Judge(_)));
+                assert!(metrics(task).iter().all(|o| o.name != d.name));
+                assert_eq!(metric(task, d.name), Some(d));
+            }
+        }
     }
 
     #[test]
