@@ -7,10 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 fn judge_suite(judge: &str, gate: &str) -> String {
-    let base = sim_suite("").replace(
-        "sim: {quality: 1.0}\n  - id: cand",
-        "sim: {quality: 1.0}\n  - id: cand",
-    );
+    let base = sim_suite("");
     // The candidate is often wrong, so the two answers differ on many items.
     let base = base.replacen(
         "model: m-cand\n    price: {input_per_mtok: 0.1, output_per_mtok: 0.4}\n    sim: {quality: 1.0}",
@@ -231,4 +228,21 @@ fn judge_human_agreement_is_cohens_kappa_over_the_shared_choices() {
         text(&o)
     );
     let _ = r;
+}
+
+#[test]
+fn the_demo_suite_runs_offline_with_its_documented_verdicts() {
+    let d = tempfile::tempdir().unwrap();
+    let suite = root().join("suites/summarize-judge.yaml");
+    let o = evalh(d.path(), &["run", suite.to_str().unwrap(), "--no-progress"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = results(d.path());
+    assert_eq!(r["judge"]["calls"], 240);
+    assert_eq!(r["judge"]["parse_failures"], 0);
+    assert_eq!(r["providers"][1]["gate"]["verdict"], "PASS");
+    assert_eq!(r["providers"][2]["gate"]["verdict"], "INCONCLUSIVE");
+    let pref = r["providers"][1]["judge"]["judge_preference"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((pref - 0.517).abs() < 0.001, "{pref}");
 }

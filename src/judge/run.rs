@@ -73,8 +73,11 @@ pub fn reference_text(item: &Item) -> Option<String> {
 }
 
 /// Successful repeat-0 answers of the providers' journal: (provider, item) → text; and what the journal cost.
-fn answers(run_dir: &Path) -> Result<(HashMap<(String, String), Record>, f64)> {
-    let mut latest: HashMap<(String, String), Record> = HashMap::new();
+/// Providers' records by (provider, item).
+type Answers = HashMap<(String, String), Record>;
+
+fn answers(run_dir: &Path) -> Result<(Answers, f64)> {
+    let mut latest: Answers = HashMap::new();
     let mut spent = 0.0;
     journal::for_each(run_dir, |r| {
         spent += r.cost_usd + r.stream_compare.as_ref().map_or(0.0, |c| c.cost_usd);
@@ -100,7 +103,7 @@ fn plan(
     spec: &JudgeSpec,
     items: &[Item],
     prompter: &Prompter,
-    answers: &HashMap<(String, String), Record>,
+    answers: &Answers,
 ) -> Result<Vec<Call>> {
     let suite = &ls.suite;
     let Some(baseline) = suite

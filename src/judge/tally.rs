@@ -11,6 +11,7 @@
 //!   per-item value is ½ (it ties with itself), so the gate's ratio candidate / baseline is preference / ½.
 //! * rubric — `judge_score` is the mean normalised score; an errored answer and an unparsable judge answer score 0
 //!   (the latter counted in `parse_failures`).
+//!
 //! Intervals: as for every mean metric — Wilson when every per-item value is 0 or 1, else Student t — clamped to
 //! [0, 1] (both metrics are means of values in [0, 1]).
 //! A comparison the judge owes with no successful judge record is unsettled: the run is INCOMPLETE.

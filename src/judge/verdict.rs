@@ -9,7 +9,7 @@ use super::spec::RubricScale;
 use crate::review::{BlindChoice, Choice, Side};
 
 /// The token after the last `<key>:` of `text` (case-insensitive), stripped of Markdown and punctuation.
-fn last_tagged<'a>(text: &'a str, key: &str) -> Option<String> {
+fn last_tagged(text: &str, key: &str) -> Option<String> {
     for line in text.lines().rev() {
         let lower = line.to_ascii_lowercase();
         if let Some(at) = lower.rfind(&format!("{key}:")) {
