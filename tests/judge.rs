@@ -246,3 +246,56 @@ fn the_demo_suite_runs_offline_with_its_documented_verdicts() {
         .unwrap();
     assert!((pref - 0.517).abs() < 0.001, "{pref}");
 }
+
+#[test]
+fn the_budget_covers_the_judge_and_a_resume_finishes_its_calls() {
+    let judge = "{kind: sim, model: sim-judge, mode: pairwise, price: {input_per_mtok: 100, output_per_mtok: 100}, \
+                 params: {max_tokens: 100}}";
+    let suite = judge_suite(judge, "").replace(
+        "run: {seed: 5, concurrency: 4}",
+        "run: {seed: 5, concurrency: 1, max_cost_usd: 0.1}",
+    );
+    let d = fixture(&[("s.yaml", &suite), ("data.jsonl", TICKETS)]);
+    let o = evalh(d.path(), &["run", "s.yaml", "--no-progress"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("budget reached during the judge phase"),
+        "{}",
+        text(&o)
+    );
+    let r = results(d.path());
+    let paid = r["judge"]["evaluation_cost_usd"].as_f64().unwrap();
+    let providers: f64 = r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["cost_usd_paid"].as_f64().unwrap())
+        .sum();
+    assert!(
+        paid + providers <= 0.1,
+        "judge {paid} + providers {providers}"
+    );
+    let calls = r["judge"]["calls"].as_u64().unwrap();
+    assert!(calls > 0 && calls < 12, "{calls}");
+    let dir = run_dir(d.path());
+    let o = evalh(
+        d.path(),
+        &[
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--max-cost",
+            "10",
+            "--no-progress",
+        ],
+    );
+    assert!(
+        text(&o).contains(&format!(
+            "judge: {} calls sent, {calls} already journaled",
+            12 - calls
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(results(d.path())["complete"], true);
+}
