@@ -299,3 +299,28 @@ fn the_budget_covers_the_judge_and_a_resume_finishes_its_calls() {
     );
     assert_eq!(results(d.path())["complete"], true);
 }
+
+#[test]
+fn a_rubric_judge_scores_every_answer_and_judge_score_is_gateable() {
+    let judge = "{kind: sim, model: sim-judge, mode: rubric, scale: pass_fail, price: {input_per_mtok: 1, output_per_mtok: 1}, \
+                 sim: {judge: {noise: 0, position_bias: 0}}}";
+    let d = fixture(&[
+        (
+            "s.yaml",
+            &judge_suite(judge, "gate: {metric: judge_score, min_quality_ratio: 0.9}"),
+        ),
+        ("data.jsonl", TICKETS),
+    ]);
+    let o = evalh(d.path(), &["run", "s.yaml", "--no-progress"]);
+    let r = results(d.path());
+    assert_eq!(r["judge"]["calls"], 12, "{}", text(&o));
+    // The baseline always answers the label: every answer passes.
+    assert_eq!(r["providers"][0]["judge"]["judge_score"]["value"], 1.0);
+    let c = cand(&r)["judge"]["judge_score"]["value"].as_f64().unwrap();
+    assert!(c < 1.0, "the 0.3-quality candidate fails some items: {c}");
+    assert_eq!(cand(&r)["metrics"]["judge_score"].as_f64().unwrap(), c);
+    assert!(cand(&r)["gate"]["rules"]
+        .to_string()
+        .contains("judge_score"));
+    assert_ne!(cand(&r)["gate"]["verdict"], "PASS");
+}
