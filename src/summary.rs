@@ -6,6 +6,11 @@
 //! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
 
 mod evidence;
+mod recommend;
+
+#[cfg(test)]
+pub(crate) use recommend::fixture;
+pub use recommend::{money, recommend, thousands, Recommendation, RecommendationKind};
 
 use crate::dataset::Item;
 use crate::gate::{self, GateResult};
@@ -207,11 +212,13 @@ pub struct Results {
     pub complete: bool,
     /// Unsettled requests of the whole run by reason (`missing` or the error class); empty when complete.
     pub unsettled_by_reason: BTreeMap<String, usize>,
-    /// The exit code the gate implies (0/1; 3 when the run is incomplete).
+    /// The exit code the gate implies (0/1 under `gate.require`; 3 when the run is incomplete).
     pub gate_exit_code: i32,
     /// The LLM judge across the run (suites with a `judge:`): calls, parse failures, evaluation cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub judge: Option<crate::judge::JudgeSummary>,
+    /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
+    pub recommendation: Recommendation,
 }
 
 /// Everything the reports need beyond `Results`: the per-item scores, aligned with items.
@@ -528,6 +535,7 @@ pub fn analyse_judged(
     } else {
         crate::error::exit::INCOMPLETE
     };
+    let recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
@@ -546,6 +554,7 @@ pub fn analyse_judged(
         unsettled_by_reason,
         gate_exit_code,
         judge: judge.map(|j| j.summary()),
+        recommendation,
     };
     let records_r0 = table
         .into_iter()
