@@ -405,13 +405,15 @@ fn run(a: RunArgs) -> Result<i32> {
     };
     timing("run: load, validate, render check", started);
     let rt = runtime()?;
+    let prompter = Arc::new(prompter);
     let outcome = rt.block_on(crate::runner::execute(
         &ls,
         items.clone(),
-        Arc::new(prompter),
+        prompter.clone(),
         &run_dir,
         &opts,
     ))?;
+    let judged = crate::app_judge::phase(&rt, &ls, &items, &prompter, &run_dir, &opts, &outcome)?;
     // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process; while
     // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
     // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
@@ -465,7 +467,9 @@ fn run(a: RunArgs) -> Result<i32> {
         crate::runs::refresh_index(out);
     }
     if !analysis.results.complete || outcome.missing > 0 {
-        let why = if outcome.budget_exhausted {
+        let why = if let Some(why) = crate::app_judge::incomplete_reason(&judged) {
+            why
+        } else if outcome.budget_exhausted {
             format!(
                 "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
                  (raise it with --max-cost when resuming)",
@@ -571,9 +575,11 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
 
 pub(crate) fn analyse_dir(ls: &LoadedSuite, items: &[Item], run_dir: &Path) -> Result<Analysis> {
     let human = crate::review::Decisions::load(run_dir)?;
+    let judge = crate::judge::load(ls, items, run_dir)?;
     // Streamed: the records go straight from the file into the analysis, never all into one list first.
     let mut reader = journal::Reader::open(run_dir)?;
-    let analysis = summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
+    let analysis =
+        summary::analyse_judged(ls, items, reader.by_ref(), human.as_ref(), judge.as_ref())?;
     let skipped = reader.finish()?;
     for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
         eprintln!("{note}");

@@ -10,6 +10,7 @@
 //! checklist.
 
 pub mod app;
+pub mod app_judge;
 pub mod app_metrics;
 pub mod app_review;
 pub mod cache;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod gate;
 pub mod init;
 pub mod journal;
+pub mod judge;
 pub mod outcome;
 pub mod plan;
 pub mod prompt;

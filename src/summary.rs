@@ -178,6 +178,9 @@ pub struct ProviderResult {
     /// Blind human review against the baseline, when decisions were imported (`evalh review import`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub human_review: Option<crate::review::HumanReview>,
+    /// The LLM judge's evidence for this provider (suites with a `judge:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeResult>,
 }
 
 /// The whole results document.
@@ -211,6 +214,9 @@ pub struct Results {
     pub unsettled_by_reason: BTreeMap<String, usize>,
     /// The exit code the gate implies (0/1 under `gate.require`; 3 when the run is incomplete).
     pub gate_exit_code: i32,
+    /// The LLM judge across the run (suites with a `judge:`): calls, parse failures, evaluation cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeSummary>,
     /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
     pub recommendation: Recommendation,
 }
@@ -240,6 +246,19 @@ pub fn analyse_with(
     items: &[Item],
     records: impl IntoIterator<Item = crate::journal::Record>,
     human: Option<&crate::review::Decisions>,
+) -> crate::error::Result<Analysis> {
+    analyse_judged(ls, items, records, human, None)
+}
+
+/// [`analyse_with`], with the LLM judge's evidence (`judge.jsonl`, see [`crate::judge::load`]) when the suite has a
+/// judge: its metric joins each provider's scores (so intervals and the gate read it), its block joins each
+/// provider's results, and comparisons it still owes make the run incomplete.
+pub fn analyse_judged(
+    ls: &LoadedSuite,
+    items: &[Item],
+    records: impl IntoIterator<Item = crate::journal::Record>,
+    human: Option<&crate::review::Decisions>,
+    judge: Option<&crate::judge::JudgeScores>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
@@ -292,7 +311,10 @@ pub fn analyse_with(
             })
             .collect();
         let consistency = (repeats > 1).then(|| consistency(&per_rep));
-        let s0 = per_rep.swap_remove(0);
+        let mut s0 = per_rep.swap_remove(0);
+        if let Some(j) = judge {
+            j.inject(&p.id, &mut s0);
+        }
         drop(per_rep);
         let all: Vec<&Outcome> = table[pi].iter().flatten().flatten().collect();
         let n_requests = items.len() * repeats;
@@ -450,6 +472,16 @@ pub fn analyse_with(
             stream_equivalence,
             gate: None,
             human_review: None,
+            judge: judge.and_then(|j| {
+                let baseline = suite.providers.iter().find(|b| b.role == Role::Baseline);
+                j.result_for(
+                    &p.id,
+                    p.role == Role::Candidate,
+                    baseline.map(|b| b.id.as_str()),
+                    human,
+                    conf,
+                )
+            }),
         });
         scores_r0.push(s0);
     }
@@ -494,6 +526,9 @@ pub fn analyse_with(
             *unsettled_by_reason.entry(k.clone()).or_insert(0) += v;
         }
     }
+    if let Some(n) = judge.map(|j| j.unsettled()).filter(|&n| n > 0) {
+        unsettled_by_reason.insert("judge_unsettled".into(), n);
+    }
     let complete = unsettled_by_reason.is_empty();
     let gate_exit_code = if complete {
         gate::exit_code(&suite.gate, &gate_refs)
@@ -518,6 +553,7 @@ pub fn analyse_with(
         complete,
         unsettled_by_reason,
         gate_exit_code,
+        judge: judge.map(|j| j.summary()),
         recommendation,
     };
     let records_r0 = table

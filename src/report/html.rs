@@ -414,6 +414,7 @@ pub fn render(page: &Page<'_>) -> String {
 
     verdicts(&mut body, r);
     body.push_str(&crate::review::html_section(r));
+    body.push_str(&crate::judge::html_section(r));
     metrics(&mut body, r);
     cost_latency(&mut body, r);
     charts(&mut body, page);

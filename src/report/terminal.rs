@@ -128,6 +128,7 @@ pub fn render(r: &Results, opts: Options) -> String {
         }
     }
     out.push_str(&crate::review::terminal_lines(r));
+    out.push_str(&crate::judge::terminal_lines(r));
     out.push('\n');
     push_wrapped(&mut out, &exit_line(r), "", "  ", Style::new().bold());
     out

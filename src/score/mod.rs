@@ -15,8 +15,8 @@ pub mod squad;
 mod table;
 
 pub use table::{
-    default_metric, markdown_table, metric, metrics, CallStat, FieldStat, LabelStat, MetricDef,
-    MetricKind, RougeStat, Stat, TASKS,
+    default_metric, judge_metrics, markdown_table, metric, metrics, CallStat, FieldStat, JudgeStat,
+    LabelStat, MetricDef, MetricKind, RougeStat, Stat, TASKS,
 };
 
 use crate::dataset::Item;

@@ -44,6 +44,9 @@ pub struct Suite {
     /// Scheduling, retries, budget.
     #[serde(default)]
     pub run: RunSpec,
+    /// An LLM judge comparing or scoring the providers' outputs (see `crate::judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeSpec>,
 }
 
 fn one_u32() -> u32 {
@@ -422,6 +425,21 @@ pub struct SimSpec {
     /// Token estimate multiplier (models that tokenize differently).
     #[serde(default = "one_f64")]
     pub token_factor: f64,
+    /// How the simulator behaves as a suite's `judge:` (see `crate::judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<SimJudgeSpec>,
+}
+
+/// The simulator as a judge: its flaws, each a probability per judge call.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimJudgeSpec {
+    /// Answer at random instead of by closeness to the reference.
+    #[serde(default)]
+    pub noise: f64,
+    /// Pick side A whatever the answers (pairwise).
+    #[serde(default)]
+    pub position_bias: f64,
 }
 
 fn default_correlation() -> f64 {
@@ -436,6 +454,7 @@ impl Default for SimSpec {
             faults: FaultSpec::default(),
             correlation: default_correlation(),
             token_factor: 1.0,
+            judge: None,
         }
     }
 }

@@ -43,6 +43,10 @@ pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
     let labels_ok = c.task();
     c.providers();
     c.gate();
+    for (path, msg, hint) in crate::judge::validate(ls) {
+        let e = c.at(&path, msg).hint(hint);
+        c.errs.push(e);
+    }
     c.run();
     if labels_ok {
         c.scorer();
@@ -665,7 +669,10 @@ impl<'a> Checks<'a> {
         let s = self.suite();
         let g = &s.gate;
         let metric = s.gate_metric();
-        if crate::score::metric(s.task, &metric).is_none() {
+        if let Some(e) = crate::judge::gate_metric_problem(s) {
+            let e = self.at(&["gate", "metric"], e.0).hint(e.1);
+            self.errs.push(e);
+        } else if crate::score::metric(s.task, &metric).is_none() {
             let known: Vec<&str> = crate::score::metrics(s.task)
                 .iter()
                 .map(|d| d.name)

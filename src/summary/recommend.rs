@@ -326,6 +326,7 @@ pub(crate) mod fixture {
             )
         });
         ProviderResult {
+            judge: None,
             human_review: None,
             id: id.into(),
             role: if gate.is_some() {
@@ -391,6 +392,7 @@ pub(crate) mod fixture {
         let gate_exit_code = gate::exit_code(&gate_config, &refs);
         let recommendation = super::recommend(&providers, true, gate_config.monthly_volume);
         Results {
+            judge: None,
             evalh_version: "0.1.0".into(),
             suite: "support-intents".into(),
             task: "classification".into(),
