@@ -16,6 +16,7 @@ pub mod dataset;
 pub mod error;
 pub mod gate;
 pub mod journal;
+pub mod logs;
 pub mod outcome;
 pub mod plan;
 pub mod prompt;
