@@ -8,12 +8,15 @@
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
 
 pub mod app;
+pub mod app_logs;
 pub mod app_metrics;
+pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod cost;
 pub mod dataset;
 pub mod error;
+pub mod fromlogs;
 pub mod gate;
 pub mod journal;
 pub mod logs;

@@ -160,7 +160,12 @@ impl Plan {
     }
 
     /// Fill `out` from one CSV record, given [`Plan::csv_columns`] of its header.
-    pub(crate) fn csv_row(&self, rec: &csv::ByteRecord, cols: &[(usize, usize)], out: &mut [Option<Value>]) {
+    pub(crate) fn csv_row(
+        &self,
+        rec: &csv::ByteRecord,
+        cols: &[(usize, usize)],
+        out: &mut [Option<Value>],
+    ) {
         out.iter_mut().for_each(|s| *s = None);
         for &(ci, col) in cols {
             let Some(cell) = rec.get(col) else { continue };
@@ -178,8 +183,14 @@ impl Plan {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
     &b[s..e]
 }
 
@@ -411,8 +422,7 @@ mod tests {
         spec.fields.clear();
         let fields = [Field::Model, Field::Feature, Field::Answer, Field::Tags];
         for (f, p) in fields.iter().zip(paths) {
-            spec.fields
-                .insert(*f, vec![Source::parse(p).unwrap()]);
+            spec.fields.insert(*f, vec![Source::parse(p).unwrap()]);
         }
         Plan::new(&spec, &fields[..paths.len()], &[])
     }

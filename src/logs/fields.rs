@@ -210,7 +210,10 @@ impl Preset {
                 ),
                 (
                     Field::OutputTokens,
-                    &["usage.completion_tokens", "response.usage.completion_tokens"],
+                    &[
+                        "usage.completion_tokens",
+                        "response.usage.completion_tokens",
+                    ],
                 ),
                 (
                     Field::CachedTokens,
@@ -233,11 +236,7 @@ impl Preset {
                 (Field::Messages, &["messages", "request.messages"]),
                 (
                     Field::Answer,
-                    &[
-                        "response.choices.0.message",
-                        "choices.0.message",
-                        "answer",
-                    ],
+                    &["response.choices.0.message", "choices.0.message", "answer"],
                 ),
             ],
             Preset::Chat => &[

@@ -156,14 +156,23 @@ pub fn load(path: &Path) -> Result<Mapping> {
                         .hint("remove it: an empty name would match nothing (or, as a prefix, everything)")
                         .into());
                 }
-                let key = if *kind == "models" { v.to_ascii_lowercase() } else { v.clone() };
+                let key = if *kind == "models" {
+                    v.to_ascii_lowercase()
+                } else {
+                    v.clone()
+                };
                 if let Some(prev) = owner.insert((kind_i, key), n) {
                     let line = line_of_value(&src, v, 1).or_else(|| line_of_value(&src, v, 0));
-                    let mut e = InputError::new(path, format!("`{v}` is listed twice in `{kind}` (buckets {prev} and {n})"));
+                    let mut e = InputError::new(
+                        path,
+                        format!("`{v}` is listed twice in `{kind}` (buckets {prev} and {n})"),
+                    );
                     if let Some(l) = line {
                         e = e.at_line(l);
                     }
-                    return Err(e.hint("a name belongs to one bucket: keep the entry you mean").into());
+                    return Err(e
+                        .hint("a name belongs to one bucket: keep the entry you mean")
+                        .into());
                 }
             }
         }
@@ -178,11 +187,27 @@ pub fn load(path: &Path) -> Result<Mapping> {
     }
     m.suites = raw.suites;
     for (model, p) in &raw.prices {
-        let vals = [Some(p.input_per_mtok), Some(p.output_per_mtok), p.cached_input_per_mtok, p.cache_write_per_mtok];
-        if vals.into_iter().flatten().any(|x| !(x.is_finite() && x >= 0.0)) {
-            return Err(at(path, &src, &["prices", model], format!("the price of `{model}` is not a non-negative number"))
-                .hint("prices are USD per million tokens, e.g. {input_per_mtok: 3, output_per_mtok: 15}")
-                .into());
+        let vals = [
+            Some(p.input_per_mtok),
+            Some(p.output_per_mtok),
+            p.cached_input_per_mtok,
+            p.cache_write_per_mtok,
+        ];
+        if vals
+            .into_iter()
+            .flatten()
+            .any(|x| !(x.is_finite() && x >= 0.0))
+        {
+            return Err(at(
+                path,
+                &src,
+                &["prices", model],
+                format!("the price of `{model}` is not a non-negative number"),
+            )
+            .hint(
+                "prices are USD per million tokens, e.g. {input_per_mtok: 3, output_per_mtok: 15}",
+            )
+            .into());
         }
     }
     m.prices = raw.prices;
@@ -194,12 +219,19 @@ fn check_log(path: &Path, src: &str, log: RawLog) -> Result<LogSection> {
         None => None,
         Some(name) => Some(Preset::from_name(name).ok_or_else(|| {
             let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-            let (l, c) = locate(src, "preset", Some(name), 0).or_else(|| locate_path(src, &["log", "preset"])).unwrap_or((1, 1));
+            let (l, c) = locate(src, "preset", Some(name), 0)
+                .or_else(|| locate_path(src, &["log", "preset"]))
+                .unwrap_or((1, 1));
             let hint = match did_you_mean(name, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("presets: {}; or leave it out and map the fields yourself", names.join(", ")),
+                None => format!(
+                    "presets: {}; or leave it out and map the fields yourself",
+                    names.join(", ")
+                ),
             };
-            InputError::new(path, format!("unknown log preset `{name}`")).at(l, c).hint(hint)
+            InputError::new(path, format!("unknown log preset `{name}`"))
+                .at(l, c)
+                .hint(hint)
         })?),
     };
     let mut fields = BTreeMap::new();
@@ -210,7 +242,14 @@ fn check_log(path: &Path, src: &str, log: RawLog) -> Result<LogSection> {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("fields: {}", names.join(", ")),
             };
-            return Err(at(path, src, &["log", "fields", &name], format!("unknown log field `{name}`")).hint(hint).into());
+            return Err(at(
+                path,
+                src,
+                &["log", "fields", &name],
+                format!("unknown log field `{name}`"),
+            )
+            .hint(hint)
+            .into());
         };
         let list = match srcs {
             OneOrMany::One(s) => vec![s],
@@ -228,9 +267,14 @@ fn check_log(path: &Path, src: &str, log: RawLog) -> Result<LogSection> {
                     .hint("paths are keys separated by dots (`metadata.feature`, `choices.0.message`), or `tag:PREFIX`")
             })?;
             if matches!(source, Source::TagPrefix(_)) && f == Field::Tags {
-                return Err(at(path, src, &["log", "fields", &name], "`tags` cannot be read from a tag")
-                    .hint("map `tags` to the path of the tag list, e.g. `request_tags`")
-                    .into());
+                return Err(at(
+                    path,
+                    src,
+                    &["log", "fields", &name],
+                    "`tags` cannot be read from a tag",
+                )
+                .hint("map `tags` to the path of the tag list, e.g. `request_tags`")
+                .into());
             }
             parsed.push(source);
         }
@@ -270,19 +314,41 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_line_and_the_fix() {
-        let e = load_text("buckets:\n  2: {features: [a]}\n  4: {features: [b]}\n").unwrap_err().to_string();
+        let e = load_text("buckets:\n  2: {features: [a]}\n  4: {features: [b]}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("m.yaml:3:") && e.contains("no bucket 4"), "{e}");
-        let e = load_text("buckets:\n  1:\n    features:\n      - a\n  2:\n    features:\n      - a\n").unwrap_err().to_string();
+        let e =
+            load_text("buckets:\n  1:\n    features:\n      - a\n  2:\n    features:\n      - a\n")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("m.yaml:7:") && e.contains("listed twice"), "{e}");
-        let e = load_text("log:\n  fields:\n    input_tokes: x\n").unwrap_err().to_string();
-        assert!(e.contains("m.yaml:3:") && e.contains("did you mean `input_tokens`"), "{e}");
-        let e = load_text("log:\n  preset: litelm\n").unwrap_err().to_string();
+        let e = load_text("log:\n  fields:\n    input_tokes: x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.yaml:3:") && e.contains("did you mean `input_tokens`"),
+            "{e}"
+        );
+        let e = load_text("log:\n  preset: litelm\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("m.yaml:2:") && e.contains("`litellm`"), "{e}");
-        let e = load_text("log:\n  fields:\n    model: a..b\n").unwrap_err().to_string();
-        assert!(e.contains("m.yaml:3:") && e.contains("empty segment"), "{e}");
+        let e = load_text("log:\n  fields:\n    model: a..b\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.yaml:3:") && e.contains("empty segment"),
+            "{e}"
+        );
         let e = load_text("bucket:\n  1: {}\n").unwrap_err().to_string();
-        assert!(e.contains("m.yaml:1:") && e.contains("did you mean `buckets`"), "{e}");
-        let e = load_text("prices:\n  m: {input_per_mtok: -1, output_per_mtok: 2}\n").unwrap_err().to_string();
+        assert!(
+            e.contains("m.yaml:1:") && e.contains("did you mean `buckets`"),
+            "{e}"
+        );
+        let e = load_text("prices:\n  m: {input_per_mtok: -1, output_per_mtok: 2}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("m.yaml:2:"), "{e}");
         let e = load_text("suites:\n  s: \"\"\n").unwrap_err().to_string();
         assert!(e.contains("m.yaml:2:"), "{e}");

@@ -44,12 +44,17 @@ pub fn inputs(paths: &[std::path::PathBuf], mapping: Option<&Mapping>) -> Vec<In
 
 /// The field mapping for these inputs: the preset named on the command line, else the mapping file's, else the one
 /// the first input's first row looks like; the mapping file's `log.fields` replace the preset's.
-pub fn resolve(preset: Option<Preset>, mapping: Option<&Mapping>, inputs: &[Input]) -> Result<LogSpec> {
+pub fn resolve(
+    preset: Option<Preset>,
+    mapping: Option<&Mapping>,
+    inputs: &[Input],
+) -> Result<LogSpec> {
     let log = mapping.map(|m| m.log.clone()).unwrap_or_default();
     let chosen = match preset.or(log.preset) {
         Some(p) => Some(p),
         None => match inputs.first() {
-            Some(first) => read::first_keys(first)?.and_then(|(_, keys)| Preset::detect(keys.iter().map(String::as_str))),
+            Some(first) => read::first_keys(first)?
+                .and_then(|(_, keys)| Preset::detect(keys.iter().map(String::as_str))),
             None => None,
         },
     };
@@ -62,9 +67,12 @@ pub fn resolve(preset: Option<Preset>, mapping: Option<&Mapping>, inputs: &[Inpu
         },
         None => {
             let first = inputs.first().map(|i| i.path.clone()).unwrap_or_default();
-            let keys = read::first_keys(&Input { path: first.clone(), syntax: log.syntax })
-                .ok()
-                .flatten();
+            let keys = read::first_keys(&Input {
+                path: first.clone(),
+                syntax: log.syntax,
+            })
+            .ok()
+            .flatten();
             let mut e = InputError::new(&first, "cannot tell what kind of log this is");
             let mut seen = String::new();
             if let Some((line, keys)) = keys {
@@ -121,14 +129,19 @@ pub fn check(inputs: &[Input], spec: &LogSpec, required: &[Field]) -> Result<()>
                 continue;
             }
             let line = rows[0].0.line as usize;
-            let keys = read::first_keys(input).ok().flatten().map(|(_, k)| k).unwrap_or_default();
+            let keys = read::first_keys(input)
+                .ok()
+                .flatten()
+                .map(|(_, k)| k)
+                .unwrap_or_default();
             let sources: Vec<String> = spec.sources(*f).iter().map(ToString::to_string).collect();
             let from = if sources.is_empty() {
                 "which the mapping does not read".to_string()
             } else {
                 format!("read from `{}` ({})", sources.join("`, `"), spec.describe())
             };
-            let better = Preset::detect(keys.iter().map(String::as_str)).filter(|p| Some(*p) != spec.preset);
+            let better =
+                Preset::detect(keys.iter().map(String::as_str)).filter(|p| Some(*p) != spec.preset);
             let hint = match better {
                 Some(p) => format!("these rows look like a {} log: pass --format {}", p.name(), p.name()),
                 None => format!(
@@ -136,10 +149,13 @@ pub fn check(inputs: &[Input], spec: &LogSpec, required: &[Field]) -> Result<()>
                     keys.join(", ")
                 ),
             };
-            return Err(InputError::new(&input.path, format!("none of the first {} rows has `{f}`, {from}", rows.len()))
-                .at_line(line)
-                .hint(hint)
-                .into());
+            return Err(InputError::new(
+                &input.path,
+                format!("none of the first {} rows has `{f}`, {from}", rows.len()),
+            )
+            .at_line(line)
+            .hint(hint)
+            .into());
         }
     }
     Ok(())

@@ -42,7 +42,7 @@ pub trait Sink: Send + Sized {
 }
 
 /// What was read from one input file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileReport {
     /// As given.
     pub path: PathBuf,
@@ -66,7 +66,7 @@ pub struct FileReport {
 }
 
 /// The result of reading all inputs.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ScanReport {
     /// Per file, in command-line order.
     pub files: Vec<FileReport>,
@@ -133,7 +133,9 @@ impl<R: Read> Read for Counting<R> {
 fn open_error(path: &Path, e: &std::io::Error) -> Error {
     InputError::new(path, format!("cannot read the log: {e}"))
         .hint(match e.kind() {
-            std::io::ErrorKind::NotFound => "check the path (relative paths start at the current directory)",
+            std::io::ErrorKind::NotFound => {
+                "check the path (relative paths start at the current directory)"
+            }
             _ => "check the file's permissions",
         })
         .into()
@@ -256,7 +258,13 @@ impl WorkerState {
 }
 
 /// Extract, type and hand every row of a batch to the sink.
-fn process<S: Sink>(plan: &Plan, b: Batch, sink: &mut S, st: &mut WorkerState, slots: &mut [Option<serde_json::Value>]) {
+fn process<S: Sink>(
+    plan: &Plan,
+    b: Batch,
+    sink: &mut S,
+    st: &mut WorkerState,
+    slots: &mut [Option<serde_json::Value>],
+) {
     let file = b.file;
     match b.chunk {
         Chunk::TooLong { line } => {
@@ -285,9 +293,7 @@ fn process<S: Sink>(plan: &Plan, b: Batch, sink: &mut S, st: &mut WorkerState, s
                     continue;
                 }
                 st.counts[file as usize].lines += 1;
-                let rec = plan
-                    .json_line(raw, slots)
-                    .and_then(|()| build(plan, slots));
+                let rec = plan.json_line(raw, slots).and_then(|()| build(plan, slots));
                 match rec {
                     Ok(rec) => {
                         st.counts[file as usize].rows += 1;
@@ -350,17 +356,25 @@ fn read_lines(file: u32, op: &mut Opened, emit: &mut dyn FnMut(Batch) -> bool) -
                 if !pending.is_empty() && !skipping {
                     emit(Batch {
                         file,
-                        chunk: Chunk::Lines { first_line, buf: pending },
+                        chunk: Chunk::Lines {
+                            first_line,
+                            buf: pending,
+                        },
                     });
                 }
-                return Some(format!("stopped at line {at}: {e}; the rows before it are counted"));
+                return Some(format!(
+                    "stopped at line {at}: {e}; the rows before it are counted"
+                ));
             }
         };
         if avail.is_empty() {
             if !pending.is_empty() && !skipping {
                 emit(Batch {
                     file,
-                    chunk: Chunk::Lines { first_line, buf: pending },
+                    chunk: Chunk::Lines {
+                        first_line,
+                        buf: pending,
+                    },
                 });
             }
             return None;
@@ -498,7 +512,10 @@ fn read_csv(
         Err(e) => return Ok(Some(format!("cannot read the header: {e}"))),
     }
     if let Some(first) = header.get(0) {
-        let trimmed = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first).to_vec();
+        let trimmed = first
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(first)
+            .to_vec();
         let mut fixed = csv::ByteRecord::new();
         fixed.push_field(&trimmed);
         for f in header.iter().skip(1) {
@@ -531,7 +548,11 @@ fn read_csv(
                     let full = std::mem::replace(&mut rows, Vec::with_capacity(CSV_BATCH_ROWS));
                     if !emit(Batch {
                         file,
-                        chunk: Chunk::Csv { cols: cols.clone(), width, rows: full },
+                        chunk: Chunk::Csv {
+                            cols: cols.clone(),
+                            width,
+                            rows: full,
+                        },
                     }) {
                         return Ok(None);
                     }
@@ -546,7 +567,9 @@ fn read_csv(
                         chunk: Chunk::Csv { cols, width, rows },
                     });
                 }
-                return Ok(Some(format!("stopped at line {at}: {e}; the rows before it are counted")));
+                return Ok(Some(format!(
+                    "stopped at line {at}: {e}; the rows before it are counted"
+                )));
             }
         }
     }
@@ -709,7 +732,11 @@ pub fn scan<S: Sink>(
 
 /// Read at most `limit` rows of one input on this thread (for checks before the real pass). Returns the rows (with
 /// their lines), the malformed ones' reasons, and the file's syntax.
-pub fn probe(input: &Input, plan: &Plan, limit: usize) -> Result<(Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax)> {
+pub fn probe(
+    input: &Input,
+    plan: &Plan,
+    limit: usize,
+) -> Result<(Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax)> {
     struct Keep(Vec<(Loc, Record)>);
     impl Sink for Keep {
         fn row(&mut self, rec: Record, at: Loc, _: &[u8]) {
@@ -749,7 +776,12 @@ pub fn first_keys(input: &Input) -> Result<Option<(u64, Vec<String>)>> {
             Ok(true) => Some((
                 1,
                 rec.iter()
-                    .map(|c| String::from_utf8_lossy(c).trim().trim_start_matches('\u{feff}').to_string())
+                    .map(|c| {
+                        String::from_utf8_lossy(c)
+                            .trim()
+                            .trim_start_matches('\u{feff}')
+                            .to_string()
+                    })
                     .collect(),
             )),
             _ => None,
@@ -795,14 +827,23 @@ mod tests {
         }
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
-        assert_eq!(lines, ["{\"a\": \"x,]\\\"\", \"b\": [1, 2]}", "{\"a\": \"y\"}"]);
+        assert_eq!(
+            lines,
+            ["{\"a\": \"x,]\\\"\", \"b\": [1, 2]}", "{\"a\": \"y\"}"]
+        );
     }
 
     #[test]
     fn syntax_follows_the_name_under_gz() {
-        assert_eq!(syntax_from_name(Path::new("a/spend.csv.gz")), Some(Syntax::Csv));
+        assert_eq!(
+            syntax_from_name(Path::new("a/spend.csv.gz")),
+            Some(Syntax::Csv)
+        );
         assert_eq!(syntax_from_name(Path::new("x.JSONL")), Some(Syntax::Jsonl));
-        assert_eq!(syntax_from_name(Path::new("x.ndjson.gz")), Some(Syntax::Jsonl));
+        assert_eq!(
+            syntax_from_name(Path::new("x.ndjson.gz")),
+            Some(Syntax::Jsonl)
+        );
         assert_eq!(syntax_from_name(Path::new("x.gz")), None);
         assert_eq!(syntax_from_name(Path::new("x")), None);
     }

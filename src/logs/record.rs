@@ -103,7 +103,10 @@ pub(crate) fn build(plan: &Plan, slots: &mut [Option<Value>]) -> Result<Record, 
 fn bad(f: Field, v: &Value, what: &str) -> String {
     let mut shown = v.to_string();
     if shown.len() > 60 {
-        let cut = (0..=60).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=60)
+            .rev()
+            .find(|&i| shown.is_char_boundary(i))
+            .unwrap_or(0);
         shown.truncate(cut);
         shown.push('…');
     }
@@ -249,7 +252,11 @@ pub fn timestamp_ms(v: &Value) -> Option<i64> {
             if !x.is_finite() || x < 0.0 {
                 return None;
             }
-            Some(if x > 1e11 { x as i64 } else { (x * 1000.0) as i64 })
+            Some(if x > 1e11 {
+                x as i64
+            } else {
+                (x * 1000.0) as i64
+            })
         }
         Value::String(s) => {
             let t = s.trim();
@@ -273,10 +280,9 @@ fn parse_datetime(t: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let s = b.get(r)?;
-        s.iter().all(u8::is_ascii_digit).then(|| {
-            s.iter()
-                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-        })
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -319,7 +325,9 @@ fn parse_datetime(t: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
+    let days = date
+        .signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?)
+        .num_days();
     let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
     Some(secs * 1000 + ms)
 }
@@ -345,11 +353,14 @@ mod tests {
         assert_eq!(timestamp_ms(&json!(1_796_626_516.755)), Some(t));
         assert_eq!(timestamp_ms(&json!(1_796_626_516_755u64)), Some(t));
         assert_eq!(timestamp_ms(&json!("1796626516.755")), Some(t));
-        assert_eq!(
-            timestamp_ms(&json!("2026-12-07T06:55:16Z")),
-            Some(t - 755)
-        );
-        for bad in ["yesterday", "2026-13-07 06:55:16", "2026-02-30T00:00:00", "2026-12-07T25:00:00", "2026-12-07T06:55:16+5"] {
+        assert_eq!(timestamp_ms(&json!("2026-12-07T06:55:16Z")), Some(t - 755));
+        for bad in [
+            "yesterday",
+            "2026-13-07 06:55:16",
+            "2026-02-30T00:00:00",
+            "2026-12-07T25:00:00",
+            "2026-12-07T06:55:16+5",
+        ] {
             assert_eq!(timestamp_ms(&json!(bad)), None, "{bad}");
         }
         assert_eq!(timestamp_ms(&json!(-5)), None);
@@ -358,10 +369,22 @@ mod tests {
 
     #[test]
     fn statuses_counts_tags_and_messages() {
-        for ok in [json!("success"), json!(200), json!("204"), json!(null), json!(true)] {
+        for ok in [
+            json!("success"),
+            json!(200),
+            json!("204"),
+            json!(null),
+            json!(true),
+        ] {
             assert!(status_ok(&ok), "{ok}");
         }
-        for bad in [json!("failure"), json!(500), json!("429"), json!(false), json!("error")] {
+        for bad in [
+            json!("failure"),
+            json!(500),
+            json!("429"),
+            json!(false),
+            json!("error"),
+        ] {
             assert!(!status_ok(&bad), "{bad}");
         }
         assert_eq!(count(&json!(12)), Some(12));
