@@ -6,6 +6,9 @@
 //! budget) → `journal` (append-only record of every call) → `score` (one module per task type; pure) → `stats`
 //! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
+//!
+//! Around the suites: `logs` reads a team's usage logs for `audit` (spend per feature and bucket, savings of passing
+//! candidates) and `fromlogs` (production samples as datasets).
 
 pub mod app;
 pub mod app_logs;

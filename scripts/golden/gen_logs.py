@@ -209,7 +209,7 @@ def main():
         writer.writerow(CSV_COLS)
     if "openai-jsonl" in formats:
         files["oj"] = opener(os.path.join(a.out, "openai.jsonl"), a.gzip)
-    array = open(os.path.join(a.out, "litellm-array.json"), "w") if a.array else None
+    array = opener(os.path.join(a.out, "litellm-array.json"), a.gzip) if a.array else None
     if array:
         array.write("[\n")
     planted = []
@@ -249,8 +249,8 @@ def main():
         array.write("\n]\n")
         array.close()
     if "oj" in files:
-        with open(os.path.join(a.out, "planted.json"), "w") as f:
-            json.dump(planted, f, indent=0)
+        with opener(os.path.join(a.out, "planted.json"), a.gzip) as f:
+            json.dump(planted, f)
     with open(os.path.join(a.out, "mapping.yaml"), "w") as f:
         f.write(MAPPING)
 

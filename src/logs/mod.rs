@@ -143,7 +143,7 @@ pub fn check(inputs: &[Input], spec: &LogSpec, required: &[Field]) -> Result<()>
             let better =
                 Preset::detect(keys.iter().map(String::as_str)).filter(|p| Some(*p) != spec.preset);
             let hint = match better {
-                Some(p) => format!("these rows look like a {} log: pass --format {}", p.name(), p.name()),
+                Some(p) => format!("these rows look like `{}` logs: pass --format {}", p.name(), p.name()),
                 None => format!(
                     "map it in a mapping file: `log: {{fields: {{{f}: <path>}}}}` (the first row has: {})",
                     keys.join(", ")
