@@ -24,7 +24,10 @@ fn compare(ev: &Value, reference: &Value) {
     assert_eq!(ev["totals"]["requests"], reference["rows"]);
     assert_eq!(ev["malformed"], reference["malformed"]);
     assert!(
-        close(ev["totals"]["cost_usd"].as_f64().unwrap(), reference["cost_usd"].as_f64().unwrap()),
+        close(
+            ev["totals"]["cost_usd"].as_f64().unwrap(),
+            reference["cost_usd"].as_f64().unwrap()
+        ),
         "{} vs {}",
         ev["totals"]["cost_usd"],
         reference["cost_usd"]
@@ -38,22 +41,38 @@ fn compare(ev: &Value, reference: &Value) {
             .iter()
             .find(|f| f["feature"] == g["feature"] && f["bucket"] == g["bucket"])
             .unwrap_or_else(|| panic!("no group {} / {}", g["feature"], g["bucket"]));
-        for k in ["requests", "errors", "input_tokens", "cached_tokens", "output_tokens"] {
+        for k in [
+            "requests",
+            "errors",
+            "input_tokens",
+            "cached_tokens",
+            "output_tokens",
+        ] {
             assert_eq!(e[k], g[k], "{} / {}: {k}", g["feature"], g["bucket"]);
         }
         assert!(
-            close(e["cost_usd"].as_f64().unwrap(), g["cost_usd"].as_f64().unwrap()),
+            close(
+                e["cost_usd"].as_f64().unwrap(),
+                g["cost_usd"].as_f64().unwrap()
+            ),
             "{}: {} vs {}",
             g["feature"],
             e["cost_usd"],
             g["cost_usd"]
         );
         for q in ["p50", "p99"] {
-            let (got, want) = (e["tokens_per_request"][q].as_u64().unwrap(), g[q].as_u64().unwrap());
+            let (got, want) = (
+                e["tokens_per_request"][q].as_u64().unwrap(),
+                g[q].as_u64().unwrap(),
+            );
             if want < 65_536 {
                 assert_eq!(got, want, "{} {q}", g["feature"]);
             } else {
-                assert!(got <= want && (want - got) as f64 <= want as f64 / 2048.0, "{} {q}: {got} vs {want}", g["feature"]);
+                assert!(
+                    got <= want && (want - got) as f64 <= want as f64 / 2048.0,
+                    "{} {q}: {got} vs {want}",
+                    g["feature"]
+                );
             }
         }
     }
@@ -92,7 +111,10 @@ fn every_format_audits_to_the_reference_totals() {
         assert!(t.contains("unpriced: stub-model"), "{t}");
         assert_eq!(ev["inputs"][0]["gzip"], true);
         if log.ends_with("jsonl.gz") || log.starts_with("litellm.csv") {
-            assert!(ev["malformed"].as_u64().unwrap() > 0 && t.contains("malformed:"), "{t}");
+            assert!(
+                ev["malformed"].as_u64().unwrap() > 0 && t.contains("malformed:"),
+                "{t}"
+            );
         }
     }
 }
@@ -119,16 +141,53 @@ fn several_files_add_up_and_the_buckets_share_the_spend() {
     assert!(o.status.success(), "{}", text(&o));
     let ev = read_json(&out);
     let one = read_json(&golden("litellm.jsonl.ref.json"));
-    assert_eq!(ev["totals"]["requests"].as_u64(), Some(2 * one["rows"].as_u64().unwrap()));
+    assert_eq!(
+        ev["totals"]["requests"].as_u64(),
+        Some(2 * one["rows"].as_u64().unwrap())
+    );
     let buckets = ev["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), 4);
-    let share: f64 = buckets.iter().map(|b| b["cost_share"].as_f64().unwrap()).sum();
+    let share: f64 = buckets
+        .iter()
+        .map(|b| b["cost_share"].as_f64().unwrap())
+        .sum();
     assert!((share - 1.0).abs() < 1e-9);
-    let cost: f64 = buckets.iter().map(|b| b["cost_usd"].as_f64().unwrap()).sum();
+    let cost: f64 = buckets
+        .iter()
+        .map(|b| b["cost_usd"].as_f64().unwrap())
+        .sum();
     assert!(close(cost, ev["totals"]["cost_usd"].as_f64().unwrap()));
     assert!(close(cost, 2.0 * one["cost_usd"].as_f64().unwrap()));
     assert_eq!(buckets[0]["name"], "keep premium");
     assert!(ev["period"]["days"].as_f64().unwrap() > 29.0);
+    // Deterministic: the worker threads read the files in any order, the bytes are the same.
+    let again = dir.path().join("b.json");
+    let mut args: Vec<String> = std::iter::repeat_n(golden("litellm.jsonl.gz"), 3)
+        .chain(std::iter::repeat_n(golden("litellm.csv.gz"), 3))
+        .map(|p| p.display().to_string())
+        .collect();
+    args.extend(
+        [
+            "--format",
+            "litellm",
+            "--mapping",
+            golden("mapping.yaml").to_str().unwrap(),
+            "--no-progress",
+        ]
+        .map(String::from),
+    );
+    let run = |out: &Path| {
+        let mut a = vec!["audit".to_string()];
+        a.extend(args.iter().cloned());
+        a.extend(["--json".to_string(), out.display().to_string()]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert!(evalh(dir.path(), &a).status.success());
+        std::fs::read(out).unwrap()
+    };
+    let first = run(&out);
+    for _ in 0..3 {
+        assert_eq!(run(&again), first);
+    }
 }
 
 #[test]
@@ -143,7 +202,10 @@ fn html_is_self_contained_and_escapes_logged_names() {
     assert!(html.contains("script-src 'none'"));
     assert!(!html.contains("<script>alert"), "unescaped feature name");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(!html.contains("http://") && !html.contains("https://"), "no external resource");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external resource"
+    );
     assert!(html.contains("<svg"), "charts are inline SVG");
 }
 
@@ -153,17 +215,38 @@ fn mistakes_are_bad_input_with_the_line_and_the_fix() {
     let dir = fixture(&[
         ("openai.jsonl", openai),
         ("other.jsonl", "{\"a\": 1}\n{\"b\": 2}\n"),
-        ("bad-map.yaml", "buckets:\n  2:\n    features: [a]\n  5:\n    features: [b]\n"),
+        (
+            "bad-map.yaml",
+            "buckets:\n  2:\n    features: [a]\n  5:\n    features: [b]\n",
+        ),
         ("typo.yaml", "log:\n  fields:\n    input_tokns: usage.x\n"),
         ("garbage.jsonl", "not json\nstill not\n"),
     ]);
     let cases: [(&[&str], &str); 6] = [
-        (&["audit", "openai.jsonl", "--format", "litellm"], "openai.jsonl:1: none of the first 1 rows has `input_tokens`"),
-        (&["audit", "other.jsonl"], "other.jsonl:1: cannot tell what kind of log this is"),
-        (&["audit", "openai.jsonl", "--mapping", "bad-map.yaml"], "bad-map.yaml:4:"),
-        (&["audit", "openai.jsonl", "--mapping", "typo.yaml"], "did you mean `input_tokens`"),
-        (&["audit", "garbage.jsonl", "--format", "openai"], "garbage.jsonl:1: none of the first 2 lines is a usable row"),
-        (&["audit", "missing.jsonl"], "missing.jsonl: cannot read the log"),
+        (
+            &["audit", "openai.jsonl", "--format", "litellm"],
+            "openai.jsonl:1: none of the first 1 rows has `input_tokens`",
+        ),
+        (
+            &["audit", "other.jsonl"],
+            "other.jsonl:1: cannot tell what kind of log this is",
+        ),
+        (
+            &["audit", "openai.jsonl", "--mapping", "bad-map.yaml"],
+            "bad-map.yaml:4:",
+        ),
+        (
+            &["audit", "openai.jsonl", "--mapping", "typo.yaml"],
+            "did you mean `input_tokens`",
+        ),
+        (
+            &["audit", "garbage.jsonl", "--format", "openai"],
+            "garbage.jsonl:1: none of the first 2 lines is a usable row",
+        ),
+        (
+            &["audit", "missing.jsonl"],
+            "missing.jsonl: cannot read the log",
+        ),
     ];
     for (args, want) in cases {
         let o = evalh(dir.path(), args);
@@ -173,12 +256,16 @@ fn mistakes_are_bad_input_with_the_line_and_the_fix() {
         assert!(t.contains("help:"), "{args:?} names no fix: {t}");
     }
     // The wrong preset's hint names the right one.
-    let o = evalh(dir.path(), &["audit", "openai.jsonl", "--format", "litellm"]);
+    let o = evalh(
+        dir.path(),
+        &["audit", "openai.jsonl", "--format", "litellm"],
+    );
     assert!(text(&o).contains("pass --format openai"), "{}", text(&o));
 }
 
 fn results_json(suite: &str, candidates: &[(&str, &str, f64, f64, f64)], complete: bool) -> String {
-    let mut providers = vec![json!({"id": "premium", "role": "baseline", "model": "gpt-4o", "gate": null})];
+    let mut providers =
+        vec![json!({"id": "premium", "role": "baseline", "model": "gpt-4o", "gate": null})];
     for (id, verdict, r, lo, hi) in candidates {
         providers.push(json!({
             "id": id, "role": "candidate", "model": format!("{id}-model"),
@@ -208,30 +295,56 @@ fn savings_project_passing_candidates_only() {
     log.push_str("{\"ts\": \"2026-11-11T00:00:00Z\", \"model\": \"gpt-4o\", \"feature\": \"other\", \"usage\": {\"prompt_tokens\": 0, \"completion_tokens\": 0}}\n");
     let run_a = results_json(
         "tickets",
-        &[("mini", "PASS", 0.06, 0.05, 0.08), ("tiny", "FAIL", 0.02, 0.01, 0.03), ("flash", "INCONCLUSIVE", 0.1, 0.09, 0.11)],
+        &[
+            ("mini", "PASS", 0.06, 0.05, 0.08),
+            ("tiny", "FAIL", 0.02, 0.01, 0.03),
+            ("flash", "INCONCLUSIVE", 0.1, 0.09, 0.11),
+        ],
         true,
     );
     let run_b = results_json("tickets", &[("mini", "PASS", 0.06, 0.05, 0.08)], false);
     let dir = fixture(&[
         ("log.jsonl", &log),
-        ("m.yaml", "buckets:\n  2: {features: [classify]}\nsuites:\n  tickets: classify\n"),
+        (
+            "m.yaml",
+            "buckets:\n  2: {features: [classify]}\nsuites:\n  tickets: classify\n",
+        ),
         ("runs/a/results.json", &run_a),
         ("runs/b/results.json", &run_b),
     ]);
-    let o = evalh(dir.path(), &["audit", "log.jsonl", "--mapping", "m.yaml", "--runs", "runs/a", "runs/b", "--json", "s.json"]);
+    let o = evalh(
+        dir.path(),
+        &[
+            "audit",
+            "log.jsonl",
+            "--mapping",
+            "m.yaml",
+            "--runs",
+            "runs/a",
+            "runs/b",
+            "--json",
+            "s.json",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let s = read_json(&dir.path().join("s.json"))["savings"].clone();
     assert!(close(s["period_days"].as_f64().unwrap(), 10.0));
     assert_eq!(s["stages"], json!([0.01, 0.05, 0.2, 0.5, 1.0]));
     let a = &s["runs"][0];
-    assert!(close(a["feature_cost_usd"].as_f64().unwrap(), 75.0 / 3.0), "{a}");
+    assert!(
+        close(a["feature_cost_usd"].as_f64().unwrap(), 75.0 / 3.0),
+        "{a}"
+    );
     assert!(close(a["feature_monthly_cost_usd"].as_f64().unwrap(), 75.0));
     let mini = &a["candidates"][0];
     let full = &mini["stages"][4];
     assert!(close(full["saving_usd"].as_f64().unwrap(), 75.0 * 0.94));
     assert!(close(full["lower_usd"].as_f64().unwrap(), 75.0 * 0.92));
     assert!(close(full["upper_usd"].as_f64().unwrap(), 75.0 * 0.95));
-    assert!(close(mini["stages"][0]["saving_usd"].as_f64().unwrap(), 0.75 * 0.94));
+    assert!(close(
+        mini["stages"][0]["saving_usd"].as_f64().unwrap(),
+        0.75 * 0.94
+    ));
     for (i, word) in [(1, "FAIL"), (2, "INCONCLUSIVE")] {
         let c = &a["candidates"][i];
         assert_eq!(c["stages"], json!([]), "{c}");
@@ -250,13 +363,42 @@ fn savings_project_passing_candidates_only() {
         ("m.yaml", "suites:\n  tickets: classify\n"),
         ("runs/a/results.json", &run_a),
     ]);
-    let o = evalh(dir2.path(), &["audit", "log.jsonl", "--mapping", "m.yaml", "--runs", "runs/a"]);
+    let o = evalh(
+        dir2.path(),
+        &[
+            "audit",
+            "log.jsonl",
+            "--mapping",
+            "m.yaml",
+            "--runs",
+            "runs/a",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--days"), "{}", text(&o));
-    let o = evalh(dir2.path(), &["audit", "log.jsonl", "--mapping", "m.yaml", "--runs", "runs/a", "--days", "30"]);
+    let o = evalh(
+        dir2.path(),
+        &[
+            "audit",
+            "log.jsonl",
+            "--mapping",
+            "m.yaml",
+            "--runs",
+            "runs/a",
+            "--days",
+            "30",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     // A suite the mapping does not tie to a feature is bad input.
-    let o = evalh(dir2.path(), &["audit", "log.jsonl", "--runs", "runs/a", "--days", "30"]);
+    let o = evalh(
+        dir2.path(),
+        &["audit", "log.jsonl", "--runs", "runs/a", "--days", "30"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("suite `tickets`") && text(&o).contains("suites:"), "{}", text(&o));
+    assert!(
+        text(&o).contains("suite `tickets`") && text(&o).contains("suites:"),
+        "{}",
+        text(&o)
+    );
 }

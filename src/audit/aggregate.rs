@@ -50,8 +50,9 @@ pub struct Group {
     pub requests: u64,
     /// Requests whose status says they failed.
     pub errors: u64,
-    /// Sum of the log's own cost column, and the rows that had one.
-    pub logged_cost: f64,
+    /// Sum of the log's own cost column in units of 10⁻⁹ USD: an integer sum does not depend on the order in
+    /// which the worker threads happened to read the rows, so the same logs always give the same total.
+    pub logged_nano_usd: i128,
     /// Rows with a logged cost.
     pub logged_cost_rows: u64,
     /// Token sums per model as logged.
@@ -68,7 +69,7 @@ impl Group {
     fn merge(&mut self, o: Group) {
         self.requests += o.requests;
         self.errors += o.errors;
-        self.logged_cost += o.logged_cost;
+        self.logged_nano_usd += o.logged_nano_usd;
         self.logged_cost_rows += o.logged_cost_rows;
         for (m, t) in o.models {
             let slot = if self.models.len() >= MAX_MODELS && !self.models.contains_key(&m) {
@@ -149,7 +150,7 @@ impl Sink for Tally {
             g.errors += 1;
         }
         if let Some(c) = r.logged_cost {
-            g.logged_cost += c;
+            g.logged_nano_usd += (c * 1e9).round() as i128;
             g.logged_cost_rows += 1;
         }
         g.total_hist.add(input + output);

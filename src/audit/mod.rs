@@ -466,7 +466,7 @@ fn feature_row(
         cost_usd: models.iter().filter_map(|m| m.cost_usd).sum(),
         cost_share: 0.0,
         token_share: 0.0,
-        logged_cost_usd: (g.logged_cost_rows > 0).then_some(g.logged_cost),
+        logged_cost_usd: (g.logged_cost_rows > 0).then_some(g.logged_nano_usd as f64 * 1e-9),
         tokens_per_request: Quantiles::of(&g.total_hist),
         input_tokens_per_request: Quantiles::of(&g.input_hist),
         output_tokens_per_request: Quantiles::of(&g.output_hist),
@@ -495,6 +495,8 @@ fn build(
             }
         }
     }
+    // A fixed order before any float is summed: the same logs give the same bytes whatever the threads did.
+    features.sort_by(|a, b| a.feature.cmp(&b.feature).then(a.bucket.cmp(&b.bucket)));
     let total_cost: f64 = features.iter().map(|f| f.cost_usd).sum();
     let total_tokens: u64 = features.iter().map(|f| f.tokens).sum();
     for f in &mut features {

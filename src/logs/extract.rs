@@ -55,10 +55,10 @@ impl Node {
         }
     }
 
-    fn child(&self, key: &str) -> Option<&Node> {
+    fn child(&self, key: &[u8]) -> Option<&Node> {
         self.children
             .iter()
-            .find(|c| &*c.name == key)
+            .find(|c| c.name.as_bytes() == key)
             .map(|c| &c.node)
     }
 
@@ -388,14 +388,15 @@ impl<'de> Visitor<'de> for NodeVisitor<'_, '_> {
     }
 }
 
-/// A map key, matched against a node's children without allocating.
+/// A map key, matched against a node's children without allocating. Read as bytes: serde_json then skips the UTF-8
+/// check of every key (most keys are not wanted, and a wanted one is compared byte for byte anyway).
 struct KeyMatch<'p>(&'p Node);
 
 impl<'de, 'p> DeserializeSeed<'de> for KeyMatch<'p> {
     type Value = Option<&'p Node>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
+        d.deserialize_bytes(self)
     }
 }
 
@@ -407,7 +408,11 @@ impl<'de, 'p> Visitor<'de> for KeyMatch<'p> {
     }
 
     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(self.0.child(s))
+        Ok(self.0.child(s.as_bytes()))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Self::Value, E> {
+        Ok(self.0.child(b))
     }
 }
 
