@@ -205,7 +205,8 @@ mod tests {
 
     #[test]
     fn each_kind_is_masked_and_counted() {
-        let cases: [(&str, &str, fn(&MaskCounts) -> u64); 16] = [
+        type Kind = fn(&MaskCounts) -> u64;
+        let cases: [(&str, &str, Kind); 16] = [
             (
                 "mail jane.doe+work@example.co.uk now",
                 "mail [EMAIL] now",

@@ -184,8 +184,7 @@ pub(crate) fn open(input: &Input, count: Arc<AtomicU64>) -> Result<Opened> {
     let first = head
         .iter()
         .copied()
-        .skip_while(|b| b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF))
-        .next();
+        .find(|b| !(b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF)));
     let syntax = match input.syntax.or_else(|| syntax_from_name(path)) {
         Some(s) => s,
         None => match first {
@@ -730,13 +729,11 @@ pub fn scan<S: Sink>(
     ))
 }
 
-/// Read at most `limit` rows of one input on this thread (for checks before the real pass). Returns the rows (with
-/// their lines), the malformed ones' reasons, and the file's syntax.
-pub fn probe(
-    input: &Input,
-    plan: &Plan,
-    limit: usize,
-) -> Result<(Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax)> {
+/// What [`probe`] read: the rows with their lines, the malformed ones' reasons, the file's syntax.
+pub type Probe = (Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax);
+
+/// Read at most `limit` rows of one input on this thread (for checks before the real pass).
+pub fn probe(input: &Input, plan: &Plan, limit: usize) -> Result<Probe> {
     struct Keep(Vec<(Loc, Record)>);
     impl Sink for Keep {
         fn row(&mut self, rec: Record, at: Loc, _: &[u8]) {
