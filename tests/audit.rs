@@ -210,6 +210,34 @@ fn html_is_self_contained_and_escapes_logged_names() {
 }
 
 #[test]
+fn secrets_in_logged_names_or_bad_values_stay_out_of_the_outputs() {
+    let log = "{\"ts\": \"2026-11-01T00:00:00Z\", \"model\": \"gpt-4o\", \"feature\": \"user alice@example.com\", \"usage\": {\"prompt_tokens\": 100, \"completion_tokens\": 10}}\n\
+               {\"ts\": \"2026-11-01T00:00:00Z\", \"model\": \"gpt-4o\", \"feature\": \"x\", \"usage\": {\"prompt_tokens\": \"sk-proj-abcdefghijklmnop1234\", \"completion_tokens\": 10}}\n";
+    let dir = fixture(&[("log.jsonl", log)]);
+    let o = evalh(
+        dir.path(),
+        &["audit", "log.jsonl", "--html", "a.html", "--json", "a.json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let outputs = [
+        text(&o),
+        std::fs::read_to_string(dir.path().join("a.html")).unwrap(),
+        std::fs::read_to_string(dir.path().join("a.json")).unwrap(),
+    ];
+    for out in &outputs {
+        assert!(
+            !out.contains("alice@example.com") && !out.contains("sk-proj-abcdefghijklmnop1234"),
+            "{out}"
+        );
+    }
+    assert!(
+        outputs[0].contains("user [EMAIL]") && outputs[0].contains("[API_KEY]"),
+        "{}",
+        outputs[0]
+    );
+}
+
+#[test]
 fn mistakes_are_bad_input_with_the_line_and_the_fix() {
     let openai = "{\"ts\": \"2026-11-01T00:00:00Z\", \"model\": \"gpt-4o\", \"usage\": {\"prompt_tokens\": 10, \"completion_tokens\": 2}}\n";
     let dir = fixture(&[

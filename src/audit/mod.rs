@@ -400,6 +400,12 @@ fn savings_of(a: &Audit, runs: &[(RunResults, String)]) -> Result<Savings> {
     })
 }
 
+/// A logged name as the outputs show it: with anything that looks like a secret or personal data masked (a team
+/// that keys features by user or API key must not find them in a report).
+fn shown(name: &str) -> String {
+    crate::fromlogs::mask_text(name, &mut Default::default())
+}
+
 fn feature_row(
     feature: &str,
     bucket: Option<u8>,
@@ -417,12 +423,12 @@ fn feature_row(
                 price_of(m, mapping)
             };
             if priced.is_none() {
-                let e = unpriced.entry(m.clone()).or_default();
+                let e = unpriced.entry(shown(m)).or_default();
                 e.0 += t.requests;
                 e.1 += t.input + t.output;
             }
             ModelRow {
-                model: m.clone(),
+                model: shown(m),
                 requests: t.requests,
                 input_tokens: t.input,
                 cached_tokens: t.cached,
@@ -455,7 +461,7 @@ fn feature_row(
         sum(|m| m.output_tokens),
     );
     FeatureRow {
-        feature: feature.to_string(),
+        feature: shown(feature),
         bucket,
         requests: g.requests,
         errors: g.errors,

@@ -369,7 +369,7 @@ pub fn run(o: &Options) -> Result<Meta> {
             .iter()
             .zip(&quota)
             .map(|((v, p, _), q)| StratumReport {
-                value: v.clone(),
+                value: mask_text(v, &mut MaskCounts::default()),
                 population: *p,
                 sampled: *q,
             })
@@ -466,13 +466,19 @@ fn build_rows(
             "source".into(),
             json!(format!("{}:{}", file.path.display(), at.line)),
         );
-        row.insert("feature".into(), json!(r.feature));
-        row.insert("model".into(), json!(r.model));
+        let mut context = Map::new();
+        context.insert("feature".into(), json!(r.feature));
+        context.insert("model".into(), json!(r.model));
         if r.task_type.is_some() {
-            row.insert("task_type".into(), json!(r.task_type));
+            context.insert("task_type".into(), json!(r.task_type));
         }
         if let (Strat::Path, Some(name)) = (strat, strat_name) {
-            row.insert(name.into(), json!(r.extra.first().cloned().flatten()));
+            context.insert(name.into(), json!(r.extra.first().cloned().flatten()));
+        }
+        let mut context = Value::Object(context);
+        mask_value(&mut context, &mut counts);
+        if let Value::Object(c) = context {
+            row.extend(c);
         }
         row.insert("system".into(), json!(system));
         row.insert("input".into(), json!(input));

@@ -100,8 +100,10 @@ pub(crate) fn build(plan: &Plan, slots: &mut [Option<Value>]) -> Result<Record, 
     Ok(r)
 }
 
+/// Why a row is malformed, showing (a masked, shortened copy of) the value: reports must not carry a secret that a
+/// log happened to hold in a wrong place.
 fn bad(f: Field, v: &Value, what: &str) -> String {
-    let mut shown = v.to_string();
+    let mut shown = crate::fromlogs::mask_text(&v.to_string(), &mut Default::default());
     if shown.len() > 60 {
         let cut = (0..=60)
             .rev()
