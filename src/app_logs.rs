@@ -4,7 +4,7 @@
 use crate::app::check_writable;
 use crate::cli::{Allocation, AuditArgs, FromLogsArgs, LogArgs, LogFormat};
 use crate::error::{Error, InputError, Result};
-use crate::logs::{mapping, Mapping, Preset};
+use crate::logs::{load_mapping as load, Mapping, Preset};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -18,7 +18,7 @@ fn preset(f: LogFormat) -> Option<Preset> {
 }
 
 fn load_mapping(a: &LogArgs) -> Result<Option<Mapping>> {
-    a.mapping.as_deref().map(mapping::load).transpose()
+    a.mapping.as_deref().map(load).transpose()
 }
 
 /// Print to stdout; a closed pipe (`evalh audit ... | head`) is not an error.

@@ -10,7 +10,7 @@
 //! * `buckets` – the mapping file's bucket rules, compiled.
 //! * `aggregate` – the per-worker tallies (a [`crate::logs::Sink`]).
 //! * `hist` – token counts per request: exact nearest-rank percentiles in bounded memory.
-//! * [`savings`] – the monthly projection per passing candidate and rollout stage.
+//! * `savings` – the monthly projection per passing candidate and rollout stage.
 //! * `render` / `page` – the terminal table and the self-contained HTML page; the JSON is [`Audit`] itself.
 
 mod aggregate;
@@ -18,14 +18,17 @@ mod buckets;
 mod hist;
 mod page;
 mod render;
-pub mod savings;
+mod savings;
 
 pub use aggregate::{MAX_FEATURES, MAX_MODELS, NO_FEATURE, NO_MODEL, OTHER_FEATURES, OTHER_MODELS};
 pub use buckets::{content_text, first_text, normalize_model, Buckets};
 pub use hist::{Hist, EXACT_BELOW};
 pub use page::render as render_html;
 pub use render::render as render_terminal;
-pub use savings::{RunResults, Savings, STAGES};
+pub use savings::{
+    load_run, project, CandidateSavings, FeatureSpend, RunCandidate, RunResults, RunSavings,
+    Savings, Stage, MONTH_DAYS, STAGES,
+};
 
 use crate::error::{InputError, Result};
 use crate::logs::{self, Field, FileReport, Mapping, Preset, BUCKET_NAMES};

@@ -3,26 +3,29 @@
 //! Why this module exists: a migration starts from what a team already records — LiteLLM spend logs, its own
 //! request log, a dump of chat messages — in files of millions of lines. This module reads JSON lines, JSON arrays
 //! and CSV, gzipped or not, in constant memory and on every core, and turns each line into a [`Record`] through a
-//! small field mapping ([`LogSpec`]: a built-in [`Preset`] or the `log:` section of a [`mapping::Mapping`]). A
+//! small field mapping ([`LogSpec`]: a built-in [`Preset`] or the `log:` section of a [`Mapping`]). A
 //! malformed line is counted and named in the report, never fatal; a mapping that reads nothing from the logs is bad
 //! input, found on the first rows before the whole file is read.
 //!
-//! * [`fields`] – the canonical fields, sources (dotted paths, `tag:` prefixes) and presets.
-//! * [`mapping`] – the mapping file (`log:`, `buckets:`, `suites:`, `prices:`).
+//! * `fields` – the canonical fields, sources (dotted paths, `tag:` prefixes) and presets.
+//! * `mapping` – the mapping file (`log:`, `buckets:`, `suites:`, `prices:`).
 //! * `extract` – one serde pass per line that captures only the mapped paths.
 //! * `record` – typed rows (timestamps, token counts, statuses).
-//! * [`read`] – files, gzip, batches and the worker threads ([`scan`] with a [`Sink`] per worker).
+//! * `read` – files, gzip, batches and the worker threads ([`scan`] with a [`Sink`] per worker).
 
 mod extract;
-pub mod fields;
-pub mod mapping;
-pub mod read;
+mod fields;
+mod mapping;
+mod read;
 mod record;
 
 pub use extract::Plan;
 pub use fields::{Field, LogSpec, Preset, Source, Syntax};
-pub use mapping::{BucketRules, Mapping, BUCKET_NAMES};
-pub use read::{scan, FileReport, Input, Loc, ScanReport, Sink};
+pub use mapping::{load as load_mapping, BucketRules, LogSection, Mapping, BUCKET_NAMES};
+pub use read::{
+    scan, workers, FileReport, Input, Loc, Probe, ScanReport, Sink, MALFORMED_EXAMPLES,
+    MAX_LINE_BYTES,
+};
 pub use record::{status_ok, timestamp_ms, Record};
 
 use crate::error::{InputError, Result};

@@ -729,7 +729,7 @@ pub fn scan<S: Sink>(
     ))
 }
 
-/// What [`probe`] read: the rows with their lines, the malformed ones' reasons, the file's syntax.
+/// What `probe` read: the rows with their lines, the malformed ones' reasons, the file's syntax.
 pub type Probe = (Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax);
 
 /// Read at most `limit` rows of one input on this thread (for checks before the real pass).
