@@ -35,6 +35,8 @@ pub fn main(cli: Cli) -> Result<i32> {
         }
         Command::Review(a) => crate::app_review::review(a),
         Command::Route(a) => crate::route::command(&a),
+        Command::Audit(a) => crate::app_logs::audit(a),
+        Command::Dataset(crate::cli::DatasetCommand::FromLogs(a)) => crate::app_logs::from_logs(a),
     }
 }
 
@@ -532,7 +534,7 @@ fn check_output_paths(outs: &ReportOutputs) -> Result<()> {
 }
 
 /// `path` is a file that can be created or appended to; nothing is left behind by the check.
-fn check_writable(path: &Path, what: &str) -> Result<()> {
+pub(crate) fn check_writable(path: &Path, what: &str) -> Result<()> {
     let bad = |msg: String, hint: &str| -> Error { InputError::new(path, msg).hint(hint).into() };
     if path.is_dir() {
         return Err(bad(

@@ -8,11 +8,16 @@
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
 //! After the runs, `route` turns their verdicts into routing: routes.yaml, a LiteLLM proxy config and a rollout
 //! checklist.
+//!
+//! Around the suites: `logs` reads a team's usage logs for `audit` (spend per feature and bucket, savings of passing
+//! candidates) and `fromlogs` (production samples as datasets).
 
 pub mod app;
 pub mod app_judge;
+pub mod app_logs;
 pub mod app_metrics;
 pub mod app_review;
+pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod compare;
@@ -20,10 +25,12 @@ pub mod cost;
 pub mod dataset;
 pub mod envfile;
 pub mod error;
+pub mod fromlogs;
 pub mod gate;
 pub mod init;
 pub mod journal;
 pub mod judge;
+pub mod logs;
 pub mod outcome;
 pub mod plan;
 pub mod prompt;

@@ -194,8 +194,8 @@ fn role(p: &ProviderResult) -> &'static str {
     }
 }
 
-/// USD with enough digits that small per-item costs do not print as zero.
-fn money(x: f64) -> String {
+/// USD with enough digits that small per-item costs do not print as zero (also used by the audit page).
+pub(crate) fn money(x: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
@@ -245,7 +245,8 @@ fn swatch(r: &crate::summary::Results, i: usize) -> String {
     )
 }
 
-const CSS: &str = r#"
+/// The report's style sheet (also used by the audit page, so both read alike).
+pub(crate) const CSS: &str = r#"
 :root{--fg:#1d1d1f;--muted:#5f6368;--line:#dadce0;--bg:#fff;--soft:#f6f7f9;--pass:#137333;--passbg:#e6f4ea;--fail:#b3261e;--failbg:#fce8e6;--inc:#8a5a00;--incbg:#fef7e0}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
