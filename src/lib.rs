@@ -27,6 +27,7 @@ pub mod review;
 pub mod rundir;
 pub mod runner;
 pub mod score;
+pub mod shard;
 pub mod stats;
 pub mod suite;
 pub mod summary;
