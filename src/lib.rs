@@ -10,6 +10,7 @@
 pub mod app;
 pub mod app_metrics;
 pub mod app_review;
+pub mod batch;
 pub mod cache;
 pub mod cli;
 pub mod cost;
