@@ -291,3 +291,41 @@ fn bad_shard_specs_exit_2_before_anything_runs() {
         assert!(!d.path().join("reports").exists());
     }
 }
+
+#[test]
+fn a_shard_resumes_and_rescores_on_its_own_items_only() {
+    let d = setup();
+    run_shard(d.path(), 3, 4, "r");
+    let dir = dirs_under(&d.path().join("r")).pop().unwrap();
+    let mut full = journal_ids(&dir);
+    full.sort();
+    // Lose the second half of the journal (as a kill would), then resume: only this shard's missing requests are sent.
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let keep: Vec<&str> = journal.lines().take(full.len() / 2).collect();
+    std::fs::write(dir.join("journal.jsonl"), keep.join("\n") + "\n").unwrap();
+    let o = evalh(
+        d.path(),
+        &[
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--no-progress",
+            "--no-cache",
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let mut after = journal_ids(&dir);
+    after.sort();
+    assert_eq!(
+        after, full,
+        "the resume sent exactly the shard's missing requests"
+    );
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(
+        results["n_items"].as_u64(),
+        Some(full.len() as u64 / 2),
+        "{results}"
+    );
+    assert_eq!(results["complete"], Value::Bool(true));
+}
