@@ -9,13 +9,17 @@
 //! "unsettled", for a request the batch did not run, which must stay resumable and never be scored
 //! (docs/gate.md's evidence contract). Mapping is by custom id, never by position.
 //!
+//! [`batch_price`] gives the batch rate of a provider from its interactive list price.
+//!
 //! Not here yet (see the branch's report): submitting, polling and journaling batches in the runner, the
-//! simulator's batch endpoints, batch prices.
+//! simulator's batch endpoints, the journal's record of which price applied.
 
+mod price;
 #[cfg(test)]
 mod tests;
 mod wire;
 
+pub use price::batch_price;
 pub use wire::{
     custom_id, parse_gemini_inline, parse_result_line, request_line, state, BatchState, Dialect,
     Outcome,
