@@ -142,6 +142,15 @@ fn four_shards_merged_equal_the_unsharded_run() {
     expect.sort();
     assert_eq!(all, expect);
 
+    // A dataset read from another place (another machine's checkout) with the same content is the same dataset.
+    let suite4 = shards[3].join("suite.yaml");
+    let text4 = std::fs::read_to_string(&suite4).unwrap();
+    assert!(text4.contains("  path: dataset.jsonl\n"), "{text4}");
+    std::fs::write(
+        &suite4,
+        text4.replace("  path: dataset.jsonl\n", "  path: /elsewhere/data.jsonl\n"),
+    )
+    .unwrap();
     let mut args = vec!["merge".to_string()];
     args.extend(shards.iter().map(|s| s.to_string_lossy().into_owned()));
     args.extend(["--out".into(), "merged".into()]);

@@ -65,11 +65,15 @@ fn load_part(dir: &Path) -> Result<Part> {
     })
 }
 
-/// The suite without what may differ between shards of one run: nothing but the budget (a shard's `--max-cost`).
+/// The suite without what may differ between shards of one run: the budget (a shard's `--max-cost`) and where the
+/// dataset was read from (an absolute path differs between machines; the dataset's content hash is compared apart).
 fn comparable(v: &serde_yaml::Value) -> serde_yaml::Value {
     let mut v = v.clone();
     if let Some(run) = v.get_mut("run").and_then(|r| r.as_mapping_mut()) {
         run.remove("max_cost_usd");
+    }
+    if let Some(ds) = v.get_mut("dataset").and_then(|r| r.as_mapping_mut()) {
+        ds.remove("path");
     }
     v
 }
