@@ -37,6 +37,16 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Route(a) => crate::route::command(&a),
         Command::Audit(a) => crate::app_logs::audit(a),
         Command::Dataset(crate::cli::DatasetCommand::FromLogs(a)) => crate::app_logs::from_logs(a),
+        Command::Merge(a) => {
+            crate::shard::merge(&a.dirs, &a.out)?;
+            eprintln!("run directory: {}", a.out.display());
+            let out = OutputArgs {
+                run_dir: a.out,
+                outputs: a.outputs,
+                verdicts: a.verdicts,
+            };
+            rescore(out, true)
+        }
     }
 }
 
@@ -110,7 +120,10 @@ fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     if let Some(path) = checked {
         ls.dataset_path = path;
     }
-    prepare_loaded(ls)
+    let (ls, items, prompter) = prepare_loaded(ls)?;
+    // A shard's run directory holds its part of the items only (docs/scale.md).
+    let items = crate::shard::select(items, crate::shard::of_dir(dir)?);
+    Ok((ls, items, prompter))
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
@@ -350,7 +363,11 @@ fn run(a: RunArgs) -> Result<i32> {
             crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
             prepared
         }
-        None => prepare_selected(&suite_path, providers.as_deref(), &a.select)?,
+        None => {
+            let (ls, items, prompter) =
+                prepare_selected(&suite_path, providers.as_deref(), &a.select)?;
+            (ls, crate::shard::select(items, a.shard), prompter)
+        }
     };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
@@ -377,7 +394,11 @@ fn run(a: RunArgs) -> Result<i32> {
             (d, resume_lock)
         }
         None => {
-            match latest_run_missing(&a.out, &ls.suite.name) {
+            let latest = match a.shard {
+                Some(_) => None, // shards of one run start together by design
+                None => latest_run_missing(&a.out, &ls.suite.name),
+            };
+            match latest {
                 Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
                     "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
                     dir.display(),
@@ -389,10 +410,17 @@ fn run(a: RunArgs) -> Result<i32> {
                 ),
                 _ => {}
             }
-            let d = new_run_dir(&a.out, &ls.suite.name)?;
+            let name = match a.shard {
+                Some(s) => format!("{}-shard{}of{}", ls.suite.name, s.index, s.count),
+                None => ls.suite.name.clone(),
+            };
+            let d = new_run_dir(&a.out, &name)?;
             // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
             let lock = crate::rundir::lock(&d)?;
             crate::rundir::record_dataset(&d, &ls.dataset_path)?;
+            if let Some(s) = a.shard {
+                crate::shard::record(&d, s)?;
+            }
             write_resolved(&ls, &d)?;
             (d, Some(lock))
         }
@@ -694,6 +722,7 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
         ls.suite.gate.require = req;
     }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    let items = crate::shard::select(items, crate::shard::of_dir(&a.run_dir)?);
     timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
     timing("journal checked against the suite", started);

@@ -47,6 +47,25 @@ pub enum Command {
     /// Build datasets.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Merge the run directories of `evalh run --shard K/N` (all N of them) into one run directory, and score it.
+    Merge(MergeArgs),
+}
+
+/// `evalh merge DIR... --out RUN_DIR` (docs/scale.md).
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run directories (every K of 1..N once).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The merged run directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub out: PathBuf,
+    /// Report outputs.
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
 }
 
 /// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
@@ -307,6 +326,9 @@ pub struct RunArgs {
     /// so a suite file or --providers cannot be given with it).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["suite", "providers"])]
     pub resume: Option<PathBuf>,
+    /// Run only shard K of N (items by a hash of their id); merge the N run directories with `evalh merge`.
+    #[arg(long, value_name = "K/N", value_parser = crate::shard::parse, conflicts_with = "resume")]
+    pub shard: Option<crate::shard::Shard>,
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,

@@ -164,6 +164,9 @@ pub struct Manifest {
     pub request_hash_version: u32,
     /// The dataset the run was started with.
     pub dataset: DatasetRecord,
+    /// The part of the dataset this run holds (`evalh run --shard K/N`); `None`: every item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The dataset a run was started with.
@@ -225,6 +228,7 @@ pub fn record_dataset(dir: &Path, dataset: &Path) -> Result<Manifest> {
             blake3,
             copy,
         },
+        shard: None,
     };
     let text = serde_json::to_vec_pretty(&m)
         .map_err(|e| Error::Internal(format!("serializing the manifest: {e}")))?;
