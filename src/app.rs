@@ -44,7 +44,13 @@ pub fn prepare(
 fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
-        dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
+        // Under agreement scoring a row may be unlabelled (`Null`); the labelled ones must still use the suite's labels.
+        let labelled: Vec<Item> = items
+            .iter()
+            .filter(|it| !(ls.suite.dataset.unlabelled_ok && it.expected.is_null()))
+            .cloned()
+            .collect();
+        dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();

@@ -7,6 +7,7 @@
 //! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
 
+pub mod agreement;
 pub mod app;
 pub mod app_metrics;
 pub mod app_review;

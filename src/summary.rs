@@ -13,7 +13,8 @@ use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
 use crate::suite::{LoadedSuite, Role};
-use evidence::{evidence, failure_summary, state_of, ItemState};
+use evidence::{evidence, failure_summary};
+pub(crate) use evidence::{state_of, ItemState};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -173,6 +174,10 @@ pub struct ProviderResult {
     /// Blind human review against the baseline, when decisions were imported (`evalh review import`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub human_review: Option<crate::review::HumanReview>,
+    /// Agreement scoring only (`scoring.reference`): kappa against the reference and correctness on the labelled
+    /// subset, beside the agreement figures in `metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<crate::agreement::ProviderAgreement>,
 }
 
 /// The whole results document.
@@ -206,6 +211,10 @@ pub struct Results {
     pub unsettled_by_reason: BTreeMap<String, usize>,
     /// The exit code the gate implies (0/1; 3 when the run is incomplete).
     pub gate_exit_code: i32,
+    /// Agreement scoring (`scoring.reference: baseline | logged`): what the quality figures measure — agreement with
+    /// the reference, not correctness — and the items left without a reference. Absent under ground truth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<crate::agreement::ReferenceSummary>,
 }
 
 /// Everything the reports need beyond `Results`: the per-item scores, aligned with items.
@@ -274,14 +283,31 @@ pub fn analyse_with(
     let seed = suite.run.seed;
     let conf = suite.gate.confidence;
     let metric = suite.gate_metric();
+    // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
+    // the items that have one; the others are left out of every quality figure (crate::agreement).
+    let reference =
+        (suite.scoring.reference != crate::agreement::Reference::GroundTruth).then(|| {
+            let none = vec![None; items.len()];
+            let base = suite
+                .providers
+                .iter()
+                .position(|p| p.role == Role::Baseline);
+            crate::agreement::References::new(ls, items, base.map_or(&none[..], |b| &table[b][0]))
+        });
+    let (score_items, score_idx) = match &reference {
+        Some(r) => (&r.items[..], Some(&r.idx[..])),
+        None => (items, None),
+    };
     let mut scores_r0 = Vec::new();
     let mut provider_results = Vec::new();
     for (pi, p) in suite.providers.iter().enumerate() {
         let mut per_rep: Vec<ProviderScores> = (0..repeats)
             .map(|rep| {
-                let refs: Vec<Option<&Outcome>> =
-                    table[pi][rep].iter().map(Option::as_ref).collect();
-                scorer.score(items, &refs)
+                let refs: Vec<Option<&Outcome>> = match score_idx {
+                    Some(idx) => idx.iter().map(|&i| table[pi][rep][i].as_ref()).collect(),
+                    None => table[pi][rep].iter().map(Option::as_ref).collect(),
+                };
+                scorer.score(score_items, &refs)
             })
             .collect();
         let consistency = (repeats > 1).then(|| consistency(&per_rep));
@@ -327,7 +353,7 @@ pub fn analyse_with(
             .iter()
             .filter(|s| matches!(s, ItemState::ItemError | ItemState::Reliability))
             .count() as u64;
-        let n = items.len() as u64;
+        let n = s0.valid.len() as u64;
         let error_rate = if settled_n == 0 {
             0.0
         } else {
@@ -389,7 +415,7 @@ pub fn analyse_with(
             .filter(|k| !s0.per_item.contains_key(*k))
             .collect();
         let ivs = stats::bootstrap_intervals(
-            items.len(),
+            s0.valid.len(),
             corpus.len(),
             |idx, out| scorer.metrics_on(&s0, &corpus, idx, out),
             conf,
@@ -400,6 +426,9 @@ pub fn analyse_with(
             metric_intervals.insert(name.to_string(), iv);
         }
         let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
+        let agreement = reference
+            .as_ref()
+            .map(|r| crate::agreement::provider_agreement(ls, &scorer, r, items, &table[pi][0]));
         provider_results.push(ProviderResult {
             id: p.id.clone(),
             role: p.role,
@@ -443,6 +472,7 @@ pub fn analyse_with(
             stream_equivalence,
             gate: None,
             human_review: None,
+            agreement,
         });
         scores_r0.push(s0);
     }
@@ -469,6 +499,7 @@ pub fn analyse_with(
                 (&scores_r0[ci], &scores_r0[bi]),
                 (&provider_results[ci], &provider_results[bi]),
                 (&table[ci][0], &table[bi][0]),
+                score_idx,
             );
             let review = human
                 .and_then(|h| h.review_for(&suite.providers[ci].id, &suite.providers[bi].id, conf));
@@ -510,6 +541,7 @@ pub fn analyse_with(
         complete,
         unsettled_by_reason,
         gate_exit_code,
+        reference: reference.as_ref().map(|r| r.summary(ls, items)),
     };
     let records_r0 = table
         .into_iter()
