@@ -332,6 +332,61 @@ pub fn provider_agreement(
     }
 }
 
+/// What every report says under agreement scoring (nothing under ground truth): that the quality figures measure
+/// agreement with the reference, not correctness; the items left without a reference; correctness on the labelled
+/// subset beside the agreement; and kappa.
+pub fn report_lines(r: &crate::summary::Results) -> Vec<String> {
+    let Some(rf) = &r.reference else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let reasons: Vec<String> = rf
+        .without_reference_by_reason
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    out.push(format!(
+        "AGREEMENT, NOT CORRECTNESS: the quality figures measure {}. {} item(s) have a reference; {} have none{} and are left out of them (not scored 0).",
+        rf.measures,
+        rf.n_items_with_reference,
+        rf.n_items_without_reference,
+        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
+    ));
+    let m = &r.gate_metric;
+    if rf.n_labelled > 0 {
+        let side: Vec<String> = r
+            .providers
+            .iter()
+            .filter_map(|p| {
+                let gt = p.agreement.as_ref()?.ground_truth.as_ref()?;
+                Some(format!(
+                    "{} {:.3} correct vs {:.3} agreement",
+                    p.id,
+                    gt.metrics.get(m).copied().unwrap_or(f64::NAN),
+                    p.metrics.get(m).copied().unwrap_or(f64::NAN)
+                ))
+            })
+            .collect();
+        out.push(format!(
+            "Labelled subset ({} items with the ground truth), {m}: {}.",
+            rf.n_labelled,
+            side.join("; ")
+        ));
+    }
+    let kappas: Vec<String> = r
+        .providers
+        .iter()
+        .filter_map(|p| {
+            let a = p.agreement.as_ref()?;
+            Some(format!("{} {:.3} (n={})", p.id, a.cohen_kappa?, a.kappa_n.unwrap_or(0)))
+        })
+        .collect();
+    if !kappas.is_empty() {
+        out.push(format!("Cohen's kappa against the reference: {}.", kappas.join(", ")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -547,6 +547,10 @@ pub fn analyse_with(
         .into_iter()
         .map(|mut reps| reps.swap_remove(0))
         .collect();
+    // The reports' per-item views are over all items: spread the agreement scores back onto them.
+    if let Some(idx) = score_idx {
+        scores_r0 = scores_r0.iter().map(|s| s.spread(idx, items.len())).collect();
+    }
     Ok(Analysis {
         results,
         scores: scores_r0,

@@ -260,6 +260,7 @@ th{background:var(--soft);font-weight:600}td.n,th.n{text-align:right;font-varian
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:14px}
 .card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:8px;padding:12px 14px;break-inside:avoid}
 .card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive,.card.incomplete{border-left-color:var(--inc)}
+.banner.agreement{border:2px solid var(--inc);background:var(--incbg);padding:6px 14px;border-radius:6px;margin:8px 0}
 .banner.incomplete{border:2px solid var(--fail);background:var(--failbg);padding:10px 14px;border-radius:6px;margin:8px 0}
 .card header{display:flex;justify-content:space-between;align-items:baseline;gap:8px;flex-wrap:wrap}
 .badge{font-weight:700;font-size:13px;padding:2px 9px;border-radius:12px;letter-spacing:.03em;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -421,6 +422,17 @@ pub fn render(page: &Page<'_>) -> String {
 
 fn verdicts(out: &mut String, r: &crate::summary::Results) {
     let _ = writeln!(out, "<section id=\"verdicts\"><h2>Verdicts</h2>");
+    let agreement = crate::agreement::report_lines(r);
+    if !agreement.is_empty() {
+        let _ = writeln!(
+            out,
+            "<div class=\"banner agreement\" role=\"note\">{}</div>",
+            agreement
+                .iter()
+                .map(|l| format!("<p>{}</p>", escape(l)))
+                .collect::<String>()
+        );
+    }
     if !r.complete {
         let reasons: Vec<String> = r
             .unsettled_by_reason

@@ -11,6 +11,10 @@ use std::path::Path;
 pub fn render(r: &Results, charts: &[String]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## evalh: {} ({})\n", r.suite, r.task);
+    let agreement = crate::agreement::report_lines(r);
+    if !agreement.is_empty() {
+        let _ = writeln!(s, "> [!IMPORTANT]\n> {}\n", agreement.join("\n> "));
+    }
     if !r.complete {
         let reasons: Vec<String> = r
             .unsettled_by_reason
@@ -51,7 +55,12 @@ pub fn render(r: &Results, charts: &[String]) -> String {
         }
     }
     let m = &r.gate_metric;
-    let _ = writeln!(s, "\n| provider | role | model | {m} | 95% CI | cost/item | cost total | p50 ms | p99 ms | errors | verdict |");
+    let m_head = if r.reference.is_some() {
+        format!("{m} (agreement)")
+    } else {
+        m.to_string()
+    };
+    let _ = writeln!(s, "\n| provider | role | model | {m_head} | 95% CI | cost/item | cost total | p50 ms | p99 ms | errors | verdict |");
     let _ = writeln!(s, "|---|---|---|---:|---|---:|---:|---:|---:|---:|---|");
     for p in &r.providers {
         let ci = p

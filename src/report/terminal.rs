@@ -11,7 +11,10 @@ pub fn render(r: &Results) -> String {
         "provider".to_string(),
         "role".to_string(),
         "model".to_string(),
-        format!("{metric} (95% CI)"),
+        format!(
+            "{metric}{} (95% CI)",
+            if r.reference.is_some() { " agreement" } else { "" }
+        ),
         "cost/item".to_string(),
         "cost total".to_string(),
         "p50 ms".to_string(),
@@ -87,6 +90,9 @@ pub fn render(r: &Results) -> String {
     );
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
+    }
+    for line in crate::agreement::report_lines(r) {
+        let _ = writeln!(out, "{line}");
     }
     if !r.complete {
         let reasons: Vec<String> = r
