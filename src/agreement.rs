@@ -171,6 +171,35 @@ impl References {
     }
 }
 
+/// Before anything is sent: `reference: logged` needs a `logged_answer` on at least one item (otherwise no item
+/// would have a reference and the run would pay for nothing).
+pub fn check_dataset(ls: &LoadedSuite, items: &[Item]) -> crate::error::Result<()> {
+    if ls.suite.scoring.reference != Reference::Logged || items.is_empty() {
+        return Ok(());
+    }
+    if items
+        .iter()
+        .any(|it| it.fields().get(LOGGED_FIELD).is_some_and(|v| !v.is_null()))
+    {
+        return Ok(());
+    }
+    let mut e = crate::error::InputError::new(
+        &ls.path,
+        format!(
+            "`scoring.reference: logged` needs the production answer in a `{LOGGED_FIELD}` field, and no row of {} has one",
+            ls.dataset_path.display()
+        ),
+    )
+    .hint(format!(
+        "make the dataset with `evalh dataset from-logs` (it keeps the production answer as `{LOGGED_FIELD}`), or score \
+         against the baseline's answers with `reference: baseline`"
+    ));
+    if let Some((line, col)) = crate::suite::load::locate(&ls.src, "reference", Some("logged"), 0) {
+        e = e.at(line, col);
+    }
+    Err(e.into())
+}
+
 /// Indices of the items that carry the ground-truth field.
 pub fn labelled(items: &[Item]) -> Vec<usize> {
     items
@@ -378,11 +407,19 @@ pub fn report_lines(r: &crate::summary::Results) -> Vec<String> {
         .iter()
         .filter_map(|p| {
             let a = p.agreement.as_ref()?;
-            Some(format!("{} {:.3} (n={})", p.id, a.cohen_kappa?, a.kappa_n.unwrap_or(0)))
+            Some(format!(
+                "{} {:.3} (n={})",
+                p.id,
+                a.cohen_kappa?,
+                a.kappa_n.unwrap_or(0)
+            ))
         })
         .collect();
     if !kappas.is_empty() {
-        out.push(format!("Cohen's kappa against the reference: {}.", kappas.join(", ")));
+        out.push(format!(
+            "Cohen's kappa against the reference: {}.",
+            kappas.join(", ")
+        ));
     }
     out
 }

@@ -52,6 +52,7 @@ fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)>
             .collect();
         dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
+    crate::agreement::check_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;

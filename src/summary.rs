@@ -549,7 +549,10 @@ pub fn analyse_with(
         .collect();
     // The reports' per-item views are over all items: spread the agreement scores back onto them.
     if let Some(idx) = score_idx {
-        scores_r0 = scores_r0.iter().map(|s| s.spread(idx, items.len())).collect();
+        scores_r0 = scores_r0
+            .iter()
+            .map(|s| s.spread(idx, items.len()))
+            .collect();
     }
     Ok(Analysis {
         results,

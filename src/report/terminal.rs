@@ -13,7 +13,11 @@ pub fn render(r: &Results) -> String {
         "model".to_string(),
         format!(
             "{metric}{} (95% CI)",
-            if r.reference.is_some() { " agreement" } else { "" }
+            if r.reference.is_some() {
+                " agreement"
+            } else {
+                ""
+            }
         ),
         "cost/item".to_string(),
         "cost total".to_string(),
