@@ -4,13 +4,42 @@
 //! answers to them are what a cheaper model has to match. With `scoring: {reference: baseline}` every answer is
 //! scored, with the task's own metrics, against the baseline's answer to the same item (`reference: logged`: against
 //! the dataset's `logged_answer` field, the production answer `evalh dataset from-logs` keeps). The figures then
-//! measure *agreement with the reference*, not correctness, and every output says so.
+//! measure *agreement with the reference*, not correctness, and every output (terminal, `results.json`,
+//! `report.html`, Markdown, JUnit) says so.
 //!
-//! The evidence contract holds: an item whose reference is missing (a baseline error, no baseline record, a baseline
-//! answer no label / JSON / text can be read from, no logged answer) has no reference; it is left out of the quality
-//! figures — never scored 0 — and counted by reason in [`ReferenceSummary`]. The baseline's agreement with its own
-//! answers is 1 on every item that has a reference, so the gate's quality ratio (candidate ÷ baseline on the paired
-//! items) *is* the candidate's agreement, and `min_quality_ratio` applies to it directly.
+//! What the reference of an item is, per task (the baseline's answer read the way a candidate's answer is read):
+//!
+//! | task | reference | agreement metrics (the task's metric table) |
+//! |---|---|---|
+//! | classification | the label `scoring.label_extract` reads from the baseline's answer | `accuracy` = label agreement; F1s with the baseline's labels as the truth; Cohen's kappa beside them |
+//! | summarization | the baseline's summary text | ROUGE of the candidate against the baseline summary |
+//! | extraction | the JSON the baseline's answer holds (`parse_model_json`) | field agreement: field F1 / accuracy / exact record against the baseline's record |
+//! | function calling | the baseline's tool calls, each argument's value the only acceptable one; no call = no call expected | call agreement: full call / name / arguments |
+//!
+//! Cohen's kappa (classification) is scikit-learn's `cohen_kappa_score(reference, candidate)` over the reference items
+//! the provider answered or refused, an answer naming no label (or a refusal) being a category of its own; it is
+//! reported beside the metrics (`agreement.cohen_kappa`), not gated. `scripts/golden/agreement.py` runs
+//! scikit-learn's `accuracy_score` and `cohen_kappa_score` on random label vectors with baseline failures and
+//! unreadable answers (`tests/data/golden/agreement.json`); `tests/agreement.rs` feeds them through the whole analysis
+//! and compares to 1e-12.
+//!
+//! The evidence contract holds: an item whose reference is missing — a baseline error (item-level or reliability), no
+//! settled baseline record, a baseline answer no label / JSON / text / call list can be read from, no logged answer —
+//! has no reference. It is left out of every quality figure of every provider (never scored 0) and counted by reason
+//! in `results.json` `reference.without_reference_by_reason` (`baseline_error`, `baseline_unsettled`,
+//! `baseline_unparseable`, `no_logged_answer`, `logged_unparseable`). The error-rate, cost and latency rules still see
+//! every item, as under ground truth.
+//!
+//! The gate's quality ratio: the baseline's agreement with its own answers is 1 on every item that has a reference
+//! (its answer is the reference), so the paired ratio candidate ÷ baseline that the gate always forms *is* the
+//! candidate's agreement, with the interval from the same statistics (paired t / Fieller bound for mean metrics,
+//! paired bootstrap for corpus metrics). `min_quality_ratio` is therefore a bound on the agreement itself: 0.85 means
+//! "answers as the baseline does on at least 85% of items" with `gate.metric: accuracy`. Under `reference: logged`
+//! the baseline is measured against production like every candidate and the ratio is candidate ÷ baseline agreement.
+//!
+//! Where part of the dataset carries the ground-truth field (`dataset.expected`; other rows may lack it under agreement
+//! scoring), each provider's `agreement.ground_truth` gives the task's metrics against the ground truth on those items
+//! (errors scoring 0, as under `reference: ground_truth`), printed side by side with the agreement.
 
 use crate::dataset::Item;
 use crate::outcome::Outcome;
