@@ -25,10 +25,12 @@
 //!
 //! The evidence contract holds: an item whose reference is missing — a baseline error (item-level or reliability), no
 //! settled baseline record, a baseline answer no label / JSON / text / call list can be read from, no logged answer —
-//! has no reference. It is left out of every quality figure of every provider (never scored 0) and counted by reason
-//! in `results.json` `reference.without_reference_by_reason` (`baseline_error`, `baseline_unsettled`,
-//! `baseline_unparseable`, `no_logged_answer`, `logged_unparseable`). The error-rate, cost and latency rules still see
-//! every item, as under ground truth.
+//! has no reference; nor has one whose baseline answer does not agree with itself when scored as a candidate's
+//! would be (a tool call that breaks its tool's schema, a summary without a word the ROUGE tokenizer keeps). Such an
+//! item is left out of every quality figure of every provider (never scored 0) and counted by reason in
+//! `results.json` `reference.without_reference_by_reason` (`baseline_error`, `baseline_unsettled`,
+//! `baseline_unparseable`, `baseline_unusable`, `no_logged_answer`, `logged_unparseable`). The error-rate, cost and
+//! latency rules still see every item, as under ground truth.
 //!
 //! The gate's quality ratio: the baseline's agreement with its own answers is 1 on every item that has a reference
 //! (its answer is the reference), so the paired ratio candidate ÷ baseline that the gate always forms *is* the
@@ -102,8 +104,8 @@ pub struct ReferenceSummary {
     pub n_items_with_reference: usize,
     /// Items without one: left out of the quality figures, never scored 0.
     pub n_items_without_reference: usize,
-    /// Why, by reason (`baseline_error`, `baseline_unsettled`, `baseline_unparseable`, `no_logged_answer`,
-    /// `logged_unparseable`).
+    /// Why, by reason (`baseline_error`, `baseline_unsettled`, `baseline_unparseable`, `baseline_unusable`,
+    /// `no_logged_answer`, `logged_unparseable`).
     pub without_reference_by_reason: BTreeMap<String, usize>,
     /// Items that also carry the ground-truth field (`dataset.expected`): each provider's `ground_truth` figures are
     /// over these.
@@ -138,7 +140,12 @@ pub struct LabelledSubset {
 impl References {
     /// The references of `items` from the baseline's repeat-0 records (`baseline[i]` for `items[i]`) or the logged
     /// answers.
-    pub fn new(ls: &LoadedSuite, items: &[Item], baseline: &[Option<Outcome>]) -> Self {
+    pub fn new(
+        ls: &LoadedSuite,
+        scorer: &crate::score::Scorer,
+        items: &[Item],
+        baseline: &[Option<Outcome>],
+    ) -> Self {
         let s = &ls.suite;
         let labels = (s.task == TaskKind::Classification)
             .then(|| LabelExtractor::new(&s.scoring.label_extract, &s.labels).ok())
@@ -167,7 +174,35 @@ impl References {
                 Err(reason) => *out.excluded.entry(reason.to_string()).or_insert(0) += 1,
             }
         }
+        if s.scoring.reference == Reference::Baseline {
+            out.drop_unusable(scorer, baseline);
+        }
         out
+    }
+
+    /// A baseline answer that does not agree with itself cannot be a reference (a tool call that breaks its tool's
+    /// schema, a summary without a word the ROUGE tokenizer keeps): such items are excluded as `baseline_unusable`,
+    /// so the baseline's agreement is 1 on every item that keeps a reference.
+    fn drop_unusable(&mut self, scorer: &crate::score::Scorer, baseline: &[Option<Outcome>]) {
+        let recs: Vec<Option<&Outcome>> = self
+            .idx
+            .iter()
+            .map(|&i| baseline.get(i).and_then(Option::as_ref))
+            .collect();
+        let own = scorer.score(&self.items, &recs);
+        let keep: Vec<bool> = own.item_score.iter().map(|s| *s >= 1.0).collect();
+        let dropped = keep.iter().filter(|k| !**k).count();
+        if dropped == 0 {
+            return;
+        }
+        *self
+            .excluded
+            .entry("baseline_unusable".to_string())
+            .or_insert(0) += dropped;
+        let mut k = keep.iter();
+        self.idx.retain(|_| *k.next().unwrap_or(&false));
+        let mut k = keep.iter();
+        self.items.retain(|_| *k.next().unwrap_or(&false));
     }
 
     /// The summary for results.json.

@@ -292,7 +292,12 @@ pub fn analyse_with(
                 .providers
                 .iter()
                 .position(|p| p.role == Role::Baseline);
-            crate::agreement::References::new(ls, items, base.map_or(&none[..], |b| &table[b][0]))
+            crate::agreement::References::new(
+                ls,
+                &scorer,
+                items,
+                base.map_or(&none[..], |b| &table[b][0]),
+            )
         });
     let (score_items, score_idx) = match &reference {
         Some(r) => (&r.items[..], Some(&r.idx[..])),

@@ -358,3 +358,65 @@ fn rows_without_the_ground_truth_are_refused_under_ground_truth_scoring() {
         text(&o)
     );
 }
+
+#[test]
+fn every_task_scores_agreement_with_the_baseline_answer() {
+    // The shipped demo suites of the other tasks, switched to `reference: baseline`: ROUGE against the baseline's
+    // summary, field agreement against its JSON record, call agreement against its tool calls.
+    for (suite, metric) in [
+        ("summarize", "rougeLsum_f"),
+        ("extract", "field_f1"),
+        ("function_call", "full_call_accuracy"),
+    ] {
+        let orig = std::fs::read_to_string(root().join(format!("suites/{suite}.yaml"))).unwrap();
+        let data_dir = root().join("datasets");
+        let mut yaml = orig.replace("../datasets", data_dir.to_str().unwrap());
+        yaml.push_str("\nscoring: {reference: baseline}\n");
+        if yaml.matches("\nscoring:").count() > 1 {
+            // The suite has its own scoring block: add the key to it instead.
+            yaml = orig
+                .replace("../datasets", data_dir.to_str().unwrap())
+                .replacen("\nscoring:\n", "\nscoring:\n  reference: baseline\n", 1);
+        }
+        let d = fixture(&[("s.yaml", &yaml)]);
+        let o = evalh(
+            d.path(),
+            &[
+                "run",
+                "s.yaml",
+                "--out",
+                "reports",
+                "--no-cache",
+                "--no-progress",
+            ],
+        );
+        let out = text(&o);
+        assert!(out.contains("AGREEMENT, NOT CORRECTNESS"), "{suite}: {out}");
+        let r: Value = serde_json::from_str(
+            &std::fs::read_to_string(run_dir(d.path()).join("results.json")).unwrap(),
+        )
+        .unwrap();
+        let rf = &r["reference"];
+        assert_eq!(rf["kind"], "baseline", "{suite}");
+        assert_eq!(
+            rf["n_items_with_reference"].as_u64().unwrap()
+                + rf["n_items_without_reference"].as_u64().unwrap(),
+            r["n_items"].as_u64().unwrap(),
+            "{suite}"
+        );
+        let m = |i: usize| r["providers"][i]["metrics"][metric].as_f64().unwrap();
+        // The baseline agrees with itself on every item that has a reference; no candidate agrees perfectly.
+        assert_eq!(m(0), 1.0, "{suite}");
+        for i in 1..r["providers"].as_array().unwrap().len() {
+            assert!(m(i) < 1.0, "{suite}: provider {i} agrees perfectly");
+            let gt = r["providers"][i]["agreement"]["ground_truth"]["metrics"][metric]
+                .as_f64()
+                .unwrap();
+            assert!(gt.is_finite(), "{suite}");
+        }
+        assert!(
+            (r["providers"][1]["gate"]["quality_ratio"].as_f64().unwrap() - m(1)).abs() < 1e-9,
+            "{suite}: the quality ratio is the agreement"
+        );
+    }
+}
