@@ -288,6 +288,7 @@ fn the_demo_suite_runs_offline_and_every_output_says_agreement() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("AGREEMENT, NOT CORRECTNESS"));
     assert!(html.contains("Labelled subset (30 items with the ground truth)"));
+    assert!(html.contains("(unlabelled: scored against the reference)"));
     let md = std::fs::read_to_string(md).unwrap();
     assert!(md.contains("AGREEMENT, NOT CORRECTNESS") && md.contains("accuracy (agreement)"));
     let xml = std::fs::read_to_string(junit).unwrap();

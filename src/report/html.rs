@@ -989,7 +989,12 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             out,
             "</div></div><div class=\"cell\"><h4>expected</h4><div class=\"txt{}\">{}</div></div></div><div class=\"outs\">",
             if item.expected.is_string() { "" } else { " mono" },
-            clipped(&value_text(&item.expected))
+            clipped(&if item.expected.is_null() {
+                // Agreement scoring: an unlabelled row is scored against the reference only.
+                "(unlabelled: scored against the reference)".to_string()
+            } else {
+                value_text(&item.expected)
+            })
         );
         for p in 0..np {
             let pr = &r.providers[p];
