@@ -293,6 +293,12 @@ fn the_demo_suite_runs_offline_and_every_output_says_agreement() {
     assert!(md.contains("AGREEMENT, NOT CORRECTNESS") && md.contains("accuracy (agreement)"));
     let xml = std::fs::read_to_string(junit).unwrap();
     assert!(xml.contains("quality measures agreement with the reference, not correctness"));
+    // `evalh score` recomputes the same agreement offline from the journal (the run's suite keeps the reference).
+    let o = evalh(d.path(), &["score", dir.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(again, r);
 }
 
 #[test]
