@@ -264,6 +264,22 @@ pub fn check_dataset(ls: &LoadedSuite, items: &[Item]) -> crate::error::Result<(
     Err(e.into())
 }
 
+/// What `evalh validate` adds under agreement scoring: what the figures will measure and how much is labelled.
+pub fn validate_line(ls: &LoadedSuite, items: &[Item]) -> Option<String> {
+    let what = match ls.suite.scoring.reference {
+        Reference::GroundTruth => return None,
+        Reference::Baseline => "the baseline's answers",
+        Reference::Logged => "the logged production answers (`logged_answer`)",
+    };
+    Some(format!(
+        "scoring.reference: {}: answers are scored against {what} (agreement, not correctness); {} of {} items carry the ground truth `{}`",
+        ls.suite.scoring.reference.as_str(),
+        labelled(items).len(),
+        items.len(),
+        ls.suite.dataset.expected
+    ))
+}
+
 /// Indices of the items that carry the ground-truth field.
 pub fn labelled(items: &[Item]) -> Vec<usize> {
     items

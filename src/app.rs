@@ -81,6 +81,9 @@ fn validate(a: SuiteArgs) -> Result<i32> {
         ls.suite.providers.len(),
         ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
     );
+    if let Some(line) = crate::agreement::validate_line(&ls, &items) {
+        println!("{line}");
+    }
     Ok(0)
 }
 

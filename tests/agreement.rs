@@ -243,6 +243,13 @@ fn an_unsettled_baseline_request_leaves_no_reference_and_the_run_incomplete() {
 fn the_demo_suite_runs_offline_and_every_output_says_agreement() {
     let d = tempfile::tempdir().unwrap();
     let suite = root().join("suites/agreement.yaml");
+    let v = evalh(d.path(), &["validate", suite.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+    assert!(
+        text(&v).contains("(agreement, not correctness); 30 of 110 items carry the ground truth"),
+        "{}",
+        text(&v)
+    );
     let junit = d.path().join("junit.xml");
     let md = d.path().join("summary.md");
     let o = evalh(
