@@ -280,6 +280,16 @@ pub fn validate_line(ls: &LoadedSuite, items: &[Item]) -> Option<String> {
     ))
 }
 
+/// Under agreement scoring the recommendation's quality figure is an agreement: "96.4% of its quality" becomes
+/// "96.4% agreement with its answers (not correctness)".
+pub fn reword(rec: &mut crate::summary::Recommendation) {
+    rec.text = rec.text.replacen(
+        "% of its quality",
+        "% agreement with its answers (not correctness)",
+        1,
+    );
+}
+
 /// Indices of the items that carry the ground-truth field.
 pub fn labelled(items: &[Item]) -> Vec<usize> {
     items

@@ -2,7 +2,8 @@
 //! calls the stage module that owns it, in data-flow order.
 
 use crate::cli::{
-    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SimCommand, SuiteArgs,
+    CacheArgs, Cli, Command, OutputArgs, PlanArgs, ReportOutputs, RunArgs, SelectArgs, SimCommand,
+    SuiteArgs, VerdictArgs,
 };
 use crate::dataset::{self, Item};
 use crate::error::{Error, InputError, Result};
@@ -18,18 +19,54 @@ pub const RESOLVED_SUITE: &str = "suite.yaml";
 
 /// Run a parsed command line; returns the exit code.
 pub fn main(cli: Cli) -> Result<i32> {
+    load_env_files(&cli.command)?;
     match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
         Command::Plan(a) => plan(a),
         Command::Score(a) => rescore(a, false),
         Command::Report(a) => rescore(a, true),
+        Command::Init(a) => crate::init::init(&a),
+        Command::Compare(a) => crate::compare::command(&a),
+        Command::Runs(c) => crate::runs::command(c),
         Command::Metrics(m) => crate::app_metrics::metrics(m),
         Command::Sim(SimCommand::Serve { suite, port, log }) => {
             sim_serve(&suite, port, log.as_deref())
         }
         Command::Review(a) => crate::app_review::review(a),
+        Command::Route(a) => crate::route::command(&a),
     }
+}
+
+/// `.env` in the current directory, then next to the suite (see `envfile`), for the commands that check keys.
+fn load_env_files(cmd: &Command) -> Result<()> {
+    let suite = match cmd {
+        Command::Run(a) if a.resume.is_none() => a.suite.as_deref(),
+        Command::Run(_) => None,
+        Command::Validate(a) => Some(a.suite.as_path()),
+        Command::Plan(a) => Some(a.suite.suite.as_path()),
+        Command::Sim(SimCommand::Serve { suite, .. }) => Some(suite.as_path()),
+        _ => return Ok(()),
+    };
+    let suite_dir = suite.map(|s| match s.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    });
+    let mut dirs = vec![Path::new(".")];
+    dirs.extend(suite_dir);
+    for f in crate::envfile::load(&dirs)? {
+        let mut parts = Vec::new();
+        if !f.set.is_empty() {
+            parts.push(format!("set {}", f.set.join(", ")));
+        }
+        if !f.kept.is_empty() {
+            parts.push(format!("already set, kept: {}", f.kept.join(", ")));
+        }
+        if !parts.is_empty() {
+            eprintln!("note: read {}: {}", f.path.display(), parts.join("; "));
+        }
+    }
+    Ok(())
 }
 
 /// Load a suite, its dataset, and compile its templates: everything that can be checked before spending.
@@ -37,7 +74,18 @@ pub fn prepare(
     suite_path: &Path,
     providers: Option<&Path>,
 ) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
-    prepare_loaded(suite::load_suite(suite_path, providers)?)
+    prepare_selected(suite_path, providers, &SelectArgs::default())
+}
+
+/// [`prepare`] with `--limit` / `--only` applied before the dataset is read.
+pub fn prepare_selected(
+    suite_path: &Path,
+    providers: Option<&Path>,
+    select: &SelectArgs,
+) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
+    let mut ls = suite::load_suite(suite_path, providers)?;
+    crate::select::apply(select, &mut ls)?;
+    prepare_loaded(ls)
 }
 
 /// [`prepare`] for a suite already loaded: its dataset, label check and templates.
@@ -71,7 +119,7 @@ fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
-    let (ls, items, _) = prepare(&a.suite, a.providers.as_deref())?;
+    let (ls, items, _) = prepare_selected(&a.suite, a.providers.as_deref(), &a.select)?;
     suite::preflight(&ls)?;
     println!(
         "{}: ok — {} task, {} items, {} providers (baseline: {})",
@@ -88,7 +136,11 @@ fn validate(a: SuiteArgs) -> Result<i32> {
 }
 
 fn plan(a: PlanArgs) -> Result<i32> {
-    let (ls, items, prompter) = prepare(&a.suite.suite, a.suite.providers.as_deref())?;
+    let (ls, items, prompter) = prepare_selected(
+        &a.suite.suite,
+        a.suite.providers.as_deref(),
+        &a.suite.select,
+    )?;
     suite::preflight(&ls)?;
     let cache = open_cache(&a.cache)?;
     let p = crate::plan::plan(&ls, &items, &prompter, cache.as_deref())?;
@@ -288,6 +340,14 @@ fn run(a: RunArgs) -> Result<i32> {
             )
         }
     };
+    if run_dir.is_some() && !crate::select::is_empty(&a.select) {
+        return Err(InputError::new(
+            "",
+            "--limit and --only cannot be given with --resume: a run keeps the items and providers it started with",
+        )
+        .hint("resume without them, or start a new run: evalh run SUITE --limit N --only ID")
+        .into());
+    }
     check_output_paths(&a.outputs)?;
     // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
     // Held until `run` returns (the process's end releases it in any case).
@@ -298,7 +358,7 @@ fn run(a: RunArgs) -> Result<i32> {
             crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
             prepared
         }
-        None => prepare(&suite_path, providers.as_deref())?,
+        None => prepare_selected(&suite_path, providers.as_deref(), &a.select)?,
     };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
@@ -313,11 +373,14 @@ fn run(a: RunArgs) -> Result<i32> {
         // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
         ls.suite.run.max_cost_usd = Some(b);
     }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req; // recorded like the budget
+    }
     let cache = open_cache(&a.cache)?;
     let (run_dir, _lock) = match run_dir {
         Some(d) => {
-            if a.max_cost.is_some() {
-                write_resolved(&ls, &d)?; // the new budget holds for later resumes too
+            if a.max_cost.is_some() || a.verdicts.require.is_some() {
+                write_resolved(&ls, &d)?; // the new budget (or require) holds for later resumes too
             }
             (d, resume_lock)
         }
@@ -398,8 +461,19 @@ fn run(a: RunArgs) -> Result<i32> {
     release_freed_memory();
     let analysis = analyse_dir(&ls, &items, &run_dir)?;
     timing("run: analysis", started);
-    let code = emit(&ls, &items, &analysis, &run_dir, &a.outputs, true)?;
+    let code = emit(
+        &ls,
+        &items,
+        &analysis,
+        &run_dir,
+        &a.outputs,
+        &a.verdicts,
+        true,
+    )?;
     timing("run: reports written", started);
+    if let Some(out) = run_dir.parent() {
+        crate::runs::refresh_index(out);
+    }
     if !analysis.results.complete || outcome.missing > 0 {
         let why = if outcome.budget_exhausted {
             format!(
@@ -525,11 +599,15 @@ fn emit(
     an: &Analysis,
     run_dir: &Path,
     outs: &ReportOutputs,
+    verdicts: &VerdictArgs,
     visual: bool,
 ) -> Result<i32> {
     crate::report::json::write(run_dir, &an.results)?;
     let mut report_path = None;
-    let mut chart_files: Vec<PathBuf> = Vec::new();
+    let mut artifacts = crate::report::markdown::Artifacts {
+        run_dir: run_dir.display().to_string(),
+        files: Vec::new(),
+    };
     if visual {
         let started = std::time::Instant::now();
         let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
@@ -543,7 +621,7 @@ fn emit(
             let png = std::fs::read(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             images.push(crate::report::html::ChartImage { chart: c, png });
-            chart_files.push(path);
+            artifacts.files.push(c.file.clone());
         }
         let page = crate::report::html::Page {
             analysis: an,
@@ -559,20 +637,27 @@ fn emit(
     if let Some(j) = &outs.junit {
         crate::report::junit::write(j, &an.results)?;
     }
-    // Chart links relative to the Markdown file, so they resolve wherever the summary is opened from.
-    let md_dir = outs.markdown.as_deref().map(|m| match m.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    });
-    let charts: Vec<String> = chart_files
-        .iter()
-        .map(|f| match &md_dir {
-            Some(d) => crate::report::relative_link(d, f),
-            None => f.to_string_lossy().replace('\\', "/"),
-        })
-        .collect();
-    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &charts)?;
-    print!("{}", crate::report::terminal::render(&an.results));
+    // The Markdown names the report and charts by their place in the run directory: GitHub's job summary cannot
+    // show files from the runner's disk, so nothing is embedded.
+    if report_path.is_some() {
+        artifacts
+            .files
+            .insert(0, crate::report::html::REPORT_FILE.to_string());
+    }
+    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &artifacts)?;
+    let opts = crate::report::terminal::Options {
+        verbose: verdicts.verbose,
+    };
+    // anstream drops the colours when stdout is not a terminal, or with NO_COLOR.
+    {
+        use std::io::Write as _;
+        let mut stdout = anstream::stdout();
+        let _ = write!(
+            stdout,
+            "{}",
+            crate::report::terminal::render(&an.results, opts)
+        );
+    }
     println!(
         "\nresults: {}",
         run_dir.join(crate::report::json::RESULTS_FILE).display()
@@ -607,6 +692,9 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     if let Some(path) = checked {
         ls.dataset_path = path;
     }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req;
+    }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
@@ -620,7 +708,15 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let started = std::time::Instant::now();
     let an = analyse_dir(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
-    let code = emit(&ls, &items, &an, &a.run_dir, &a.outputs, full_report)?;
+    let code = emit(
+        &ls,
+        &items,
+        &an,
+        &a.run_dir,
+        &a.outputs,
+        &a.verdicts,
+        full_report,
+    )?;
     if !an.results.complete {
         return Err(Error::Incomplete(incomplete_message(
             "the journal does not settle every request",

@@ -25,6 +25,13 @@ pub enum Command {
     Score(OutputArgs),
     /// Regenerate the reports of a run directory (offline).
     Report(OutputArgs),
+    /// Write a starter suite, a 5-row dataset and a providers file for a task (runs offline as written).
+    Init(InitArgs),
+    /// Compare two runs of the same suite: per provider, what changed and whether it is significant (offline).
+    Compare(CompareArgs),
+    /// The run directories under an output folder: list them, prune old ones, rewrite index.html.
+    #[command(subcommand)]
+    Runs(RunsCommand),
     /// Score outputs produced elsewhere: JSONL on stdin, one JSON result per line on stdout.
     #[command(subcommand)]
     Metrics(MetricsCommand),
@@ -33,6 +40,8 @@ pub enum Command {
     Sim(SimCommand),
     /// Blind human review: write a review pack of a run (review/pack.html), or import reviewers' decisions.
     Review(ReviewArgs),
+    /// Turn run verdicts into routes: a routing table, routes.yaml, a LiteLLM proxy config and a rollout checklist.
+    Route(RouteArgs),
 }
 
 /// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
@@ -94,6 +103,28 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `evalh route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Run directories, one per suite (reports/<suite>-<timestamp>).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Where routes.yaml, litellm_config.yaml and rollout.md are written.
+    #[arg(long, value_name = "DIR", default_value = "routes")]
+    pub out: PathBuf,
+    /// YAML mapping suite name -> {feature, latency_sensitive, requests_per_minute} (default feature: the suite name).
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
+    /// Rollout stage: the percent of each routed feature's traffic its primary takes (1, 5, 20, 50 or 100); below 100
+    /// the config splits the feature's group between the primary and the baseline by weight.
+    #[arg(long, value_name = "PERCENT", default_value_t = 100)]
+    pub stage: u32,
+    /// Where `evalh sim serve` answers, for sim providers: URL (every suite) or SUITE=URL (repeatable)
+    /// [default: an os.environ/EVALH_SIM_URL_<SUITE> placeholder].
+    #[arg(long, value_name = "[SUITE=]URL")]
+    pub sim_base_url: Vec<String>,
+}
+
 /// A suite and an optional provider file.
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
@@ -102,6 +133,20 @@ pub struct SuiteArgs {
     /// Replace the suite's providers with those in this YAML file.
     #[arg(long)]
     pub providers: Option<PathBuf>,
+    /// Which items and providers.
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+/// `--limit N` / `--only ID`: a smaller run for a fast loop (see docs/runs.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Use only the first N items of the dataset (overrides dataset.limit).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Run only this candidate (repeatable); the baseline always runs.
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
 }
 
 /// `evalh plan`.
@@ -147,6 +192,9 @@ pub struct RunArgs {
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
+    /// Which items and providers (recorded in the run directory, so a resume keeps them).
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Hide progress bars.
     #[arg(long)]
     pub no_progress: bool,
@@ -159,6 +207,29 @@ pub struct RunArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
+}
+
+/// The gate's exit rule and the terminal summary's detail (run, score, report).
+#[derive(Debug, Args, Default, Clone)]
+pub struct VerdictArgs {
+    /// Exit 0 when every gated candidate passes (all: CI promotion) or when at least one does (any: exploring
+    /// candidates) [default: the suite's gate.require, else all]
+    #[arg(long, value_name = "all|any", value_parser = parse_require)]
+    pub require: Option<crate::suite::Require>,
+    /// Show each gate rule's full statistics in the terminal summary.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_require(s: &str) -> Result<crate::suite::Require, String> {
+    match s {
+        "all" => Ok(crate::suite::Require::All),
+        "any" => Ok(crate::suite::Require::Any),
+        _ => Err(format!("`{s}` is not all or any")),
+    }
 }
 
 /// Optional extra outputs.
@@ -180,6 +251,78 @@ pub struct OutputArgs {
     /// Report outputs.
     #[command(flatten)]
     pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
+}
+
+/// `evalh init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The task the starter suite evaluates.
+    #[arg(long, value_enum, default_value_t = InitTask::Classification)]
+    pub task: InitTask,
+    /// Folder to write into (created when missing; existing files are never overwritten).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Task types `evalh init` can write a starter for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum InitTask {
+    /// Pick one label per item.
+    Classification,
+    /// Free-text summaries scored with ROUGE.
+    Summarization,
+    /// JSON records scored field by field.
+    Extraction,
+    /// Tool calls scored against expected calls.
+    FunctionCalling,
+}
+
+/// `evalh compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run directory.
+    pub run_a: PathBuf,
+    /// The later run directory (changes are B − A).
+    pub run_b: PathBuf,
+    /// How many ids of items whose correctness flipped to list per direction.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub flips: usize,
+    /// Print the comparison as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `evalh runs ...`.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List every run directory under the output folder, newest first per suite.
+    List(RunsDirArgs),
+    /// Delete all but the newest N runs of each suite (never a run in progress).
+    Prune {
+        /// Runs to keep per suite.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+        /// Say what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The output folder.
+        #[command(flatten)]
+        dir: RunsDirArgs,
+    },
+    /// Rewrite <out>/index.html (also done after each `evalh run`).
+    Index(RunsDirArgs),
+}
+
+/// The folder holding run directories.
+#[derive(Debug, Args)]
+pub struct RunsDirArgs {
+    /// Where run directories are (the --out of `evalh run`).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
 }
 
 /// `evalh metrics ...`.

@@ -238,9 +238,13 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<Row>> {
         );
     }
     let mut rows = Vec::new();
+    let mut lines = LineCounter::default();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(path, text, e))?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = rec
+            .position()
+            .map(|p| lines.line_at(text, p.byte()))
+            .unwrap_or(0);
         check_row_size(path, line, rec.as_slice().len())?;
         let mut m = Map::new();
         for (h, cell) in headers.iter().zip(rec.iter()) {
@@ -268,8 +272,39 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The 1-based file line a CSV record starts on, counted forward from the last record asked for (records come in
+/// file order, so a whole file is counted once). The csv crate's own line number is off after blank lines and on
+/// CRLF files, and its byte offset points just after the previous record's `\r`: the line breaks (and blank lines)
+/// from there on are skipped to reach the record's first byte.
+#[derive(Debug, Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, byte: u64) -> usize {
+        let mut to = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+        let bytes = text.as_bytes();
+        while to < bytes.len() && matches!(bytes[to], b'\r' | b'\n') {
+            to += 1;
+        }
+        if to < self.byte {
+            *self = LineCounter::default();
+        }
+        self.newlines += text.as_bytes()[self.byte..to]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.byte = to;
+        self.newlines + 1
+    }
+}
+
 fn csv_error(path: &Path, text: &str, e: csv::Error) -> crate::error::Error {
-    let line = e.position().map(|p| p.line() as usize);
+    let line = e
+        .position()
+        .map(|p| LineCounter::default().line_at(text, p.byte()));
     // A quote opened and never closed swallows the rest of the file into one cell, which the csv crate reports as a
     // short record; say what actually happened.
     let unclosed = line
@@ -496,6 +531,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("d.csv:3:"), "{err}");
+    }
+
+    #[test]
+    fn csv_lines_are_file_lines_after_blank_lines_crlf_and_multi_line_cells() {
+        let p = Path::new("d.csv");
+        for (text, want) in [
+            ("id,text,label\r\na1,x,b\r\na2,y,b\r\n", 3),
+            ("id,text,label\n\na1,x,b\n\na2,y,b\n", 5),
+            ("id,text,label\na1,\"two\nlines\",b\na2,y,b\n", 4),
+            ("\u{feff}id,text,label\na1,x,b\na2,y,b", 3),
+        ] {
+            let rows = parse_csv(p, text).unwrap();
+            assert_eq!(rows[1].line, want, "{text:?}");
+        }
+        // Errors too: the short row is on file line 5 (after a blank line, in a CRLF file).
+        let err = parse_csv(p, "id,text,label\r\n\r\na1,x,b\r\n\r\na2,y\r\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("d.csv:5:"), "{err}");
     }
 
     #[test]

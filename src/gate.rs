@@ -19,7 +19,7 @@
 //! The numbers come from `summary` (which runs the statistics); this module only applies the rule, so it is easy to
 //! read and to test.
 
-use crate::suite::{Decision, GateSpec, GuardMode, OnInconclusive};
+use crate::suite::{Decision, GateSpec, GuardMode, OnInconclusive, Require};
 use serde::Serialize;
 
 /// A verdict.
@@ -76,8 +76,11 @@ pub struct Rule {
     /// The interval the rule was judged on, in the rule's unit (one-sided bounds at the gate's confidence; null
     /// where a side is unbounded or the rule has none).
     pub interval: Option<Bounds>,
-    /// The numbers, in words.
+    /// The numbers, in words: the full statistics (methods, bounds, sample sizes, advice).
     pub detail: String,
+    /// The same verdict in one short line for the terminal and the Markdown summary (e.g. `cost 0.417, 95% lower
+    /// bound 0.413 > 0.4`); the statistics stay in `detail`.
+    pub summary: String,
 }
 
 /// A pair of bounds; `None` on a side means unbounded.
@@ -280,6 +283,10 @@ pub fn decide(spec: &GateSpec, ev: &Evidence, gated: bool) -> GateResult {
                 "incomplete run: {} candidate and {} baseline request(s) unsettled; the rules below are partial, not a verdict",
                 c.cand_unsettled, c.base_unsettled
             ),
+            format!(
+                "incomplete: {} candidate and {} baseline request(s) unsettled",
+                c.cand_unsettled, c.base_unsettled
+            ),
         ));
     }
     rules.push(baseline_rule(spec, ev));
@@ -342,6 +349,16 @@ fn fmt_opt(v: Option<f64>, prec: usize) -> String {
         .unwrap_or_else(|| "unbounded".into())
 }
 
+/// `x` with an explicit sign and `prec` decimals; a value that rounds to zero prints as `+0` (never `-0` or `+-0`).
+pub fn signed(x: f64, prec: usize) -> String {
+    let s = format!("{x:+.prec$}");
+    if s[1..].chars().all(|c| c == '0' || c == '.') {
+        format!("+{}", &s[1..])
+    } else {
+        s
+    }
+}
+
 /// The baseline must itself have answered: when it failed on too many items the comparison is not valid.
 fn baseline_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
     let e = &ev.errors;
@@ -352,9 +369,11 @@ fn baseline_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             "point",
             None,
             "the baseline answered no request: nothing to compare against".into(),
+            "baseline answered no request".into(),
         );
     }
     let share = e.base_errors as f64 / e.base_n as f64;
+    let allowed = spec.max_baseline_error_rate * 100.0;
     if share > spec.max_baseline_error_rate {
         rule(
             "baseline",
@@ -362,11 +381,16 @@ fn baseline_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             "point",
             None,
             format!(
-                "the baseline itself failed on {}/{} items ({:.1}% > {:.1}% allowed): the comparison is not valid; fix the baseline and re-run",
+                "the baseline itself failed on {}/{} items ({:.1}% > {allowed:.1}% allowed): the comparison is not valid; fix the baseline and re-run",
                 e.base_errors,
                 e.base_n,
                 share * 100.0,
-                spec.max_baseline_error_rate * 100.0
+            ),
+            format!(
+                "baseline failed on {}/{} items ({:.1}% > {allowed:.1}%): no valid comparison",
+                e.base_errors,
+                e.base_n,
+                share * 100.0
             ),
         )
     } else {
@@ -376,10 +400,12 @@ fn baseline_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             "point",
             None,
             format!(
-                "baseline failed on {}/{} items (<= {:.1}% allowed)",
-                e.base_errors,
-                e.base_n,
-                spec.max_baseline_error_rate * 100.0
+                "baseline failed on {}/{} items (<= {allowed:.1}% allowed)",
+                e.base_errors, e.base_n,
+            ),
+            format!(
+                "baseline failed on {}/{} items (≤ {allowed:.1}%)",
+                e.base_errors, e.base_n
             ),
         )
     }
@@ -408,6 +434,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "quality not measured: no item was answered by both the baseline and the candidate [{}]",
                 ev.metric
             ),
+            "quality not measured: no item answered by both".into(),
         );
     }
     let Some(ratio) = q.ratio else {
@@ -420,6 +447,7 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "quality ratio undefined: the baseline scores 0 on the {} paired items [{}]",
                 ev.n_paired, ev.metric
             ),
+            "quality ratio undefined: the baseline scores 0".into(),
         );
     };
     if ev.n_paired < spec.min_items {
@@ -441,15 +469,21 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "quality ratio {ratio:.3} on only {} paired items (< min_items {}): not enough evidence{advice}{tag}",
                 ev.n_paired, spec.min_items
             ),
+            format!(
+                "quality ratio {ratio:.3} on only {} paired items (< min_items {})",
+                ev.n_paired, spec.min_items
+            ),
         );
     }
-    let (status, detail) = match spec.decision {
+    let (status, detail, summary) = match spec.decision {
         Decision::Point if ratio >= theta => (
             RuleStatus::Pass,
             format!("quality ratio {ratio:.3} >= {theta} (point estimate)"),
+            format!("quality ratio {ratio:.3} ≥ {theta} (point estimate)"),
         ),
         Decision::Point => (
             RuleStatus::Fail,
+            format!("quality ratio {ratio:.3} < {theta} (point estimate)"),
             format!("quality ratio {ratio:.3} < {theta} (point estimate)"),
         ),
         Decision::Confident => match q.confident {
@@ -459,9 +493,17 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                     "quality ratio {ratio:.3}, {p}% lower bound {} >= {theta}",
                     fmt_opt(q.lower, 3)
                 ),
+                format!(
+                    "quality ratio {ratio:.3}, {p}% lower bound {} ≥ {theta}",
+                    fmt_opt(q.lower, 3)
+                ),
             ),
             Some(false) => (
                 RuleStatus::Fail,
+                format!(
+                    "quality ratio {ratio:.3}, {p}% upper bound {} < {theta}",
+                    fmt_opt(q.upper, 3)
+                ),
                 format!(
                     "quality ratio {ratio:.3}, {p}% upper bound {} < {theta}",
                     fmt_opt(q.upper, 3)
@@ -476,10 +518,24 @@ fn quality_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                         .map(|n| format!(" (about {n} items would give 80% power)"))
                         .unwrap_or_default()
                 ),
+                format!(
+                    "quality ratio {ratio:.3}, {p}% lower bound {} < {theta}: {}",
+                    fmt_opt(q.lower, 3),
+                    q.items_needed
+                        .map(|n| format!("about {n} items would settle it"))
+                        .unwrap_or_else(|| "not enough evidence".into())
+                ),
             ),
         },
     };
-    rule("quality", status, judged, bounds, format!("{detail}{tag}"))
+    rule(
+        "quality",
+        status,
+        judged,
+        bounds,
+        format!("{detail}{tag}"),
+        summary,
+    )
 }
 
 fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
@@ -493,6 +549,7 @@ fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             "confident",
             None,
             "cost not measured: the baseline's paired responses cost nothing (no price, or no answers)".into(),
+            "cost not measured: the baseline's answers cost nothing".into(),
         );
     };
     let bounds = Some(Bounds {
@@ -518,23 +575,30 @@ fn cost_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "cost ratio {ratio:.3} {} {max}{iv}",
                 if ok { "<=" } else { ">" }
             ),
+            format!(
+                "cost ratio {ratio:.3} {} {max} (point estimate)",
+                if ok { "≤" } else { ">" }
+            ),
         );
     }
-    let (status, detail) = match (c.lower, c.upper) {
+    let (status, detail, summary) = match (c.lower, c.upper) {
         (_, Some(h)) if h <= max => (
             RuleStatus::Pass,
             format!("cost ratio {ratio:.3}, {p}% upper bound {h:.3} <= {max}"),
+            format!("cost ratio {ratio:.3}, {p}% upper bound {h:.3} ≤ {max}"),
         ),
         (Some(l), _) if l > max => (
             RuleStatus::Fail,
+            format!("cost ratio {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
             format!("cost ratio {ratio:.3}, {p}% lower bound {l:.3} > {max}"),
         ),
         _ => (
             RuleStatus::Inconclusive,
             format!("cost ratio {ratio:.3}{iv}: the interval straddles {max}"),
+            format!("cost ratio {ratio:.3}{iv}: straddles {max}"),
         ),
     };
-    rule("cost", status, "confident", bounds, detail)
+    rule("cost", status, "confident", bounds, detail, summary)
 }
 
 fn guard_judged(spec: &GateSpec) -> &'static str {
@@ -557,27 +621,28 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             None,
             "error rate not measured: no settled request on one side".into(),
+            "error rate not measured".into(),
         );
     };
-    let rates = format!(
-        "error rate {}/{} vs baseline {}/{} ({:+.2} pp",
-        e.cand_errors,
-        e.cand_n,
-        e.base_errors,
-        e.base_n,
-        inc * 100.0
+    let pp = |v: Option<f64>| {
+        v.map(|x| format!("{} pp", signed(x * 100.0, 2)))
+            .unwrap_or_else(|| "unbounded".into())
+    };
+    let counts = format!(
+        "{}/{} vs baseline {}/{}",
+        e.cand_errors, e.cand_n, e.base_errors, e.base_n
     );
+    let change = pp(Some(inc));
+    let rates = format!("error rate {counts} ({change}");
+    let short = format!("error rate {counts} ({change})");
     let bounds = Some(Bounds {
         lower: e.lower,
         upper: e.upper,
     });
-    let pp = |v: Option<f64>| {
-        v.map(|x| format!("{:+.2} pp", x * 100.0))
-            .unwrap_or_else(|| "unbounded".into())
-    };
-    let allowed = format!("{:+.2} pp", max * 100.0);
+    let allowed = format!("{} pp", signed(max * 100.0, 2));
     if spec.decision == Decision::Point {
         let ok = inc <= max;
+        let cmp = if ok { "≤" } else { ">" };
         return rule(
             "error_rate",
             if ok {
@@ -591,6 +656,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "{rates} {} {allowed} allowed, point estimate)",
                 if ok { "<=" } else { ">" }
             ),
+            format!("error rate {change} {cmp} {allowed} (point estimate; {counts})"),
         );
     }
     let iv = format!("{p}% bounds {} to {}", pp(e.lower), pp(e.upper));
@@ -601,6 +667,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{rates}; {iv}): evidence of an increase above {allowed}"),
+            format!("{short}, {p}% lower bound {} > {allowed}", pp(e.lower)),
         );
     }
     if e.upper.is_some_and(|u| u <= max) {
@@ -610,6 +677,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{rates}; {iv}): shown within {allowed}"),
+            format!("{short}, {p}% upper bound {} ≤ {allowed}", pp(e.upper)),
         );
     }
     let needed = e
@@ -626,6 +694,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "{rates}; {iv}): no evidence of harm; the data rule out an increase above {}{needed}",
                 pp(e.upper)
             ),
+            format!("{short}: no evidence of harm"),
         ),
         GuardMode::NonInferiority => rule(
             "error_rate",
@@ -633,6 +702,7 @@ fn error_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{rates}; {iv}): cannot show the increase is within {allowed}{needed}"),
+            format!("{short}: cannot show ≤ {allowed}"),
         ),
     }
 }
@@ -653,6 +723,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "p{q} latency not measured: {} candidate and {} baseline successful requests",
                 l.cand_n, l.base_n
             ),
+            format!("p{q} latency not measured"),
         );
     };
     let cache = if l.from_cache > 0 {
@@ -660,15 +731,21 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
     } else {
         String::new()
     };
+    let ms = |v: Option<f64>| {
+        v.map(|x| format!("{} ms", signed(x, 0)))
+            .unwrap_or_else(|| "unbounded".into())
+    };
+    let change = ms(Some(inc));
     let head = format!(
-        "p{q} latency {cq:.0} vs {bq:.0} ms ({inc:+.0} ms; n={}/{}{cache}",
+        "p{q} latency {cq:.0} vs {bq:.0} ms ({change}; n={}/{}{cache}",
         l.cand_n, l.base_n
     );
+    let short = format!("p{q} latency {cq:.0} vs {bq:.0} ms ({change})");
     let bounds = Some(Bounds {
         lower: l.lower,
         upper: l.upper,
     });
-    let allowed = format!("+{max:.0} ms");
+    let allowed = format!("{} ms", signed(max, 0));
     if spec.decision == Decision::Point {
         let ok = inc <= max;
         return rule(
@@ -684,12 +761,12 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "{head}) {} {allowed} allowed, point estimate",
                 if ok { "<=" } else { ">" }
             ),
+            format!(
+                "p{q} latency {change} {} {allowed} (point estimate)",
+                if ok { "≤" } else { ">" }
+            ),
         );
     }
-    let ms = |v: Option<f64>| {
-        v.map(|x| format!("{x:+.0} ms"))
-            .unwrap_or_else(|| "unbounded".into())
-    };
     let iv = format!("{p}% bounds {} to {}", ms(l.lower), ms(l.upper));
     if l.lower.is_some_and(|x| x > max) {
         return rule(
@@ -698,6 +775,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{head}; {iv}): evidence of an increase above {allowed}"),
+            format!("{short}, {p}% lower bound {} > {allowed}", ms(l.lower)),
         );
     }
     let enough = l.cand_n.min(l.base_n) as u64 >= l.min_n;
@@ -708,6 +786,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{head}; {iv}): shown within {allowed}"),
+            format!("{short}, {p}% upper bound {} ≤ {allowed}", ms(l.upper)),
         );
     }
     let precision = if !enough {
@@ -732,9 +811,10 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
                 "{head}; {iv}): no evidence of harm{}{precision}",
                 l.upper
                     .filter(|_| enough)
-                    .map(|u| format!("; the data rule out an increase above {u:+.0} ms"))
+                    .map(|u| format!("; the data rule out an increase above {}", ms(Some(u))))
                     .unwrap_or_default()
             ),
+            format!("{short}: no evidence of harm"),
         ),
         GuardMode::NonInferiority => rule(
             "p99_latency",
@@ -742,6 +822,7 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             judged,
             bounds,
             format!("{head}; {iv}): cannot show the increase is within {allowed}{precision}"),
+            format!("{short}: cannot show ≤ {allowed}"),
         ),
     }
 }
@@ -756,6 +837,7 @@ fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
             "confident",
             None,
             "format validity not measured: the candidate answered no item".into(),
+            "format validity not measured".into(),
         );
     }
     let v = ok_n as f64 / n as f64;
@@ -764,6 +846,7 @@ fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
         upper: Some(h),
     });
     let head = format!("format validity {:.1}% ({ok_n}/{n})", v * 100.0);
+    let min_pct = min * 100.0;
     if spec.decision == Decision::Point {
         let ok = v >= min;
         return rule(
@@ -775,30 +858,33 @@ fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
             },
             "point",
             bounds,
-            format!("{head} {} {:.1}%", if ok { ">=" } else { "<" }, min * 100.0),
+            format!("{head} {} {min_pct:.1}%", if ok { ">=" } else { "<" }),
+            format!(
+                "{head} {} {min_pct:.1}% (point estimate)",
+                if ok { "≥" } else { "<" }
+            ),
         );
     }
     let (l, h) = ev.format_validity_bounds.unwrap_or((0.0, 1.0));
-    let (status, words) = if l >= min {
+    let (status, words, short) = if l >= min {
         (
             RuleStatus::Pass,
-            format!("{p}% lower bound {:.1}% >= {:.1}%", l * 100.0, min * 100.0),
+            format!("{p}% lower bound {:.1}% >= {min_pct:.1}%", l * 100.0),
+            format!("{p}% lower bound {:.1}% ≥ {min_pct:.1}%", l * 100.0),
         )
     } else if h < min {
         (
             RuleStatus::Fail,
-            format!("{p}% upper bound {:.1}% < {:.1}%", h * 100.0, min * 100.0),
+            format!("{p}% upper bound {:.1}% < {min_pct:.1}%", h * 100.0),
+            format!("{p}% upper bound {:.1}% < {min_pct:.1}%", h * 100.0),
         )
     } else {
-        (
-            RuleStatus::Inconclusive,
-            format!(
-                "{p}% bounds {:.1}%-{:.1}% straddle {:.1}%",
-                l * 100.0,
-                h * 100.0,
-                min * 100.0
-            ),
-        )
+        let w = format!(
+            "{p}% bounds {:.1}%-{:.1}% straddle {min_pct:.1}%",
+            l * 100.0,
+            h * 100.0,
+        );
+        (RuleStatus::Inconclusive, w.clone(), w)
     };
     rule(
         "format_validity",
@@ -806,6 +892,7 @@ fn format_rule(spec: &GateSpec, ev: &Evidence, min: f64) -> Rule {
         "confident",
         bounds,
         format!("{head}, {words}"),
+        format!("{head}, {short}"),
     )
 }
 
@@ -823,6 +910,7 @@ fn human_rule(ev: &Evidence, min: f64) -> Rule {
                 "human review not measured: no decisions imported for this candidate (needs an acceptable rate >= {:.1}%; evalh review RUN_DIR, then evalh review import RUN_DIR FILE...)",
                 min * 100.0
             ),
+            "human review not measured: no decisions".into(),
         );
     };
     let (l, u) = (h.lower.unwrap_or(0.0), h.upper.unwrap_or(1.0));
@@ -861,12 +949,19 @@ fn human_rule(ev: &Evidence, min: f64) -> Rule {
             ),
         )
     };
+    let short = format!(
+        "human acceptable {}/{} (needs {:.0}%)",
+        h.acceptable,
+        h.n,
+        min * 100.0
+    );
     rule(
         "human",
         status,
         "confident",
         bounds,
         format!("{head}, {words}"),
+        short,
     )
 }
 
@@ -876,8 +971,10 @@ fn rule(
     judged: &'static str,
     interval: Option<Bounds>,
     detail: String,
+    summary: String,
 ) -> Rule {
     Rule {
+        summary,
         name: name.into(),
         passed: status == RuleStatus::Pass,
         status,
@@ -892,19 +989,29 @@ fn rule(
 
 /// The process exit code implied by the gated candidates' verdicts on a complete run (an incomplete run exits
 /// [`crate::error::exit::INCOMPLETE`], decided by the caller from `Results::complete`).
+///
+/// A gated candidate is acceptable when it PASSes, or is INCONCLUSIVE with `on_inconclusive: warn | pass`.
+/// `require: all` exits 0 when every gated candidate is acceptable (vacuously so when none is gated);
+/// `require: any` exits 0 when at least one is. An INCOMPLETE verdict exits 3 whatever `require` says.
 pub fn exit_code(spec: &GateSpec, results: &[&GateResult]) -> i32 {
-    let mut code = crate::error::exit::OK;
-    for g in results.iter().filter(|g| g.gated) {
-        match g.verdict {
-            Verdict::Incomplete => return crate::error::exit::INCOMPLETE,
-            Verdict::Fail => code = crate::error::exit::GATE_FAILED,
-            Verdict::Inconclusive if spec.on_inconclusive == OnInconclusive::Fail => {
-                code = crate::error::exit::GATE_FAILED
-            }
-            _ => {}
-        }
+    let gated: Vec<&&GateResult> = results.iter().filter(|g| g.gated).collect();
+    if gated.iter().any(|g| g.verdict == Verdict::Incomplete) {
+        return crate::error::exit::INCOMPLETE;
     }
-    code
+    let acceptable = |g: &&&GateResult| match g.verdict {
+        Verdict::Pass => true,
+        Verdict::Inconclusive => spec.on_inconclusive != OnInconclusive::Fail,
+        Verdict::Fail | Verdict::Incomplete => false,
+    };
+    let ok = match spec.require {
+        Require::All => gated.iter().all(acceptable),
+        Require::Any => gated.iter().any(acceptable),
+    };
+    if ok {
+        crate::error::exit::OK
+    } else {
+        crate::error::exit::GATE_FAILED
+    }
 }
 
 #[cfg(test)]

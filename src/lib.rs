@@ -6,6 +6,8 @@
 //! budget) → `journal` (append-only record of every call) → `score` (one module per task type; pure) → `stats`
 //! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
+//! After the runs, `route` turns their verdicts into routing: routes.yaml, a LiteLLM proxy config and a rollout
+//! checklist.
 
 pub mod agreement;
 pub mod app;
@@ -13,10 +15,13 @@ pub mod app_metrics;
 pub mod app_review;
 pub mod cache;
 pub mod cli;
+pub mod compare;
 pub mod cost;
 pub mod dataset;
+pub mod envfile;
 pub mod error;
 pub mod gate;
+pub mod init;
 pub mod journal;
 pub mod outcome;
 pub mod plan;
@@ -25,9 +30,12 @@ pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod review;
+pub mod route;
 pub mod rundir;
 pub mod runner;
+pub mod runs;
 pub mod score;
+pub mod select;
 pub mod stats;
 pub mod suite;
 pub mod summary;

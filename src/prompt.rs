@@ -66,6 +66,39 @@ fn render_capped(
 }
 const USER: &str = "prompt.user";
 
+/// The variable a template uses that `ctx` does not define, with the closest name that is defined: a top-level
+/// name (`{{ txt }}` -> `text`) or a field of `item` (`{{ item.txt }}` -> `item.text`).
+fn undefined_name(
+    tmpl: &minijinja::Template<'_, '_>,
+    ctx: &minijinja::Value,
+    fields: &[String],
+) -> Option<(String, Option<String>)> {
+    let defined = |v: minijinja::Value, key: &str| v.get_attr(key).is_ok_and(|x| !x.is_undefined());
+    let mut names: Vec<String> = tmpl.undeclared_variables(true).into_iter().collect();
+    names.sort();
+    let mut top: Vec<&str> = fields.iter().map(String::as_str).collect();
+    top.extend(["id", "item", "labels"]);
+    for name in &names {
+        let mut parts = name.split('.');
+        let head = parts.next().unwrap_or_default();
+        if !defined(ctx.clone(), head) {
+            let near = crate::error::did_you_mean(head, top.iter().copied()).map(str::to_string);
+            return Some((head.to_string(), near));
+        }
+        if head == "item" {
+            if let Some(field) = parts.next() {
+                let item = ctx.get_attr("item").unwrap_or_default();
+                if !defined(item, field) {
+                    let near = crate::error::did_you_mean(field, fields.iter().map(String::as_str))
+                        .map(|f| format!("item.{f}"));
+                    return Some((format!("item.{field}"), near));
+                }
+            }
+        }
+    }
+    None
+}
+
 impl Prompter {
     /// Compile every template of the suite (syntax errors are reported here, before any item is rendered).
     pub fn new(ls: &LoadedSuite) -> Result<Self> {
@@ -196,12 +229,17 @@ impl Prompter {
                     )
                     .into();
             }
-            located
-                .hint(format!(
-                    "templates may use the item's fields ({}), `id`, `item` and `labels`",
-                    item.fields().keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-                .into()
+            let fields: Vec<String> = item.fields().keys().cloned().collect();
+            let usable = format!(
+                "templates may use the item's fields ({}), `id`, `item` and `labels`",
+                fields.join(", ")
+            );
+            let hint = match undefined_name(&tmpl, ctx, &fields) {
+                Some((name, Some(near))) => format!("`{name}` is not defined: did you mean `{near}`? {usable}"),
+                Some((name, None)) => format!("`{name}` is not defined; {usable}"),
+                None => usable,
+            };
+            located.hint(hint).into()
         })
     }
 
@@ -310,6 +348,38 @@ mod tests {
             (m[0][1].content.as_str(), m[1][1].content.as_str()),
             ("hello", "bye")
         );
+    }
+
+    #[test]
+    fn an_undefined_variable_is_named_with_the_closest_field() {
+        let (d, _, _) = prepared("Sys", "");
+        let suite = std::fs::read_to_string(d.path().join("s.yaml")).unwrap();
+        for (user, want) in [
+            ("{{ txt }}", "`txt` is not defined: did you mean `text`?"),
+            (
+                "{{ item.txt }}",
+                "`item.txt` is not defined: did you mean `item.text`?",
+            ),
+            (
+                "{{ zzz_unrelated }}",
+                "`zzz_unrelated` is not defined; templates may use",
+            ),
+        ] {
+            std::fs::write(
+                d.path().join("s.yaml"),
+                suite.replace("user: \"{{ text }}\"", &format!("user: \"{user}\"")),
+            )
+            .unwrap();
+            let ls = crate::suite::load_suite(&d.path().join("s.yaml"), None).unwrap();
+            let items = crate::dataset::load(&ls.dataset_path, &ls.suite.dataset).unwrap();
+            let e = Prompter::new(&ls)
+                .unwrap()
+                .check_all(&items, &["a"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{user}: {e}");
+            assert!(e.contains("s.yaml:") && e.contains("prompt.user"), "{e}");
+        }
     }
 
     #[test]

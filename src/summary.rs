@@ -6,6 +6,11 @@
 //! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
 
 mod evidence;
+mod recommend;
+
+#[cfg(test)]
+pub(crate) use recommend::fixture;
+pub use recommend::{money, recommend, thousands, Recommendation, RecommendationKind};
 
 use crate::dataset::Item;
 use crate::gate::{self, GateResult};
@@ -209,12 +214,14 @@ pub struct Results {
     pub complete: bool,
     /// Unsettled requests of the whole run by reason (`missing` or the error class); empty when complete.
     pub unsettled_by_reason: BTreeMap<String, usize>,
-    /// The exit code the gate implies (0/1; 3 when the run is incomplete).
+    /// The exit code the gate implies (0/1 under `gate.require`; 3 when the run is incomplete).
     pub gate_exit_code: i32,
     /// Agreement scoring (`scoring.reference: baseline | logged`): what the quality figures measure — agreement with
     /// the reference, not correctness — and the items left without a reference. Absent under ground truth.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<crate::agreement::ReferenceSummary>,
+    /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
+    pub recommendation: Recommendation,
 }
 
 /// Everything the reports need beyond `Results`: the per-item scores, aligned with items.
@@ -529,6 +536,10 @@ pub fn analyse_with(
     } else {
         crate::error::exit::INCOMPLETE
     };
+    let mut recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
+    if reference.is_some() {
+        crate::agreement::reword(&mut recommendation);
+    }
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
@@ -547,6 +558,7 @@ pub fn analyse_with(
         unsettled_by_reason,
         gate_exit_code,
         reference: reference.as_ref().map(|r| r.summary(ls, items)),
+        recommendation,
     };
     let records_r0 = table
         .into_iter()

@@ -214,7 +214,7 @@ fn a_baseline_failure_leaves_the_item_without_a_reference_never_a_zero() {
     assert_eq!(an.scores[1].notes[0], "(no reference)");
     assert_eq!(an.scores[1].notes[5], LABELS[1]);
     // Every output says what is measured.
-    let term = evalh::report::terminal::render(r);
+    let term = plain(&evalh::report::terminal::render(r, Default::default())).replace("\n  ", " ");
     assert!(term.contains("AGREEMENT, NOT CORRECTNESS"), "{term}");
     assert!(
         term.contains("4 have none (baseline_error 3, baseline_unparseable 1)"),
@@ -270,7 +270,13 @@ fn the_demo_suite_runs_offline_and_every_output_says_agreement() {
     let out = text(&o);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{out}");
     assert!(out.contains("AGREEMENT, NOT CORRECTNESS"), "{out}");
-    assert!(out.contains("accuracy agreement (95% CI)"), "{out}");
+    assert!(out.contains("accuracy agreement (CI)"), "{out}");
+    assert!(
+        out.contains(
+            "flash can replace premium: 96.4% agreement with its answers (not correctness)"
+        ),
+        "{out}"
+    );
     let dir = run_dir(d.path());
     let r: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
@@ -297,7 +303,9 @@ fn the_demo_suite_runs_offline_and_every_output_says_agreement() {
     assert!(html.contains("Labelled subset (30 items with the ground truth)"));
     assert!(html.contains("(unlabelled: scored against the reference)"));
     let md = std::fs::read_to_string(md).unwrap();
-    assert!(md.contains("AGREEMENT, NOT CORRECTNESS") && md.contains("accuracy (agreement)"));
+    assert!(
+        md.contains("AGREEMENT, NOT CORRECTNESS") && md.contains("accuracy (agreement) (95% CI)")
+    );
     let xml = std::fs::read_to_string(junit).unwrap();
     assert!(xml.contains("quality measures agreement with the reference, not correctness"));
     // `evalh score` recomputes the same agreement offline from the journal (the run's suite keeps the reference).
@@ -327,7 +335,7 @@ fn the_logged_answer_can_be_the_reference() {
             "--no-progress",
         ],
     );
-    let out = text(&o);
+    let out = plain(&text(&o)).replace("\n  ", " ");
     assert!(
         out.contains("agreement with the logged production answers"),
         "{out}"
@@ -433,4 +441,22 @@ fn every_task_scores_agreement_with_the_baseline_answer() {
             "{suite}: the quality ratio is the agreement"
         );
     }
+}
+
+/// Terminal text without ANSI styling (`ESC [ ... m`).
+fn plain(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -74,7 +74,7 @@ fn assert_self_contained(html: &str) {
 }
 
 #[test]
-fn run_writes_report_and_charts_and_markdown_links_them() {
+fn run_writes_report_and_charts_and_markdown_names_them_without_images() {
     let d = fixture(&[("s.yaml", &sim_suite("")), ("data.jsonl", TICKETS)]);
     std::fs::create_dir_all(d.path().join("out")).unwrap();
     let out = evalh(
@@ -92,6 +92,11 @@ fn run_writes_report_and_charts_and_markdown_links_them() {
     assert!(text(&out).contains("report.html"), "{}", text(&out));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert_self_contained(&html);
+    // The recommendation heads the page: 6 items cannot settle a verdict, so none can replace the baseline yet.
+    let head = html
+        .find("<p class=\"headline none_yet\" id=\"recommendation\">no candidate can replace base yet; nearest: cand")
+        .expect("headline");
+    assert!(head < html.find("<section id=\"verdicts\">").unwrap());
     // One verdict card for the one candidate, with its reasons.
     assert_eq!(html.matches("class=\"card verdict").count(), 1);
     assert!(html.contains("data-provider=\"cand\""));
@@ -123,10 +128,18 @@ fn run_writes_report_and_charts_and_markdown_links_them() {
         html.matches("src=\"data:image/png;base64,").count(),
         pngs(&dir).len()
     );
+    // The Markdown (a GitHub job summary) names the charts by their place in the run directory and embeds none:
+    // GitHub cannot show an image from the runner's disk.
     let md = std::fs::read_to_string(d.path().join("out/summary.md")).unwrap();
     let run_name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let link = format!("](../reports/{run_name}/charts/quality_vs_cost.png)");
-    assert!(md.contains(&link), "{md}");
+    assert!(md.contains(&run_name), "{md}");
+    assert!(md.contains("`charts/quality_vs_cost.png`"), "{md}");
+    assert!(md.contains("`report.html`"), "{md}");
+    let images = evalh::report::markdown::local_images(&md);
+    assert!(
+        images.is_empty(),
+        "image references that are not URLs: {images:?}\n{md}"
+    );
 }
 
 #[test]
@@ -358,10 +371,9 @@ fn every_task_type_gets_its_charts() {
         );
         let dir = std::fs::read_dir(&out_dir)
             .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir())
+            .unwrap();
         let mut want = vec!["quality_vs_cost.png", "latency_cdf.png"];
         want.extend_from_slice(charts);
         check_pngs(&dir, &want);
@@ -471,4 +483,22 @@ fn chromium_opens_the_report_and_finds_cards_and_drill_down() {
     let (w, h, colours) = decode_png(&shot);
     assert_eq!((w, h), (1400, 2000));
     assert!(colours >= 16, "screenshot looks blank");
+}
+
+#[test]
+fn a_run_served_from_the_cache_keeps_its_latency_chart_saying_there_is_no_data() {
+    let d = fixture(&[("s.yaml", &sim_suite("")), ("data.jsonl", TICKETS)]);
+    for out in ["first", "second"] {
+        let o = evalh(d.path(), &["run", "s.yaml", "--out", out, "--no-progress"]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    }
+    let dir = std::fs::read_dir(d.path().join("second"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    check_pngs(&dir, &["latency_cdf.png"]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("No latency data"), "no caption saying so");
 }

@@ -152,6 +152,7 @@ fn the_key_reaches_the_server_and_no_file_evalh_writes() {
     let reports: Vec<_> = std::fs::read_dir(dir.join("reports"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     // Resume one of the runs too (nothing missing, but it reopens the journal for writing).
     let o = std::process::Command::new(bin())

@@ -347,3 +347,128 @@ fn the_human_rule_is_judged_on_its_wilson_interval_and_never_passes_without_deci
     let g = decide(&GateSpec::default(), &e, true);
     assert!(g.rules.iter().all(|r| r.name != "human"));
 }
+
+#[test]
+fn require_any_exits_0_when_one_gated_candidate_passes_and_all_needs_every_one() {
+    let pass = decide(&GateSpec::default(), &ev(), true);
+    let mut e = ev();
+    e.quality.confident = Some(false);
+    let fail = decide(&GateSpec::default(), &e, true);
+    let any = GateSpec {
+        require: Require::Any,
+        ..GateSpec::default()
+    };
+    assert_eq!(exit_code(&GateSpec::default(), &[&pass, &fail]), 1);
+    assert_eq!(exit_code(&any, &[&pass, &fail]), 0);
+    assert_eq!(exit_code(&any, &[&fail, &fail]), 1);
+    // An ungated PASS does not count for `any` either.
+    let ungated_pass = decide(&GateSpec::default(), &ev(), false);
+    assert_eq!(exit_code(&any, &[&ungated_pass, &fail]), 1);
+    // INCONCLUSIVE counts as acceptable only when on_inconclusive says so.
+    let mut e = ev();
+    e.quality.confident = None;
+    let inc = decide(&GateSpec::default(), &e, true);
+    assert_eq!(exit_code(&any, &[&inc, &fail]), 1);
+    let any_warn = GateSpec {
+        on_inconclusive: OnInconclusive::Warn,
+        ..any.clone()
+    };
+    assert_eq!(exit_code(&any_warn, &[&inc, &fail]), 0);
+    // Nothing gated: `all` holds vacuously, `any` has no candidate that passes.
+    assert_eq!(exit_code(&GateSpec::default(), &[]), 0);
+    assert_eq!(exit_code(&any, &[]), 1);
+    // An incomplete comparison exits 3 whatever `require` says.
+    let mut e = ev();
+    e.completeness.cand_unsettled = 2;
+    let incomplete = decide(&GateSpec::default(), &e, true);
+    assert_eq!(exit_code(&any, &[&pass, &incomplete]), 3);
+}
+
+#[test]
+fn signed_never_prints_plus_minus_or_negative_zero() {
+    assert_eq!(signed(-19.09, 2), "-19.09");
+    assert_eq!(signed(2.4, 2), "+2.40");
+    assert_eq!(signed(-0.0001, 2), "+0.00");
+    assert_eq!(signed(-0.0, 0), "+0");
+    assert_eq!(signed(-0.4, 0), "+0");
+    assert_eq!(signed(-822.0, 0), "-822");
+}
+
+/// Every rule of every outcome has a short form that fits a terminal line (the rule's mark and indent included),
+/// and no text prints a sign twice.
+#[test]
+fn every_rule_has_a_short_form_and_no_doubled_sign() {
+    let mut cases = vec![ev()];
+    let mut e = ev();
+    e.errors.increase = Some(-0.1909);
+    e.errors.lower = Some(-0.25);
+    e.errors.upper = Some(-0.13);
+    e.latency.increase = Some(-1363.0);
+    e.latency.lower = Some(-1458.0);
+    e.latency.upper = Some(-1245.0);
+    e.latency.cand_n = 400;
+    e.latency.base_n = 400;
+    cases.push(e);
+    let mut e = ev();
+    e.quality.confident = None;
+    e.cost = CostEvidence {
+        ratio: Some(0.399),
+        lower: Some(0.39),
+        upper: Some(0.41),
+    };
+    e.errors.lower = Some(0.01);
+    e.latency.lower = Some(450.0);
+    e.latency.increase = Some(1600.0);
+    e.errors.base_errors = 30;
+    cases.push(e);
+    let mut e = ev();
+    e.n_paired = 0;
+    e.latency.cand = None;
+    e.errors.cand_n = 0;
+    e.completeness.cand_unsettled = 3;
+    cases.push(e);
+    let specs = [
+        GateSpec::default(),
+        GateSpec {
+            decision: Decision::Point,
+            min_format_validity: Some(0.99),
+            ..GateSpec::default()
+        },
+        GateSpec {
+            guards: GuardsSpec {
+                mode: GuardMode::NonInferiority,
+            },
+            min_format_validity: Some(0.5),
+            ..GateSpec::default()
+        },
+    ];
+    for spec in &specs {
+        for e in &cases {
+            for r in decide(spec, e, true).rules {
+                assert!(!r.summary.is_empty(), "{r:?}");
+                // Every entry is a rule that can decide the verdict; nothing is a note dressed as a passed rule.
+                assert!(
+                    [
+                        "evidence",
+                        "baseline",
+                        "quality",
+                        "cost",
+                        "error_rate",
+                        "p99_latency",
+                        "format_validity"
+                    ]
+                    .contains(&r.name.as_str()),
+                    "{}",
+                    r.name
+                );
+                assert!(r.summary.chars().count() <= 90, "{}", r.summary);
+                for text in [&r.summary, &r.detail] {
+                    assert!(
+                        !text.contains("+-") && !text.contains("-0 ") && !text.contains("-0.00 "),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -46,7 +46,7 @@ const PALETTE: [RGBColor; 8] = [
 const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
 const REGION: RGBColor = RGBColor(0x2E, 0x9E, 0x4F);
 
-/// The colour of the provider at position `i` (suite order), as CSS hex — the HTML report uses the same colours.
+/// Palette colour `i` (see [`provider_colors`]) as CSS hex — the HTML report uses the same colours.
 pub fn color_hex(i: usize) -> String {
     let c = PALETTE[i % PALETTE.len()];
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
@@ -54,6 +54,34 @@ pub fn color_hex(i: usize) -> String {
 
 fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// The palette index of each provider (suite order), so a provider keeps its colour in every suite and run: the
+/// baseline always has the first colour; a candidate has the one its id hashes to (FNV-1a) among the other seven,
+/// or the next free one when an earlier candidate of the suite already holds it (with more than seven candidates,
+/// colours repeat).
+pub fn provider_colors(providers: &[crate::summary::ProviderResult]) -> Vec<usize> {
+    let mut taken = [false; PALETTE.len()];
+    let mut out = Vec::with_capacity(providers.len());
+    for p in providers {
+        if p.role == Role::Baseline {
+            taken[0] = true;
+            out.push(0);
+            continue;
+        }
+        let hash = p.id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        let others = PALETTE.len() - 1;
+        let start = (hash % others as u64) as usize;
+        let slot = (0..others)
+            .map(|k| 1 + (start + k) % others)
+            .find(|c| !taken[*c])
+            .unwrap_or(1 + start);
+        taken[slot] = true;
+        out.push(slot);
+    }
+    out
 }
 
 /// One chart written to disk.
@@ -135,6 +163,8 @@ pub struct QualityPoint {
     pub quality: f64,
     /// Its confidence interval, when finite.
     pub interval: Option<(f64, f64)>,
+    /// Palette index ([`provider_colors`]).
+    pub color: usize,
 }
 
 /// A category chart's series: one provider's value per category (None = not measured).
@@ -345,8 +375,8 @@ pub fn quality_vs_cost(
                 .map_err(err)?;
         }
     }
-    for (i, p) in points.iter().enumerate() {
-        let c = color(i);
+    for p in points {
+        let c = color(p.color);
         let x = tx(p.cost_per_1k);
         if let Some((lo, hi)) = p.interval.filter(|(a, b)| a.is_finite() && b.is_finite()) {
             let (lo, hi) = (lo.max(y0), hi.min(y1));
@@ -442,6 +472,18 @@ pub fn latency_cdf(path: &Path, series: &[(String, usize, Vec<f64>)]) -> Result<
         })
         .collect();
     sorted.retain(|s| !s.2.is_empty());
+    if sorted.is_empty() {
+        let (w, h) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            "no latency data: no request succeeded without the response cache",
+            (w as i32 / 2, h as i32 / 2),
+            font(20.0)
+                .color(&RGBColor(0x55, 0x55, 0x55))
+                .pos(Pos::new(HPos::Center, VPos::Center)),
+        ))
+        .map_err(err)?;
+        return root.present().map_err(err);
+    }
     let p99 = sorted
         .iter()
         .filter_map(|(_, _, v)| crate::stats::percentile_nearest_rank(v, 99.0))
@@ -531,7 +573,13 @@ pub fn grouped_bars(
     let legend_h = 28 * series.len().div_ceil(3) as u32;
     let h = (plot_h + 150 + legend_h).max(H);
     let root = new_root(path, W, h)?;
-    let area = header(&root, title, subtitle)?;
+    let start = axis_start(series, x_max);
+    let subtitle = if start > 0.0 {
+        format!("{subtitle}; the axis starts at {start:.1}, not 0")
+    } else {
+        subtitle.to_string()
+    };
+    let area = header(&root, title, &subtitle)?;
     let (body, legend_area) = area.split_vertically(area.dim_in_pixel().1 - legend_h - 8);
     let labels: Vec<String> = categories.iter().map(|c| shorten(c, 34)).collect();
     let label_w = labels
@@ -545,11 +593,12 @@ pub fn grouped_bars(
         .unwrap_or(0)
         .clamp(40, 320);
     let n = categories.len() as f64;
+    let x_min = axis_start(series, x_max);
     let mut chart = ChartBuilder::on(&body)
         .x_label_area_size(52)
         .y_label_area_size(label_w + 16)
         .margin_right(56)
-        .build_cartesian_2d(0f64..x_max, 0f64..n)
+        .build_cartesian_2d(x_min..x_max, 0f64..n)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -578,7 +627,7 @@ pub fn grouped_bars(
                 let top = n - ci as f64 - (1.0 - inner) / 2.0 - si as f64 * inner / k;
                 let bottom = top - inner / k;
                 Some(Rectangle::new(
-                    [(0.0, bottom + 0.01), (v.clamp(0.0, x_max), top - 0.01)],
+                    [(x_min, bottom + 0.01), (v.clamp(x_min, x_max), top - 0.01)],
                     c.filled(),
                 ))
             })
@@ -591,7 +640,7 @@ pub fn grouped_bars(
         for (ci, v) in s.values.iter().enumerate() {
             let Some(v) = *v else { continue };
             let mid = n - ci as f64 - (1.0 - inner) / 2.0 - (si as f64 + 0.5) * inner / k;
-            let (px, py) = chart.backend_coord(&(v.clamp(0.0, x_max), mid));
+            let (px, py) = chart.backend_coord(&(v.clamp(x_min, x_max), mid));
             root.draw(&Text::new(
                 format!("{v:.2}"),
                 (px + 4, py),
@@ -601,7 +650,7 @@ pub fn grouped_bars(
         }
     }
     for (ci, l) in labels.iter().enumerate() {
-        let (px, py) = chart.backend_coord(&(0.0, n - ci as f64 - 0.5));
+        let (px, py) = chart.backend_coord(&(x_min, n - ci as f64 - 0.5));
         root.draw(&Text::new(
             l.clone(),
             (px - 8, py),
@@ -614,6 +663,22 @@ pub fn grouped_bars(
         series.iter().map(|s| (s.label.as_str(), s.color)),
     )?;
     root.present().map_err(err)
+}
+
+/// Where a bar chart's value axis starts: at 0, unless every value is at least half the axis — then a tenth below
+/// the smallest value rounded down, so differences between 0.92 and 0.97 are visible (the subtitle says so).
+fn axis_start(series: &[Series], x_max: f64) -> f64 {
+    let min = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !(min.is_finite() && min >= 0.5 * x_max) {
+        return 0.0;
+    }
+    let step = x_max / 10.0;
+    (((min - step / 2.0) / step).floor() * step).clamp(0.0, x_max - step)
 }
 
 /// A legend laid out in rows of up to three entries, centred, below a chart.
@@ -880,6 +945,7 @@ pub fn render_all(
                 }),
             }
         };
+    let colors = provider_colors(&r.providers);
     let label = |i: usize| {
         let p = &r.providers[i];
         if p.role == Role::Baseline {
@@ -892,7 +958,9 @@ pub fn render_all(
     let points: Vec<QualityPoint> = r
         .providers
         .iter()
-        .map(|p| QualityPoint {
+        .zip(&colors)
+        .map(|(p, &color)| QualityPoint {
+            color,
             id: p.id.clone(),
             baseline: p.role == Role::Baseline,
             cost_per_1k: p.cost_usd_per_1k_items,
@@ -922,18 +990,23 @@ pub fn render_all(
                 .filter(|rec| rec.error.is_none() && !rec.cached)
                 .map(|rec| rec.latency_ms)
                 .collect();
-            (label(i), i, v)
+            (label(i), colors[i], v)
         })
         .collect();
-    if lat.iter().any(|(_, _, v)| !v.is_empty()) {
-        let rep = if r.repeats > 1 { " (repeat 0)" } else { "" };
-        out(
-            "latency_cdf.png",
-            "Latency distribution (CDF)".into(),
-            format!("Share of successful, non-cached requests{rep} answered within a given time; further left is faster."),
-            &|p| latency_cdf(p, &lat),
-        );
-    }
+    // Always drawn: without latencies (every request failed, or every answer came from the cache) the chart says so
+    // instead of silently missing from the report.
+    let rep = if r.repeats > 1 { " (repeat 0)" } else { "" };
+    let caption = if lat.iter().all(|(_, _, v)| v.is_empty()) {
+        "No latency data: no request of this run succeeded without the response cache.".to_string()
+    } else {
+        format!("Share of successful, non-cached requests{rep} answered within a given time; further left is faster.")
+    };
+    out(
+        "latency_cdf.png",
+        "Latency distribution (CDF)".into(),
+        caption,
+        &|p| latency_cdf(p, &lat),
+    );
 
     let details = |i: usize| &r.providers[i].details;
     match r.task.as_str() {
@@ -953,11 +1026,12 @@ pub fn render_all(
                         .unwrap_or_default();
                     Series {
                         label: label(i),
-                        color: i,
+                        color: colors[i],
                         values: labels.iter().map(|l| per.get(l).copied()).collect(),
                     }
                 })
                 .collect();
+            let labels = with_n(&labels, |l| class_support(&r.providers, l));
             if !labels.is_empty() {
                 out(
                     "per_class_f1.png",
@@ -1015,7 +1089,13 @@ pub fn render_all(
                 .scores
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (label(i), i, s.per_item.get(m).cloned().unwrap_or_default()))
+                .map(|(i, s)| {
+                    (
+                        label(i),
+                        colors[i],
+                        s.per_item.get(m).cloned().unwrap_or_default(),
+                    )
+                })
                 .collect();
             out(
                 "score_distribution.png",
@@ -1034,7 +1114,7 @@ pub fn render_all(
                 let series: Vec<Series> = (0..r.providers.len())
                     .map(|i| Series {
                         label: label(i),
-                        color: i,
+                        color: colors[i],
                         values: fields
                             .iter()
                             .map(|f| details(i)["per_field_accuracy"][f].as_f64())
@@ -1062,13 +1142,14 @@ pub fn render_all(
             let series: Vec<Series> = (0..r.providers.len())
                 .map(|i| Series {
                     label: label(i),
-                    color: i,
+                    color: colors[i],
                     values: fns
                         .iter()
                         .map(|f| details(i)["per_function"][f]["accuracy"].as_f64())
                         .collect(),
                 })
                 .collect();
+            let fns = with_n(&fns, |f| function_n(&r.providers, f));
             if !fns.is_empty() {
                 out(
                     "per_function_accuracy.png",
@@ -1081,6 +1162,39 @@ pub fn render_all(
         _ => {}
     }
     Ok((done, failed))
+}
+
+/// `name (n=N)` for each name that has a count.
+fn with_n(names: &[String], n: impl Fn(&str) -> Option<u64>) -> Vec<String> {
+    names
+        .iter()
+        .map(|l| match n(l) {
+            Some(n) => format!("{l} (n={n})"),
+            None => l.clone(),
+        })
+        .collect()
+}
+
+/// Items whose true label is `label` (its support), the most any provider was scored on.
+fn class_support(providers: &[crate::summary::ProviderResult], label: &str) -> Option<u64> {
+    providers
+        .iter()
+        .filter_map(|p| {
+            p.details["per_class"]
+                .as_array()?
+                .iter()
+                .find(|c| c["label"] == label)?["support"]
+                .as_u64()
+        })
+        .max()
+}
+
+/// Expected calls of function `f`, the most any provider was scored on.
+fn function_n(providers: &[crate::summary::ProviderResult], f: &str) -> Option<u64> {
+    providers
+        .iter()
+        .filter_map(|p| p.details["per_function"][f]["n"].as_u64())
+        .max()
 }
 
 /// The metric whose per-item scores the score distribution shows: the gate metric when it is a mean of per-item
@@ -1161,6 +1275,7 @@ mod tests {
                 cost_per_1k: 2.0,
                 quality: 0.9,
                 interval: Some((0.85, 0.95)),
+                color: 0,
             },
             QualityPoint {
                 id: "cheap".into(),
@@ -1168,6 +1283,7 @@ mod tests {
                 cost_per_1k: 0.05,
                 quality: 0.88,
                 interval: Some((0.82, 0.93)),
+                color: 3,
             },
         ];
         let a = d.path().join("a.png");
@@ -1239,6 +1355,84 @@ mod tests {
         assert!((560..=W).contains(&w), "{w}");
         assert!(colours > 5);
         assert!(confusion(&p, "c", "s", &cats, &[vec![3, 1]]).is_err());
+    }
+
+    #[test]
+    fn a_provider_keeps_its_colour_across_suites_and_the_baseline_has_the_first() {
+        use crate::summary::fixture::{provider, Fares};
+        let c = |ids: &[&str]| {
+            let ps: Vec<_> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| provider(id, 1.0, (i > 0).then_some((Fares::Pass, 1.0))))
+                .collect();
+            let colors = provider_colors(&ps);
+            ids.iter()
+                .map(|id| id.to_string())
+                .zip(colors)
+                .collect::<std::collections::HashMap<String, usize>>()
+        };
+        let classify = c(&["premium", "flash", "haiku", "tiny"]);
+        let extract = c(&["premium", "mini", "tiny"]);
+        let other = c(&["gpt-4o", "tiny", "flash"]);
+        assert_eq!(classify["premium"], 0);
+        assert_eq!(other["gpt-4o"], 0);
+        assert_eq!(classify["tiny"], extract["tiny"]);
+        assert_eq!(classify["tiny"], other["tiny"]);
+        assert_eq!(classify["flash"], other["flash"]);
+        // Distinct within a suite while there are colours left, and never the baseline's.
+        let many: Vec<String> = (0..7).map(|i| format!("cand-{i}")).collect();
+        let mut ids = vec!["base"];
+        ids.extend(many.iter().map(String::as_str));
+        let m = c(&ids);
+        let mut seen: Vec<usize> = m.values().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn latency_cdf_without_data_says_so() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.png");
+        latency_cdf(&p, &[("a".into(), 0, vec![]), ("b".into(), 1, vec![])]).unwrap();
+        // Title and message are drawn: more than a blank page.
+        assert!(decode(&p).2 > 5);
+    }
+
+    #[test]
+    fn bars_of_high_scores_start_above_0_and_categories_show_n() {
+        let s = |v: &[f64]| {
+            vec![Series {
+                label: "a".into(),
+                color: 0,
+                values: v.iter().copied().map(Some).collect(),
+            }]
+        };
+        assert!((axis_start(&s(&[0.92, 0.97, 1.0]), 1.0) - 0.8).abs() < 1e-12);
+        assert!((axis_start(&s(&[0.66, 1.0]), 1.0) - 0.6).abs() < 1e-12);
+        assert_eq!(axis_start(&s(&[0.4, 0.97]), 1.0), 0.0);
+        assert_eq!(axis_start(&s(&[1.0]), 1.0), 0.9);
+        assert_eq!(axis_start(&[], 1.0), 0.0);
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("b.png");
+        grouped_bars(&p, "t", "s", "F1", &["x".into()], &s(&[0.95]), 1.0).unwrap();
+
+        use crate::summary::fixture::provider;
+        let mut a = provider("a", 1.0, None);
+        a.details = serde_json::json!({
+            "per_class": [{"label": "billing", "support": 22}, {"label": "refund", "support": 3}],
+            "per_function": {"get_weather": {"n": 16, "correct": 15, "accuracy": 0.9375}}
+        });
+        let mut b = a.clone();
+        b.details["per_class"][1]["support"] = serde_json::json!(4);
+        let ps = [a, b];
+        let labels = ["billing".to_string(), "refund".into(), "other".into()];
+        assert_eq!(
+            with_n(&labels, |l| class_support(&ps, l)),
+            ["billing (n=22)", "refund (n=4)", "other"]
+        );
+        assert_eq!(function_n(&ps, "get_weather"), Some(16));
+        assert_eq!(function_n(&ps, "nope"), None);
     }
 
     #[test]

@@ -233,10 +233,15 @@ fn interval(lo: f64, hi: f64, digits: usize) -> String {
     }
 }
 
-fn swatch(i: usize) -> String {
+/// The colour square of provider `i`: the same colour as in the charts (see `chart::provider_colors`).
+fn swatch(r: &crate::summary::Results, i: usize) -> String {
+    let c = super::chart::provider_colors(&r.providers)
+        .get(i)
+        .copied()
+        .unwrap_or(i);
     format!(
         "<span class=\"sw\" style=\"background:{}\"></span>",
-        color_hex(i)
+        color_hex(c)
     )
 }
 
@@ -261,6 +266,8 @@ th{background:var(--soft);font-weight:600}td.n,th.n{text-align:right;font-varian
 .card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:8px;padding:12px 14px;break-inside:avoid}
 .card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive,.card.incomplete{border-left-color:var(--inc)}
 .banner.agreement{border:2px solid var(--inc);background:var(--incbg);padding:6px 14px;border-radius:6px;margin:8px 0}
+.headline{font-size:18px;font-weight:600;margin:10px 0 6px;padding:10px 14px;border-radius:6px;border-left:6px solid var(--line);background:var(--soft)}
+.headline.replace{border-left-color:var(--pass);background:var(--passbg)}.headline.none_yet,.headline.incomplete{border-left-color:var(--inc);background:var(--incbg)}
 .banner.incomplete{border:2px solid var(--fail);background:var(--failbg);padding:10px 14px;border-radius:6px;margin:8px 0}
 .card header{display:flex;justify-content:space-between;align-items:baseline;gap:8px;flex-wrap:wrap}
 .badge{font-weight:700;font-size:13px;padding:2px 9px;border-radius:12px;letter-spacing:.03em;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -393,6 +400,17 @@ pub fn render(page: &Page<'_>) -> String {
         num(r.gate_config.confidence * 100.0, 0),
         escape(&format!("{:?}", r.gate_config.decision).to_lowercase()),
     );
+    // The answer first: which candidate can replace the baseline, or why none can yet.
+    let rec = &r.recommendation;
+    let kind = serde_json::to_value(rec.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        body,
+        "<p class=\"headline {kind}\" id=\"recommendation\">{}</p>",
+        escape(&rec.text)
+    );
     let _ = writeln!(body, "<nav class=\"toc\"><a href=\"#verdicts\">Verdicts</a><a href=\"#metrics\">Metrics</a><a href=\"#cost\">Cost &amp; latency</a><a href=\"#charts\">Charts</a><a href=\"#tokens\">Token counts</a><a href=\"#errors\">Errors</a><a href=\"#drill\">Items</a></nav></header>");
 
     verdicts(&mut body, r);
@@ -478,7 +496,7 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             out,
             "<article class=\"card verdict {cls}\" data-provider=\"{}\" data-verdict=\"{v}\"><header><h3>{}{}</h3><span class=\"badge {cls}\">{v}</span></header>",
             escape(&p.id),
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
         );
         let _ = writeln!(
@@ -551,10 +569,18 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             "<p class=\"note\">No candidate was gated (the suite has no baseline or no candidates).</p>"
         );
     }
-    let overall = if r.gate_exit_code == 0 {
-        "every gated candidate passed (exit code 0)"
-    } else {
-        "a gated candidate did not pass (exit code 1)"
+    let overall = match (r.gate_config.require, r.gate_exit_code) {
+        (_, 3) => "the run is incomplete (exit code 3)",
+        (crate::suite::Require::All, 0) => {
+            "every gated candidate passed (require: all; exit code 0)"
+        }
+        (crate::suite::Require::All, _) => {
+            "a gated candidate did not pass (require: all; exit code 1)"
+        }
+        (crate::suite::Require::Any, 0) => {
+            "at least one gated candidate passed (require: any; exit code 0)"
+        }
+        (crate::suite::Require::Any, _) => "no gated candidate passed (require: any; exit code 1)",
     };
     let _ = writeln!(
         out,
@@ -584,7 +610,7 @@ fn metrics(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td>{}</td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             role(p)
         );
@@ -636,7 +662,7 @@ fn cost_latency(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{} / {} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             p.n_ok,
             p.n_errors,
@@ -711,7 +737,7 @@ fn tokens(out: &mut String, r: &crate::summary::Results) {
         let _ = writeln!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             d.n,
             opt(d.ratio_mean, 3),
@@ -744,7 +770,7 @@ fn errors(out: &mut String, r: &crate::summary::Results) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td class=\"n\">{} <span class=\"ci\">{}</span></td>",
-            swatch(i),
+            swatch(r, i),
             escape(&p.id),
             pct(p.error_rate),
             interval(
@@ -885,7 +911,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             let _ = writeln!(
                 out,
                 "<tr><td>{}{}</td><td class=\"n\">{fwd}</td><td class=\"n\">{rev}</td></tr>",
-                swatch(c),
+                swatch(r, c),
                 escape(&r.providers[c].id)
             );
         }
@@ -1010,7 +1036,7 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             let _ = write!(
                 out,
                 "<div class=\"cell out {state}\" data-p=\"{p}\"><h4>{}{}{}</h4>",
-                swatch(p),
+                swatch(r, p),
                 escape(&pr.id),
                 if p == baseline.unwrap_or(usize::MAX) {
                     " (baseline)"

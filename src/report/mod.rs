@@ -6,6 +6,7 @@
 
 pub mod chart;
 pub mod html;
+pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;

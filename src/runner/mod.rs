@@ -8,6 +8,7 @@
 //! the journal the moment it is known — so an interrupted run loses nothing and a resumed run never pays twice.
 
 pub mod aimd;
+mod progress;
 pub mod rate;
 pub mod retry;
 
@@ -635,9 +636,16 @@ pub async fn execute(
             Ok::<(), Error>(())
         }));
     }
+    // Off a terminal the bars are hidden: a plain line every ~10 s keeps a CI log alive (see `progress`). Started
+    // once the resumed requests are counted, so its rate and ETA are this invocation's.
+    let reporter =
+        (opts.progress && !show).then(|| progress::Reporter::start(&runs, total_per_provider));
     for h in handles {
         h.await
             .map_err(|e| Error::Internal(format!("provider task failed: {e}")))??;
+    }
+    if let Some(r) = reporter {
+        r.stop().await;
     }
     let writer = Arc::try_unwrap(writer)
         .map_err(|_| Error::Internal("journal writer still shared after the run".into()))?;

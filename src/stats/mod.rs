@@ -17,6 +17,8 @@
 //! * [`paired_ratio_test`] – the recommended gate `D_i = x_i − θ·y_i` with one-sided t bounds, plus
 //!   the Fieller bounds of the ratio and a bootstrap cross-check (§5.5), and
 //!   [`items_needed_for_power`] for "how many items would make this conclusive".
+//! * [`paired_t_test`] – scipy `ttest_rel` with the t interval of the mean difference, for `evalh
+//!   compare` (golden file `paired_t.json` from `scripts/golden/paired_t.py`).
 //! * [`percentile_linear`] (numpy default, bit-exact) and [`percentile_nearest_rank`] (§6).
 //! * [`newcombe_diff_interval`] – statsmodels `confint_proportions_2indep(method="newcomb",
 //!   compare="diff")`, Newcombe's hybrid score interval for a difference of error rates (§5.7,
@@ -44,6 +46,7 @@ mod guard;
 mod intervals;
 mod kappa;
 mod mcnemar;
+mod paired;
 mod percentile;
 mod ratio;
 #[cfg(test)]
@@ -62,6 +65,7 @@ pub use guard::{
 pub use intervals::{mean_stderr, t_interval, wilson};
 pub use kappa::{cohen_kappa, fleiss_kappa};
 pub use mcnemar::{binomial_half_cdf, mcnemar_exact, McNemar};
+pub use paired::{paired_t_test, t_two_sided_p, PairedT};
 pub use percentile::{percentile_linear, percentile_nearest_rank, quantile_linear};
 pub use ratio::{
     fieller_bounds, fieller_roots, items_needed_for_power, items_needed_from_effect,

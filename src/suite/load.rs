@@ -162,6 +162,8 @@ pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError
             .unwrap_or_default();
         if let Some(s) = did_you_mean(v, expected.iter().copied()) {
             e = e.hint(format!("did you mean `{s}`?"));
+        } else if let Some((kind, why)) = provider_alias(v).filter(|(k, _)| expected.contains(k)) {
+            e = e.hint(format!("did you mean `{kind}`? ({why})"));
         }
     } else if msg.contains("`params` ") {
         e = e.hint(
@@ -171,6 +173,25 @@ pub fn yaml_error(path: &Path, src: &str, err: &serde_yaml::Error) -> InputError
         e = e.hint("add the missing key (see docs/suite.md for the schema)");
     }
     e
+}
+
+/// The provider `kind` for a vendor, product or host name that is not itself a kind (`claude` -> `anthropic`).
+fn provider_alias(name: &str) -> Option<(&'static str, &'static str)> {
+    let n = name.to_ascii_lowercase().replace(['-', '_', ' '], "");
+    Some(match n.as_str() {
+        "claude" | "anthropicmessages" => ("anthropic", "Claude models use `kind: anthropic`"),
+        "google" | "googleai" | "vertex" | "vertexai" | "gemma" => {
+            ("gemini", "Google models use `kind: gemini`")
+        }
+        "gpt" | "chatgpt" | "openaicompatible" | "deepseek" | "groq" | "mistral" | "together"
+        | "openrouter" | "ollama" | "vllm" | "llamacpp" | "xai" | "fireworks" => (
+            "openai",
+            "any OpenAI-compatible endpoint uses `kind: openai` with its `base_url`",
+        ),
+        "azureopenai" | "aoai" => ("azure", "Azure OpenAI deployments use `kind: azure`"),
+        "simulator" | "mock" | "fake" => ("sim", "the built-in simulator is `kind: sim`"),
+        _ => return None,
+    })
 }
 
 /// Parse YAML text into `T`, mapping errors to located InputErrors.
@@ -448,6 +469,30 @@ mod tests {
         // Provider b has no concurrency: its own line, not a's key.
         assert_eq!(locate_provider(src, "b", &["concurrency"]), Some((5, 6)));
         assert_eq!(locate_provider(src, "c", &[]), None);
+    }
+
+    #[test]
+    fn a_vendor_name_as_kind_suggests_the_kind() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("d.jsonl"), "{\"id\": 1, \"label\": \"a\"}\n").unwrap();
+        for (vendor, kind) in [
+            ("claude", "anthropic"),
+            ("google", "gemini"),
+            ("groq", "openai"),
+        ] {
+            let src = format!(
+                "name: t\ntask: classification\ndataset: {{path: d.jsonl, expected: label}}\nlabels: [a]\n\
+                 prompt: {{user: \"x\"}}\nproviders:\n  - id: p\n    role: baseline\n    kind: {vendor}\n    model: m\n"
+            );
+            std::fs::write(d.path().join("s.yaml"), src).unwrap();
+            let e = load_suite(&d.path().join("s.yaml"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("s.yaml:9:") && e.contains(&format!("did you mean `{kind}`?")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

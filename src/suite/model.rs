@@ -532,6 +532,27 @@ pub enum OnInconclusive {
     Pass,
 }
 
+/// Which verdicts a complete run needs to exit 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Require {
+    /// Every gated candidate must PASS (CI promotion of a proposed provider).
+    #[default]
+    All,
+    /// At least one gated candidate must PASS (exploring several candidates: is there any?).
+    Any,
+}
+
+impl Require {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Require::All => "all",
+            Require::Any => "any",
+        }
+    }
+}
+
 /// The promotion rule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -566,6 +587,13 @@ pub struct GateSpec {
     /// Candidates that are gated (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidates: Option<Vec<String>>,
+    /// Exit 0 when every gated candidate passes (`all`, the default) or when at least one does (`any`).
+    #[serde(default)]
+    pub require: Require,
+    /// Items the workload sends a month (optional): the recommendation says what the cheapest passing candidate
+    /// saves a month at this volume. No rule reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_volume: Option<u64>,
     /// Bootstrap resamples.
     #[serde(default = "default_bootstrap")]
     pub bootstrap_iters: usize,
@@ -657,6 +685,8 @@ impl Default for GateSpec {
             candidates: None,
             bootstrap_iters: default_bootstrap(),
             min_items: default_min_items(),
+            require: Require::default(),
+            monthly_volume: None,
             max_baseline_error_rate: default_max_baseline_error_rate(),
             guards: GuardsSpec::default(),
             human: None,

@@ -764,6 +764,13 @@ impl<'a> Checks<'a> {
             )
             .hint("the fewest items a verdict may rest on; 30 is the default")
         });
+        self.require(g.monthly_volume != Some(0), |c| {
+            c.at(
+                &["gate", "monthly_volume"],
+                "gate.monthly_volume is 0; it must be at least 1 item a month",
+            )
+            .hint("the items this workload sends a month, e.g. 2000000, or remove the key")
+        });
         if let Some(cands) = &g.candidates {
             for id in cands {
                 let ok = s
