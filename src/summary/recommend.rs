@@ -327,6 +327,7 @@ pub(crate) mod fixture {
         });
         ProviderResult {
             human_review: None,
+            agreement: None,
             id: id.into(),
             role: if gate.is_some() {
                 Role::Candidate
@@ -406,6 +407,7 @@ pub(crate) mod fixture {
             unsettled_by_reason: Default::default(),
             gate_exit_code,
             recommendation,
+            reference: None,
         }
     }
 }
