@@ -15,6 +15,7 @@ SECTIONS = [
     ("Extraction: finding the JSON in an answer", "src/score/jsonparse.rs"),
     ("Extraction: field-level scores", "src/score/extraction.rs"),
     ("Function calling: BFCL-style call matching", "src/score/function_call/mod.rs"),
+    ("Agreement with the baseline (`scoring.reference`)", "src/agreement.rs"),
     ("Statistics behind the gate", "src/stats/mod.rs"),
 ]
 

@@ -104,8 +104,15 @@ pub fn prepare_selected(
 fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
-        dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
+        // Under agreement scoring a row may be unlabelled (`Null`); the labelled ones must still use the suite's labels.
+        let labelled: Vec<Item> = items
+            .iter()
+            .filter(|it| !(ls.suite.dataset.unlabelled_ok && it.expected.is_null()))
+            .cloned()
+            .collect();
+        dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
+    crate::agreement::check_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
@@ -137,6 +144,9 @@ fn validate(a: SuiteArgs) -> Result<i32> {
         ls.suite.providers.len(),
         ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
     );
+    if let Some(line) = crate::agreement::validate_line(&ls, &items) {
+        println!("{line}");
+    }
     Ok(0)
 }
 

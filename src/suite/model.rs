@@ -90,6 +90,10 @@ pub struct DatasetSpec {
     pub id: Option<String>,
     /// Field holding the ground truth.
     pub expected: String,
+    /// Rows may lack the ground-truth field (set from `scoring.reference` when the suite is loaded: agreement
+    /// scoring needs no labels).
+    #[serde(skip)]
+    pub unlabelled_ok: bool,
     /// `jsonl` or `csv`; inferred from the extension when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<DatasetFormat>,
@@ -185,6 +189,14 @@ pub struct ScoringSpec {
     /// Function calling: `compat: strict` (default) or `bfcl` (BFCL's checker, rule for rule).
     #[serde(default)]
     pub function_call: crate::score::function_call::FunctionCallConfig,
+    /// What answers are scored against: `ground_truth` (default), `baseline` (the baseline's own answer: agreement)
+    /// or `logged` (the dataset's `logged_answer`: agreement with production). See [`crate::agreement`].
+    #[serde(default, skip_serializing_if = "is_ground_truth")]
+    pub reference: crate::agreement::Reference,
+}
+
+fn is_ground_truth(r: &crate::agreement::Reference) -> bool {
+    *r == crate::agreement::Reference::GroundTruth
 }
 
 fn yes() -> bool {

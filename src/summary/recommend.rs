@@ -328,6 +328,7 @@ pub(crate) mod fixture {
         ProviderResult {
             judge: None,
             human_review: None,
+            agreement: None,
             id: id.into(),
             role: if gate.is_some() {
                 Role::Candidate
@@ -408,6 +409,7 @@ pub(crate) mod fixture {
             unsettled_by_reason: Default::default(),
             gate_exit_code,
             recommendation,
+            reference: None,
         }
     }
 }
