@@ -33,6 +33,18 @@ pub fn main(cli: Cli) -> Result<i32> {
         }
         Command::Review(a) => crate::app_review::review(a),
         Command::Route(a) => crate::route::command(&a),
+        Command::Audit(a) => crate::app_logs::audit(a),
+        Command::Dataset(crate::cli::DatasetCommand::FromLogs(a)) => crate::app_logs::from_logs(a),
+        Command::Merge(a) => {
+            crate::shard::merge(&a.dirs, &a.out)?;
+            eprintln!("run directory: {}", a.out.display());
+            let out = OutputArgs {
+                run_dir: a.out,
+                outputs: a.outputs,
+                verdicts: a.verdicts,
+            };
+            rescore(out, true)
+        }
     }
 }
 
@@ -90,8 +102,15 @@ pub fn prepare_selected(
 fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
-        dataset::check_labels(&ls.dataset_path, &items, &ls.suite.labels)?;
+        // Under agreement scoring a row may be unlabelled (`Null`); the labelled ones must still use the suite's labels.
+        let labelled: Vec<Item> = items
+            .iter()
+            .filter(|it| !(ls.suite.dataset.unlabelled_ok && it.expected.is_null()))
+            .cloned()
+            .collect();
+        dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
+    crate::agreement::check_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
@@ -106,7 +125,10 @@ fn prepare_run_dir(dir: &Path) -> Result<(LoadedSuite, Vec<Item>, Prompter)> {
     if let Some(path) = checked {
         ls.dataset_path = path;
     }
-    prepare_loaded(ls)
+    let (ls, items, prompter) = prepare_loaded(ls)?;
+    // A shard's run directory holds its part of the items only (docs/scale.md).
+    let items = crate::shard::select(items, crate::shard::of_dir(dir)?);
+    Ok((ls, items, prompter))
 }
 
 fn validate(a: SuiteArgs) -> Result<i32> {
@@ -120,6 +142,9 @@ fn validate(a: SuiteArgs) -> Result<i32> {
         ls.suite.providers.len(),
         ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
     );
+    if let Some(line) = crate::agreement::validate_line(&ls, &items) {
+        println!("{line}");
+    }
     Ok(0)
 }
 
@@ -337,7 +362,11 @@ fn run(a: RunArgs) -> Result<i32> {
             crate::rundir::check_journal(&prepared.0, &prepared.1, &prepared.2, d)?;
             prepared
         }
-        None => prepare_selected(&suite_path, providers.as_deref(), &a.select)?,
+        None => {
+            let (ls, items, prompter) =
+                prepare_selected(&suite_path, providers.as_deref(), &a.select)?;
+            (ls, crate::shard::select(items, a.shard), prompter)
+        }
     };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
@@ -364,7 +393,11 @@ fn run(a: RunArgs) -> Result<i32> {
             (d, resume_lock)
         }
         None => {
-            match latest_run_missing(&a.out, &ls.suite.name) {
+            let latest = match a.shard {
+                Some(_) => None, // shards of one run start together by design
+                None => latest_run_missing(&a.out, &ls.suite.name),
+            };
+            match latest {
                 Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
                     "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
                     dir.display(),
@@ -376,10 +409,17 @@ fn run(a: RunArgs) -> Result<i32> {
                 ),
                 _ => {}
             }
-            let d = new_run_dir(&a.out, &ls.suite.name)?;
+            let name = match a.shard {
+                Some(s) => format!("{}-shard{}of{}", ls.suite.name, s.index, s.count),
+                None => ls.suite.name.clone(),
+            };
+            let d = new_run_dir(&a.out, &name)?;
             // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
             let lock = crate::rundir::lock(&d)?;
             crate::rundir::record_dataset(&d, &ls.dataset_path)?;
+            if let Some(s) = a.shard {
+                crate::shard::record(&d, s)?;
+            }
             write_resolved(&ls, &d)?;
             (d, Some(lock))
         }
@@ -394,13 +434,15 @@ fn run(a: RunArgs) -> Result<i32> {
     };
     timing("run: load, validate, render check", started);
     let rt = runtime()?;
+    let prompter = Arc::new(prompter);
     let outcome = rt.block_on(crate::runner::execute(
         &ls,
         items.clone(),
-        Arc::new(prompter),
+        prompter.clone(),
         &run_dir,
         &opts,
     ))?;
+    let judged = crate::app_judge::phase(&rt, &ls, &items, &prompter, &run_dir, &opts, &outcome)?;
     // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process; while
     // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
     // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
@@ -444,7 +486,9 @@ fn run(a: RunArgs) -> Result<i32> {
         crate::runs::refresh_index(out);
     }
     if !analysis.results.complete || outcome.missing > 0 {
-        let why = if outcome.budget_exhausted {
+        let why = if let Some(why) = crate::app_judge::incomplete_reason(&judged) {
+            why
+        } else if outcome.budget_exhausted {
             format!(
                 "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
                  (raise it with --max-cost when resuming)",
@@ -507,7 +551,7 @@ fn check_output_paths(outs: &ReportOutputs) -> Result<()> {
 }
 
 /// `path` is a file that can be created or appended to; nothing is left behind by the check.
-fn check_writable(path: &Path, what: &str) -> Result<()> {
+pub(crate) fn check_writable(path: &Path, what: &str) -> Result<()> {
     let bad = |msg: String, hint: &str| -> Error { InputError::new(path, msg).hint(hint).into() };
     if path.is_dir() {
         return Err(bad(
@@ -653,6 +697,7 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
         ls.suite.gate.require = req;
     }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
+    let items = crate::shard::select(items, crate::shard::of_dir(&a.run_dir)?);
     timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
     timing("journal checked against the suite", started);

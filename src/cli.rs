@@ -42,6 +42,30 @@ pub enum Command {
     Review(ReviewArgs),
     /// Turn run verdicts into routes: a routing table, routes.yaml, a LiteLLM proxy config and a rollout checklist.
     Route(RouteArgs),
+    /// Read usage logs: spend per feature and bucket, what could move, and what passing candidates would save.
+    Audit(AuditArgs),
+    /// Build datasets.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Merge the run directories of `evalh run --shard K/N` (all N of them) into one run directory, and score it.
+    Merge(MergeArgs),
+}
+
+/// `evalh merge DIR... --out RUN_DIR` (docs/scale.md).
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run directories (every K of 1..N once).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The merged run directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub out: PathBuf,
+    /// Report outputs.
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+    /// What the verdicts need and how they are shown.
+    #[command(flatten)]
+    pub verdicts: VerdictArgs,
 }
 
 /// `evalh review RUN_DIR [options]` or `evalh review import RUN_DIR FILE...` (docs/review.md).
@@ -125,6 +149,119 @@ pub struct RouteArgs {
     pub sim_base_url: Vec<String>,
 }
 
+/// How to read usage logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Tell from the first row (a mapping file's `log.preset` wins).
+    Auto,
+    /// LiteLLM spend logs (`LiteLLM_SpendLogs` rows as JSONL, a JSON array or a psql CSV export).
+    Litellm,
+    /// An OpenAI-style request log (`usage.prompt_tokens`, ...).
+    Openai,
+    /// Plain JSONL of chat messages (`{"messages": [...]}`).
+    Chat,
+}
+
+/// The logs and how to read them.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log files: JSON lines, a JSON array or CSV; gzipped or not.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Mapping file: `log:` (fields), `buckets:`, `suites:`, `prices:` (see docs/decision.md).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Log format preset.
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
+    pub format: LogFormat,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `evalh audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Write the audit as JSON.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Write the audit as a self-contained HTML page.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
+    /// Run directories whose suites the mapping file's `suites:` ties to features: project their savings.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub runs: Vec<PathBuf>,
+    /// Days the logs cover (default: from their first to their last timestamp).
+    #[arg(long, value_name = "N")]
+    pub days: Option<f64>,
+}
+
+/// `evalh dataset ...`.
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Draw a reproducible, masked sample of logged requests into a dataset (with FILE.meta.json).
+    FromLogs(FromLogsArgs),
+}
+
+/// `evalh dataset from-logs`.
+#[derive(Debug, Args)]
+pub struct FromLogsArgs {
+    /// The logs.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Task the dataset is for (shapes `logged_answer`).
+    #[arg(long, value_parser = parse_task)]
+    pub task: crate::suite::TaskKind,
+    /// Rows to draw.
+    #[arg(long, default_value_t = 500)]
+    pub n: usize,
+    /// Stratify by feature, model, task_type, label (the logged answer) or a dotted path into the log row.
+    #[arg(long, value_name = "FIELD")]
+    pub stratify: Option<String>,
+    /// How --n is shared between strata.
+    #[arg(long, value_enum, default_value_t = Allocation::Proportional)]
+    pub allocation: Allocation,
+    /// Seed of the sampling hash (same logs and seed, same sample).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only requests of this feature (repeatable).
+    #[arg(long = "feature", value_name = "NAME")]
+    pub features: Vec<String>,
+    /// Also draw requests whose logged status is a failure.
+    #[arg(long)]
+    pub include_failed: bool,
+    /// The dataset file (JSONL); its sidecar is FILE.meta.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// How `--n` is shared between strata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Allocation {
+    /// In proportion to each stratum's rows.
+    Proportional,
+    /// The same number from each stratum.
+    Equal,
+}
+
+fn parse_task(s: &str) -> Result<crate::suite::TaskKind, String> {
+    use crate::suite::TaskKind;
+    [
+        TaskKind::Classification,
+        TaskKind::Summarization,
+        TaskKind::Extraction,
+        TaskKind::FunctionCalling,
+    ]
+    .into_iter()
+    .find(|t| t.as_str() == s)
+    .ok_or_else(|| {
+        "expected classification, summarization, extraction or function_calling".to_string()
+    })
+}
+
 /// A suite and an optional provider file.
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
@@ -189,6 +326,9 @@ pub struct RunArgs {
     /// so a suite file or --providers cannot be given with it).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["suite", "providers"])]
     pub resume: Option<PathBuf>,
+    /// Run only shard K of N (items by a hash of their id); merge the N run directories with `evalh merge`.
+    #[arg(long, value_name = "K/N", value_parser = crate::shard::parse, conflicts_with = "resume")]
+    pub shard: Option<crate::shard::Shard>,
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,

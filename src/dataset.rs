@@ -392,7 +392,13 @@ fn build_items(path: &Path, spec: &DatasetSpec, rows: Vec<Row>) -> Result<Vec<It
                 }
             },
         };
-        let Some(expected) = fields.get(&spec.expected).cloned() else {
+        let expected = match fields.get(&spec.expected) {
+            Some(v) => Some(v.clone()),
+            // Agreement scoring (`scoring.reference`): an unlabelled row is fine; `Null` marks it.
+            None if spec.unlabelled_ok => Some(Value::Null),
+            None => None,
+        };
+        let Some(expected) = expected else {
             let mut e = InputError::new(
                 path,
                 format!("row has no expected field `{}`", spec.expected),
@@ -464,6 +470,7 @@ mod tests {
             expected: "label".into(),
             format: None,
             limit: None,
+            unlabelled_ok: false,
         }
     }
 

@@ -8,10 +8,18 @@
 //! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
 //! After the runs, `route` turns their verdicts into routing: routes.yaml, a LiteLLM proxy config and a rollout
 //! checklist.
+//!
+//! Around the suites: `logs` reads a team's usage logs for `audit` (spend per feature and bucket, savings of passing
+//! candidates) and `fromlogs` (production samples as datasets).
 
+pub mod agreement;
 pub mod app;
+pub mod app_judge;
+pub mod app_logs;
 pub mod app_metrics;
 pub mod app_review;
+pub mod audit;
+pub mod batch;
 pub mod cache;
 pub mod chat;
 pub mod cli;
@@ -20,9 +28,12 @@ pub mod cost;
 pub mod dataset;
 pub mod envfile;
 pub mod error;
+pub mod fromlogs;
 pub mod gate;
 pub mod init;
 pub mod journal;
+pub mod judge;
+pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod plan;
@@ -37,6 +48,7 @@ pub mod runner;
 pub mod runs;
 pub mod score;
 pub mod select;
+pub mod shard;
 pub mod sim;
 pub mod stats;
 pub mod suite;

@@ -39,7 +39,8 @@ pub const DATASET_COPY_MAX: u64 = 32 << 20;
 
 // ---- Analysis ---------------------------------------------------------------------------------------------------
 
-/// Analyse a run directory: its journal streamed into the analysis with the human review decisions it holds; notes
+/// Analyse a run directory: its journal streamed into the analysis with the human review decisions and the judge's
+/// verdicts it holds; notes
 /// about unreadable journal lines go to stderr.
 pub fn analyse(
     ls: &LoadedSuite,
@@ -47,9 +48,11 @@ pub fn analyse(
     run_dir: &Path,
 ) -> Result<crate::summary::Analysis> {
     let human = crate::review::Decisions::load(run_dir)?;
+    let judge = crate::judge::load(ls, items, run_dir)?;
     // Streamed: the records go straight from the file into the analysis, never all into one list first.
     let mut reader = journal::Reader::open(run_dir)?;
-    let analysis = crate::summary::analyse_with(ls, items, reader.by_ref(), human.as_ref())?;
+    let analysis =
+        crate::summary::analyse_judged(ls, items, reader.by_ref(), human.as_ref(), judge.as_ref())?;
     let skipped = reader.finish()?;
     for note in skipped.notes(&run_dir.join(journal::JOURNAL_FILE)) {
         eprintln!("{note}");
@@ -157,6 +160,9 @@ pub struct Manifest {
     pub request_hash_version: u32,
     /// The dataset the run was started with.
     pub dataset: DatasetRecord,
+    /// The part of the dataset this run holds (`evalh run --shard K/N`); `None`: every item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The dataset a run was started with.
@@ -218,6 +224,7 @@ pub fn record_dataset(dir: &Path, dataset: &Path) -> Result<Manifest> {
             blake3,
             copy,
         },
+        shard: None,
     };
     let text = serde_json::to_vec_pretty(&m)
         .map_err(|e| Error::Internal(format!("serializing the manifest: {e}")))?;

@@ -18,7 +18,8 @@ use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
 use crate::suite::{LoadedSuite, ProviderRole};
-use evidence::{evidence, failure_summary, state_of, ItemState};
+use evidence::{evidence, failure_summary};
+pub(crate) use evidence::{state_of, ItemState};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -178,6 +179,13 @@ pub struct ProviderResult {
     /// Blind human review against the baseline, when decisions were imported (`evalh review import`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub human_review: Option<crate::review::HumanReview>,
+    /// The LLM judge's evidence for this provider (suites with a `judge:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeResult>,
+    /// Agreement scoring only (`scoring.reference`): kappa against the reference and correctness on the labelled
+    /// subset, beside the agreement figures in `metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<crate::agreement::ProviderAgreement>,
 }
 
 /// The whole results document.
@@ -211,6 +219,13 @@ pub struct Results {
     pub unsettled_by_reason: BTreeMap<String, usize>,
     /// The exit code the gate implies (0/1 under `gate.require`; 3 when the run is incomplete).
     pub gate_exit_code: i32,
+    /// The LLM judge across the run (suites with a `judge:`): calls, parse failures, evaluation cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeSummary>,
+    /// Agreement scoring (`scoring.reference: baseline | logged`): what the quality figures measure — agreement with
+    /// the reference, not correctness — and the items left without a reference. Absent under ground truth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<crate::agreement::ReferenceSummary>,
     /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
     pub recommendation: Recommendation,
 }
@@ -240,6 +255,19 @@ pub fn analyse_with(
     items: &[Item],
     records: impl IntoIterator<Item = crate::journal::Record>,
     human: Option<&crate::review::Decisions>,
+) -> crate::error::Result<Analysis> {
+    analyse_judged(ls, items, records, human, None)
+}
+
+/// [`analyse_with`], with the LLM judge's evidence (`judge.jsonl`, see [`crate::judge::load`]) when the suite has a
+/// judge: its metric joins each provider's scores (so intervals and the gate read it), its block joins each
+/// provider's results, and comparisons it still owes make the run incomplete.
+pub fn analyse_judged(
+    ls: &LoadedSuite,
+    items: &[Item],
+    records: impl IntoIterator<Item = crate::journal::Record>,
+    human: Option<&crate::review::Decisions>,
+    judge: Option<&crate::judge::JudgeScores>,
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
@@ -281,18 +309,43 @@ pub fn analyse_with(
     let seed = suite.run.seed;
     let conf = suite.gate.confidence;
     let metric = suite.gate_metric();
+    // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
+    // the items that have one; the others are left out of every quality figure (crate::agreement).
+    let reference =
+        (suite.scoring.reference != crate::agreement::Reference::GroundTruth).then(|| {
+            let none = vec![None; items.len()];
+            let base = suite
+                .providers
+                .iter()
+                .position(|p| p.role == ProviderRole::Baseline);
+            crate::agreement::References::new(
+                ls,
+                &scorer,
+                items,
+                base.map_or(&none[..], |b| &table[b][0]),
+            )
+        });
+    let (score_items, score_idx) = match &reference {
+        Some(r) => (&r.items[..], Some(&r.idx[..])),
+        None => (items, None),
+    };
     let mut scores_r0 = Vec::new();
     let mut provider_results = Vec::new();
     for (pi, p) in suite.providers.iter().enumerate() {
         let mut per_rep: Vec<ProviderScores> = (0..repeats)
             .map(|rep| {
-                let refs: Vec<Option<&Outcome>> =
-                    table[pi][rep].iter().map(Option::as_ref).collect();
-                scorer.score(items, &refs)
+                let refs: Vec<Option<&Outcome>> = match score_idx {
+                    Some(idx) => idx.iter().map(|&i| table[pi][rep][i].as_ref()).collect(),
+                    None => table[pi][rep].iter().map(Option::as_ref).collect(),
+                };
+                scorer.score(score_items, &refs)
             })
             .collect();
         let consistency = (repeats > 1).then(|| consistency(&per_rep));
-        let s0 = per_rep.swap_remove(0);
+        let mut s0 = per_rep.swap_remove(0);
+        if let Some(j) = judge {
+            j.inject(&p.id, &mut s0);
+        }
         drop(per_rep);
         let all: Vec<&Outcome> = table[pi].iter().flatten().flatten().collect();
         let n_requests = items.len() * repeats;
@@ -334,7 +387,7 @@ pub fn analyse_with(
             .iter()
             .filter(|s| matches!(s, ItemState::ItemError | ItemState::Reliability))
             .count() as u64;
-        let n = items.len() as u64;
+        let n = s0.valid.len() as u64;
         let error_rate = if settled_n == 0 {
             0.0
         } else {
@@ -396,7 +449,7 @@ pub fn analyse_with(
             .filter(|k| !s0.per_item.contains_key(*k))
             .collect();
         let ivs = stats::bootstrap_intervals(
-            items.len(),
+            s0.valid.len(),
             corpus.len(),
             |idx, out| scorer.metrics_on(&s0, &corpus, idx, out),
             conf,
@@ -407,6 +460,9 @@ pub fn analyse_with(
             metric_intervals.insert(name.to_string(), iv);
         }
         let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
+        let agreement = reference
+            .as_ref()
+            .map(|r| crate::agreement::provider_agreement(ls, &scorer, r, items, &table[pi][0]));
         provider_results.push(ProviderResult {
             id: p.id.clone(),
             role: p.role,
@@ -450,6 +506,20 @@ pub fn analyse_with(
             stream_equivalence,
             gate: None,
             human_review: None,
+            judge: judge.and_then(|j| {
+                let baseline = suite
+                    .providers
+                    .iter()
+                    .find(|b| b.role == ProviderRole::Baseline);
+                j.result_for(
+                    &p.id,
+                    p.role == ProviderRole::Candidate,
+                    baseline.map(|b| b.id.as_str()),
+                    human,
+                    conf,
+                )
+            }),
+            agreement,
         });
         scores_r0.push(s0);
     }
@@ -476,6 +546,7 @@ pub fn analyse_with(
                 (&scores_r0[ci], &scores_r0[bi]),
                 (&provider_results[ci], &provider_results[bi]),
                 (&table[ci][0], &table[bi][0]),
+                score_idx,
             );
             let review = human
                 .and_then(|h| h.review_for(&suite.providers[ci].id, &suite.providers[bi].id, conf));
@@ -494,13 +565,19 @@ pub fn analyse_with(
             *unsettled_by_reason.entry(k.clone()).or_insert(0) += v;
         }
     }
+    if let Some(n) = judge.map(|j| j.unsettled()).filter(|&n| n > 0) {
+        unsettled_by_reason.insert("judge_unsettled".into(), n);
+    }
     let complete = unsettled_by_reason.is_empty();
     let gate_exit_code = if complete {
         gate::exit_code(&suite.gate, &gate_refs)
     } else {
         crate::error::exit::INCOMPLETE
     };
-    let recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
+    let mut recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
+    if reference.is_some() {
+        crate::agreement::reword(&mut recommendation);
+    }
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
@@ -518,12 +595,21 @@ pub fn analyse_with(
         complete,
         unsettled_by_reason,
         gate_exit_code,
+        judge: judge.map(|j| j.summary()),
+        reference: reference.as_ref().map(|r| r.summary(ls, items)),
         recommendation,
     };
     let records_r0 = table
         .into_iter()
         .map(|mut reps| reps.swap_remove(0))
         .collect();
+    // The reports' per-item views are over all items: spread the agreement scores back onto them.
+    if let Some(idx) = score_idx {
+        scores_r0 = scores_r0
+            .iter()
+            .map(|s| s.spread(idx, items.len()))
+            .collect();
+    }
     Ok(Analysis {
         results,
         scores: scores_r0,

@@ -143,12 +143,12 @@ fn every_demo_suite_fits_100_columns_and_its_markdown_has_no_local_image() {
                         "{name}: {}",
                         text(&out)
                     );
+                    // The run directory (the output folder also holds index.html).
                     let run_dir = std::fs::read_dir(&out_dir)
                         .unwrap()
-                        .next()
-                        .unwrap()
-                        .unwrap()
-                        .path();
+                        .map(|e| e.unwrap().path())
+                        .find(|p| p.is_dir())
+                        .unwrap();
                     let verbose = run_with_env(d, &["score", run_dir.to_str().unwrap(), "-v"], &[]);
                     assert_eq!(verbose.status.code(), out.status.code(), "{name}");
                     (name, out, verbose, std::fs::read_to_string(&md).unwrap())

@@ -44,9 +44,11 @@ fn demo_runs() -> &'static (tempfile::TempDir, Vec<PathBuf>) {
         for h in handles {
             h.join().unwrap();
         }
+        // reports/ also holds index.html: the runs are its folders.
         let mut runs: Vec<PathBuf> = std::fs::read_dir(d.path().join("reports"))
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
             .collect();
         runs.sort();
         assert_eq!(runs.len(), 4);

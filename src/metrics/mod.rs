@@ -25,7 +25,7 @@ pub use label_counts::{
 };
 pub use labels::LabelExtract;
 pub use table::{
-    default_metric, markdown_table, metric, metrics, CallStat, FieldStat, LabelStat, MetricDef,
-    MetricKind, RougeStat, Stat, TaskKind, TASKS,
+    default_metric, judge_metrics, markdown_table, metric, metrics, CallStat, FieldStat, JudgeStat,
+    LabelStat, MetricDef, MetricKind, RougeStat, Stat, TaskKind, TASKS,
 };
 pub use task::{SettingError, TaskScorer};

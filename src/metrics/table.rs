@@ -14,6 +14,9 @@
 //!   `ProviderScores` keeps each item's counts, so the metric is recomputed exactly on any resample of item indices:
 //!   gated with the paired percentile bootstrap; interval bootstrap.
 //!
+//! With a suite-level `judge:`, every task also has `judge_preference` (pairwise) or `judge_score` (rubric): mean
+//! metrics over the judge's per-item values ([`judge_metrics`], `src/judge/tally.rs`).
+//!
 //! The first row of each task is its default gate metric. The table below is rendered by [`markdown_table`]; a unit
 //! test keeps it equal to the code.
 //!
@@ -97,6 +100,17 @@ pub enum Stat {
     Field(FieldStat),
     /// Function calling, from each item's call verdict.
     Call(CallStat),
+    /// Any task with a `judge:`: the LLM judge's per-item value (`crate::judge`).
+    Judge(JudgeStat),
+}
+
+/// LLM-judge metrics (this project's definitions, `src/judge/tally.rs`), reported when the suite has a judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JudgeStat {
+    /// Pairwise: per item 1 (candidate better), ½ (tie), 0 (baseline better); the baseline's own is ½.
+    Preference,
+    /// Rubric: the normalised score in [0, 1].
+    Score,
 }
 
 /// Classification metrics (scikit-learn, `zero_division=0`).
@@ -250,6 +264,31 @@ static FUNCTION_CALLING: [MetricDef; 3] = [
         "share of items whose every expected call is matched by a call passing every argument check"),
 ];
 
+const JUDGE: &str = "this project (`src/judge/tally.rs`)";
+const JUDGE_PREFERENCE_DOC: &str =
+    "LLM judge, pairwise in both orders: share of items the candidate wins, ties counting half";
+const JUDGE_SCORE_DOC: &str = "LLM judge, rubric: mean score normalised to [0, 1]";
+
+/// The judge's rows, per task: mean metrics over the per-item values the judge's tally puts into the scores. They
+/// are gate metrics of every task when the suite has a `judge:` of the matching mode (the validator checks).
+#[rustfmt::skip]
+static JUDGE_METRICS: [MetricDef; 8] = [
+    def("judge_preference", Classification, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def("judge_score", Classification, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def("judge_preference", Summarization, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def("judge_score", Summarization, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def("judge_preference", Extraction, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def("judge_score", Extraction, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def("judge_preference", FunctionCalling, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def("judge_score", FunctionCalling, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+];
+
+/// The judge's metric rows of `task` (see [`JUDGE_METRICS`]); not in [`metrics`], which lists what every run of the
+/// task computes.
+pub fn judge_metrics(task: TaskKind) -> impl Iterator<Item = &'static MetricDef> {
+    JUDGE_METRICS.iter().filter(move |d| d.task == task)
+}
+
 /// Every metric a task reports, the default gate metric first. The gate accepts exactly these.
 pub fn metrics(task: TaskKind) -> &'static [MetricDef] {
     match task {
@@ -262,7 +301,10 @@ pub fn metrics(task: TaskKind) -> &'static [MetricDef] {
 
 /// The row for `name` in `task`'s table.
 pub fn metric(task: TaskKind, name: &str) -> Option<&'static MetricDef> {
-    metrics(task).iter().find(|d| d.name == name)
+    metrics(task)
+        .iter()
+        .chain(judge_metrics(task))
+        .find(|d| d.name == name)
 }
 
 /// The metric the gate uses when the suite names none (the first row of the task's table).
@@ -315,6 +357,7 @@ mod tests {
                     Stat::Rouge(_) => Summarization,
                     Stat::Field(_) => Extraction,
                     Stat::Call(_) => FunctionCalling,
+                    Stat::Judge(_) => panic!("judge rows are not in `metrics`: {}", d.name),
                 };
                 assert_eq!(stat_task, task, "{}", d.name);
                 assert!(
@@ -331,6 +374,20 @@ mod tests {
         assert_eq!(default_metric(Extraction), "field_f1");
         assert_eq!(default_metric(FunctionCalling), "full_call_accuracy");
         assert!(metric(Summarization, "micro_f1").is_none());
+    }
+
+    #[test]
+    fn judge_rows_are_mean_metrics_of_every_task_and_shadow_nothing() {
+        for task in TASKS {
+            let rows: Vec<_> = judge_metrics(task).collect();
+            assert_eq!(rows.len(), 2);
+            for d in rows {
+                assert_eq!((d.task, d.kind), (task, Mean));
+                assert!(matches!(d.stat, Stat::Judge(_)));
+                assert!(metrics(task).iter().all(|o| o.name != d.name));
+                assert_eq!(metric(task, d.name), Some(d));
+            }
+        }
     }
 
     #[test]

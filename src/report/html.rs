@@ -194,8 +194,8 @@ fn role(p: &ProviderResult) -> &'static str {
     }
 }
 
-/// USD with enough digits that small per-item costs do not print as zero.
-fn money(x: f64) -> String {
+/// USD with enough digits that small per-item costs do not print as zero (also used by the audit page).
+pub(crate) fn money(x: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
@@ -245,7 +245,8 @@ fn swatch(r: &crate::summary::Results, i: usize) -> String {
     )
 }
 
-const CSS: &str = r#"
+/// The report's style sheet (also used by the audit page, so both read alike).
+pub(crate) const CSS: &str = r#"
 :root{--fg:#1d1d1f;--muted:#5f6368;--line:#dadce0;--bg:#fff;--soft:#f6f7f9;--pass:#137333;--passbg:#e6f4ea;--fail:#b3261e;--failbg:#fce8e6;--inc:#8a5a00;--incbg:#fef7e0}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
@@ -265,6 +266,7 @@ th{background:var(--soft);font-weight:600}td.n,th.n{text-align:right;font-varian
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:14px}
 .card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:8px;padding:12px 14px;break-inside:avoid}
 .card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.inconclusive,.card.incomplete{border-left-color:var(--inc)}
+.banner.agreement{border:2px solid var(--inc);background:var(--incbg);padding:6px 14px;border-radius:6px;margin:8px 0}
 .headline{font-size:18px;font-weight:600;margin:10px 0 6px;padding:10px 14px;border-radius:6px;border-left:6px solid var(--line);background:var(--soft)}
 .headline.replace{border-left-color:var(--pass);background:var(--passbg)}.headline.none_yet,.headline.incomplete{border-left-color:var(--inc);background:var(--incbg)}
 .banner.incomplete{border:2px solid var(--fail);background:var(--failbg);padding:10px 14px;border-radius:6px;margin:8px 0}
@@ -417,6 +419,7 @@ pub fn render(page: &Page<'_>) -> String {
 
     verdicts(&mut body, r);
     body.push_str(&super::review::html_section(r));
+    body.push_str(&crate::judge::html_section(r));
     metrics(&mut body, r);
     cost_latency(&mut body, r);
     charts(&mut body, page);
@@ -442,6 +445,17 @@ pub fn render(page: &Page<'_>) -> String {
 
 fn verdicts(out: &mut String, r: &crate::summary::Results) {
     let _ = writeln!(out, "<section id=\"verdicts\"><h2>Verdicts</h2>");
+    let agreement = crate::agreement::report_lines(r);
+    if !agreement.is_empty() {
+        let _ = writeln!(
+            out,
+            "<div class=\"banner agreement\" role=\"note\">{}</div>",
+            agreement
+                .iter()
+                .map(|l| format!("<p>{}</p>", escape(l)))
+                .collect::<String>()
+        );
+    }
     if !r.complete {
         let reasons: Vec<String> = r
             .unsettled_by_reason
@@ -1010,7 +1024,12 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
             out,
             "</div></div><div class=\"cell\"><h4>expected</h4><div class=\"txt{}\">{}</div></div></div><div class=\"outs\">",
             if item.expected.is_string() { "" } else { " mono" },
-            clipped(&value_text(&item.expected))
+            clipped(&if item.expected.is_null() {
+                // Agreement scoring: an unlabelled row is scored against the reference only.
+                "(unlabelled: scored against the reference)".to_string()
+            } else {
+                value_text(&item.expected)
+            })
         );
         for p in 0..np {
             let pr = &r.providers[p];

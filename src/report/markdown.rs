@@ -48,6 +48,11 @@ pub fn render(r: &Results, artifacts: &Artifacts) -> String {
         RecommendationKind::NothingToCompare => "ℹ️",
     };
     let _ = writeln!(s, "{lead} **{}**\n", md(&rec.text));
+    let agreement = crate::agreement::report_lines(r);
+    if !agreement.is_empty() {
+        let lines: Vec<String> = agreement.iter().map(|l| md(l)).collect();
+        let _ = writeln!(s, "> [!IMPORTANT]\n> {}\n", lines.join("\n> "));
+    }
     if !r.complete {
         let reasons: Vec<String> = r
             .unsettled_by_reason
@@ -132,8 +137,9 @@ fn table(s: &mut String, r: &Results) {
     };
     let _ = writeln!(
         s,
-        "| provider | model | verdict | {} ({}% CI) | $ per 1k items | p50 ms | p99 ms | errors |",
+        "| provider | model | verdict | {}{} ({}% CI) | $ per 1k items | p50 ms | p99 ms | errors |",
         md(m),
+        if r.reference.is_some() { " (agreement)" } else { "" },
         (r.gate_config.confidence * 100.0).round()
     );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|");

@@ -87,6 +87,13 @@ pub fn render(r: &Results, opts: Options) -> String {
     recommendation(&mut out, r);
     out.push('\n');
     table(&mut out, r);
+    let agreement = crate::agreement::report_lines(r);
+    if !agreement.is_empty() {
+        out.push('\n');
+        for line in agreement {
+            push_wrapped(&mut out, &line, "", "  ", style(AnsiColor::Yellow));
+        }
+    }
     if !r.complete {
         let reasons: Vec<String> = r
             .unsettled_by_reason
@@ -128,6 +135,7 @@ pub fn render(r: &Results, opts: Options) -> String {
         }
     }
     out.push_str(&super::review::terminal_lines(r));
+    out.push_str(&crate::judge::terminal_lines(r));
     out.push('\n');
     push_wrapped(&mut out, &exit_line(r), "", "  ", Style::new().bold());
     out
@@ -159,7 +167,14 @@ fn table(out: &mut String, r: &Results) {
         "provider".to_string(),
         "model".to_string(),
         "verdict".to_string(),
-        format!("{metric} (CI)"),
+        format!(
+            "{metric}{} (CI)",
+            if r.reference.is_some() {
+                " agreement"
+            } else {
+                ""
+            }
+        ),
         "$/1k items".to_string(),
         "p50 ms".to_string(),
         "p99 ms".to_string(),

@@ -25,7 +25,7 @@ mod worker;
 
 pub use hash::{hash_endpoint, request_hash, REQUEST_HASH_VERSION};
 pub use provider_run::{Breaker, BREAKER_THRESHOLD};
-pub use retry::backoff;
+pub use retry::{backoff, decide as retry_decision, Decision as RetryDecision};
 pub use signals::{StopSignal, StopSignals};
 
 use crate::dataset::Item;

@@ -45,6 +45,35 @@ pub struct ProviderScores {
     counts: Counts,
 }
 
+impl ProviderScores {
+    /// Agreement scoring: scores of the items with a reference (`idx[j]` is the dataset index of `self`'s item `j`)
+    /// laid out over all `n` items for the per-item views (drill-down, review pack). An item without a reference has
+    /// NaN scores, is neither valid nor answered, and notes `(no reference)`; corpus metrics cannot be resampled.
+    pub fn spread(&self, idx: &[usize], n: usize) -> ProviderScores {
+        fn lay<T: Clone>(v: &[T], idx: &[usize], n: usize, fill: T) -> Vec<T> {
+            let mut out = vec![fill; n];
+            for (x, &i) in v.iter().zip(idx) {
+                out[i] = x.clone();
+            }
+            out
+        }
+        ProviderScores {
+            metrics: self.metrics.clone(),
+            per_item: self
+                .per_item
+                .iter()
+                .map(|(k, v)| (k.clone(), lay(v, idx, n, f64::NAN)))
+                .collect(),
+            valid: lay(&self.valid, idx, n, false),
+            answered: lay(&self.answered, idx, n, false),
+            item_score: lay(&self.item_score, idx, n, f64::NAN),
+            notes: lay(&self.notes, idx, n, "(no reference)".to_string()),
+            details: self.details.clone(),
+            counts: Counts::None,
+        }
+    }
+}
+
 /// What a corpus metric is recomputed from on a resample of item indices.
 #[derive(Debug, Clone)]
 enum Counts {

@@ -87,7 +87,15 @@ impl SimState {
             by_id.insert(
                 it.id.clone(),
                 Truth {
-                    expected: it.expected.clone(),
+                    // An unlabelled item (agreement scoring): the sim plays a model whose right answer is the
+                    // logged production answer, so quality differences still show as agreement differences.
+                    expected: match &it.expected {
+                        Value::Null => it
+                            .fields()
+                            .remove(crate::agreement::LOGGED_FIELD)
+                            .unwrap_or(Value::Null),
+                        v => v.clone(),
+                    },
                     source_text,
                 },
             );

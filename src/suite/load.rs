@@ -240,6 +240,8 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
         }
         None => (path.to_path_buf(), src.clone()),
     };
+    suite.dataset.unlabelled_ok =
+        suite.scoring.reference != crate::agreement::Reference::GroundTruth;
     let base = path.parent().unwrap_or(Path::new("."));
     let dataset_path = base.join(&suite.dataset.path);
     let tools = match &suite.tools {

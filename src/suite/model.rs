@@ -50,6 +50,9 @@ pub struct Suite {
     /// Scheduling, retries, budget.
     #[serde(default)]
     pub run: RunSpec,
+    /// An LLM judge comparing or scoring the providers' outputs (see `crate::judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::judge::JudgeSpec>,
 }
 
 fn one_u32() -> u32 {
@@ -67,6 +70,10 @@ pub struct DatasetSpec {
     pub id: Option<String>,
     /// Field holding the ground truth.
     pub expected: String,
+    /// Rows may lack the ground-truth field (set from `scoring.reference` when the suite is loaded: agreement
+    /// scoring needs no labels).
+    #[serde(skip)]
+    pub unlabelled_ok: bool,
     /// `jsonl` or `csv`; inferred from the extension when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<DatasetFormat>,
@@ -183,6 +190,14 @@ pub struct ScoringSpec {
     /// Function calling: `compat: strict` (default) or `bfcl` (BFCL's checker, rule for rule).
     #[serde(default)]
     pub function_call: crate::metrics::FunctionCallConfig,
+    /// What answers are scored against: `ground_truth` (default), `baseline` (the baseline's own answer: agreement)
+    /// or `logged` (the dataset's `logged_answer`: agreement with production). See [`crate::agreement`].
+    #[serde(default, skip_serializing_if = "is_ground_truth")]
+    pub reference: crate::agreement::Reference,
+}
+
+fn is_ground_truth(r: &crate::agreement::Reference) -> bool {
+    *r == crate::agreement::Reference::GroundTruth
 }
 
 fn yes() -> bool {
@@ -407,6 +422,21 @@ pub struct SimSpec {
     /// Token estimate multiplier (models that tokenize differently).
     #[serde(default = "one_f64")]
     pub token_factor: f64,
+    /// How the simulator behaves as a suite's `judge:` (see `crate::judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<SimJudgeSpec>,
+}
+
+/// The simulator as a judge: its flaws, each a probability per judge call.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimJudgeSpec {
+    /// Answer at random instead of by closeness to the reference.
+    #[serde(default)]
+    pub noise: f64,
+    /// Pick side A whatever the answers (pairwise).
+    #[serde(default)]
+    pub position_bias: f64,
 }
 
 fn default_correlation() -> f64 {
@@ -421,6 +451,7 @@ impl Default for SimSpec {
             faults: FaultSpec::default(),
             correlation: default_correlation(),
             token_factor: 1.0,
+            judge: None,
         }
     }
 }

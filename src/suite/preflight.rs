@@ -49,7 +49,9 @@ pub fn preflight(ls: &LoadedSuite) -> Result<()> {
         entry.1.push(format!("{}.{how}", p.id));
     };
     let mut errs = Vec::new();
-    for p in &ls.suite.providers {
+    // The judge is a provider entry too: its key is checked before anything is paid.
+    let judge = ls.suite.judge.as_ref().map(|j| &j.provider);
+    for p in ls.suite.providers.iter().chain(judge) {
         if let Some(env) = &p.api_key_env {
             if !set(env) {
                 note_unset(env, p, &["api_key_env"], "api_key_env");

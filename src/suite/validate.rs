@@ -53,6 +53,10 @@ pub(super) fn validate_with(
     let labels_ok = c.task();
     c.providers();
     c.gate();
+    for (path, msg, hint) in crate::judge::validate(ls) {
+        let e = c.at(&path, msg).hint(hint);
+        c.errs.push(e);
+    }
     c.run();
     if labels_ok {
         c.scorer();
@@ -680,7 +684,10 @@ impl<'a> Checks<'a> {
         let s = self.suite();
         let g = &s.gate;
         let metric = s.gate_metric();
-        if crate::metrics::metric(s.task, &metric).is_none() {
+        if let Some(e) = crate::judge::gate_metric_problem(s) {
+            let e = self.at(&["gate", "metric"], e.0).hint(e.1);
+            self.errs.push(e);
+        } else if crate::metrics::metric(s.task, &metric).is_none() {
             let known: Vec<&str> = crate::metrics::metrics(s.task)
                 .iter()
                 .map(|d| d.name)

@@ -92,21 +92,38 @@ pub(crate) fn evidence(
     scores: (&ProviderScores, &ProviderScores),
     results: (&super::ProviderResult, &super::ProviderResult),
     records: (&[Option<Outcome>], &[Option<Outcome>]),
+    reference: Option<&[usize]>,
 ) -> Evidence {
     let g = &ls.suite.gate;
     let (crec, brec) = records;
     let cstate: Vec<ItemState> = crec.iter().map(|r| state_of(r.as_ref())).collect();
     let bstate: Vec<ItemState> = brec.iter().map(|r| state_of(r.as_ref())).collect();
     let scored = |s: ItemState| matches!(s, ItemState::Answered | ItemState::ItemError);
+    // Where each item's scores are: its own index, or (agreement scoring) its position among the items with a
+    // reference; an item without a reference has no scores and is never paired.
+    let pos: Vec<Option<usize>> = match reference {
+        None => (0..cstate.len()).map(Some).collect(),
+        Some(idx) => {
+            let mut pos = vec![None; cstate.len()];
+            for (j, &i) in idx.iter().enumerate() {
+                pos[i] = Some(j);
+            }
+            pos
+        }
+    };
     let paired: Vec<usize> = (0..cstate.len())
-        .filter(|&i| scored(cstate[i]) && scored(bstate[i]))
+        .filter(|&i| scored(cstate[i]) && scored(bstate[i]) && pos[i].is_some())
         .collect();
-    let quality = quality(ls, scorer, metric, scores, &paired);
+    let scored_at: Vec<usize> = paired.iter().filter_map(|&i| pos[i]).collect();
+    let quality = quality(ls, scorer, metric, scores, &scored_at);
     let cost = cost(ls, crec, brec, &paired);
     let errors = errors(g, &cstate, &bstate);
     let latency = latency(g.confidence, ls.suite.run.seed, crec, brec);
     let (cand, _) = scores;
-    let answered: Vec<usize> = (0..cstate.len()).filter(|&i| scored(cstate[i])).collect();
+    let answered: Vec<usize> = (0..cstate.len())
+        .filter(|&i| scored(cstate[i]))
+        .filter_map(|i| pos[i])
+        .collect();
     let valid = answered.iter().filter(|&&i| cand.valid[i]).count() as u64;
     let format_validity_bounds = (!answered.is_empty()).then(|| {
         let iv = stats::wilson(valid, answered.len() as u64, g.confidence, true);

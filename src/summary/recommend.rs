@@ -326,7 +326,9 @@ pub(crate) mod fixture {
             )
         });
         ProviderResult {
+            judge: None,
             human_review: None,
+            agreement: None,
             id: id.into(),
             role: if gate.is_some() {
                 ProviderRole::Candidate
@@ -391,6 +393,7 @@ pub(crate) mod fixture {
         let gate_exit_code = gate::exit_code(&gate_config, &refs);
         let recommendation = super::recommend(&providers, true, gate_config.monthly_volume);
         Results {
+            judge: None,
             evalh_version: "0.1.0".into(),
             suite: "support-intents".into(),
             task: "classification".into(),
@@ -406,6 +409,7 @@ pub(crate) mod fixture {
             unsettled_by_reason: Default::default(),
             gate_exit_code,
             recommendation,
+            reference: None,
         }
     }
 }
