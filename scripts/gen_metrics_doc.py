@@ -15,7 +15,7 @@ SECTIONS = [
     ("Extraction: finding the JSON in an answer", "src/metrics/jsonparse.rs"),
     ("Extraction: field-level scores", "src/metrics/extraction.rs"),
     ("Function calling: BFCL-style call matching", "src/metrics/function_call/mod.rs"),
-    ("Agreement with the baseline (`scoring.reference`)", "src/agreement.rs"),
+    ("Agreement with the baseline (`scoring.reference`)", "src/summary/agreement.rs"),
     ("Statistics behind the gate", "src/stats/mod.rs"),
 ]
 

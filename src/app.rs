@@ -110,10 +110,17 @@ fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)>
             .collect();
         dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
-    crate::agreement::check_dataset(&ls, &items)?;
+    crate::summary::agreement::check_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
+    let mut judge = crate::judge::check_prompt(&ls, &items);
+    if judge.len() > 1 {
+        return Err(Error::Inputs(judge));
+    }
+    if let Some(e) = judge.pop() {
+        return Err(e.into());
+    }
     Ok((ls, items, prompter))
 }
 
@@ -142,7 +149,7 @@ fn validate(a: SuiteArgs) -> Result<i32> {
         ls.suite.providers.len(),
         ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
     );
-    if let Some(line) = crate::agreement::validate_line(&ls, &items) {
+    if let Some(line) = crate::summary::agreement::validate_line(&ls, &items) {
         println!("{line}");
     }
     Ok(0)
@@ -544,52 +551,10 @@ fn check_output_paths(outs: &ReportOutputs) -> Result<()> {
     ];
     for (what, path) in named {
         if let Some(p) = path {
-            check_writable(&p, what)?;
+            crate::report::check_writable(&p, what)?;
         }
     }
     Ok(())
-}
-
-/// `path` is a file that can be created or appended to; nothing is left behind by the check.
-pub(crate) fn check_writable(path: &Path, what: &str) -> Result<()> {
-    let bad = |msg: String, hint: &str| -> Error { InputError::new(path, msg).hint(hint).into() };
-    if path.is_dir() {
-        return Err(bad(
-            format!("{what} names a directory, not a file"),
-            "name a file, e.g. reports/summary.md",
-        ));
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        return Err(bad(
-            format!("{what}: folder {} does not exist", parent.display()),
-            "create the folder first (mkdir -p) or name a file in an existing one",
-        ));
-    }
-    let probe = if path.exists() {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map(drop)
-    } else {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|f| {
-                drop(f);
-                std::fs::remove_file(path)
-            })
-    };
-    probe.map_err(|e| {
-        bad(
-            format!("{what}: cannot write {}: {e}", path.display()),
-            "check the folder's permissions or name another file",
-        )
-    })
 }
 
 /// Write results.json and every report, print the table; returns the gate's exit code. With `visual`, also draw the

@@ -5,8 +5,8 @@
 
 use crate::dataset::Item;
 use crate::error::Result;
-use crate::judge::{JudgeOptions, JudgeOutcome};
 use crate::prompt::Prompter;
+use crate::runner::{JudgeOptions, JudgeOutcome};
 use crate::runner::{RunOptions, RunOutcome};
 use crate::suite::LoadedSuite;
 use std::path::Path;
@@ -28,7 +28,9 @@ pub fn phase(
         budget_usd: opts.max_cost_usd.or(ls.suite.run.max_cost_usd),
         cache: opts.cache.clone(),
     };
-    let out = rt.block_on(crate::judge::execute(ls, items, prompter, run_dir, &jopts))?;
+    let out = rt.block_on(crate::runner::execute_judge(
+        ls, items, prompter, run_dir, &jopts,
+    ))?;
     eprintln!(
         "judge: {} calls sent, {} already journaled, {} failed; evaluation cost ${:.4} (not in any provider's cost)",
         out.sent, out.resumed, out.errors, out.spent_usd

@@ -1,10 +1,10 @@
 //! The log commands: `evalh audit` and `evalh dataset from-logs` — argument checks, output files and the terminal
 //! summary around `crate::audit` and `crate::fromlogs`.
 
-use crate::app::check_writable;
 use crate::cli::{Allocation, AuditArgs, FromLogsArgs, LogArgs, LogFormat};
 use crate::error::{Error, InputError, Result};
 use crate::logs::{load_mapping as load, Mapping, Preset};
+use crate::report::check_writable;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -11,6 +11,9 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The dataset field `reference: logged` reads (the field `evalh dataset from-logs` writes).
+pub const LOGGED_FIELD: &str = "logged_answer";
+
 /// Largest dataset file read (1 GiB): a 100,000-item dataset of long documents is a few hundred MB. The file is
 /// held in memory while it is parsed, so a wrong path (a log, `/dev/zero`) must fail at once, not fill memory.
 pub const MAX_DATASET_BYTES: u64 = 1 << 30;

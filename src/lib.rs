@@ -12,7 +12,6 @@
 //! Around the suites: `logs` reads a team's usage logs for `audit` (spend per feature and bucket, savings of passing
 //! candidates) and `fromlogs` (production samples as datasets).
 
-pub mod agreement;
 pub mod app;
 pub mod app_judge;
 pub mod app_logs;

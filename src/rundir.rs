@@ -162,7 +162,34 @@ pub struct Manifest {
     pub dataset: DatasetRecord,
     /// The part of the dataset this run holds (`evalh run --shard K/N`); `None`: every item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<Shard>,
+}
+
+/// Part `index` (1-based) of `count` parts of a sharded run (`evalh run --shard K/N`, see `crate::shard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1..=count.
+    pub index: u32,
+    /// Number of shards (>= 1).
+    pub count: u32,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Parse `K/N` (1 <= K <= N); the error says what to write instead (clap prints it and exits 2).
+pub fn parse_shard(s: &str) -> std::result::Result<Shard, String> {
+    let bad = || format!("`{s}` is not a shard; write K/N with 1 <= K <= N, e.g. --shard 2/4");
+    let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+    let index: u32 = k.trim().parse().map_err(|_| bad())?;
+    let count: u32 = n.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// The dataset a run was started with.

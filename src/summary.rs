@@ -5,6 +5,7 @@
 //! everything deterministically (sorted inputs, seeded resampling, ordered maps), so the same journal always gives a
 //! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
 
+pub mod agreement;
 mod evidence;
 mod recommend;
 
@@ -185,7 +186,7 @@ pub struct ProviderResult {
     /// Agreement scoring only (`scoring.reference`): kappa against the reference and correctness on the labelled
     /// subset, beside the agreement figures in `metrics`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agreement: Option<crate::agreement::ProviderAgreement>,
+    pub agreement: Option<crate::summary::agreement::ProviderAgreement>,
 }
 
 /// The whole results document.
@@ -225,7 +226,7 @@ pub struct Results {
     /// Agreement scoring (`scoring.reference: baseline | logged`): what the quality figures measure — agreement with
     /// the reference, not correctness — and the items left without a reference. Absent under ground truth.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<crate::agreement::ReferenceSummary>,
+    pub reference: Option<crate::summary::agreement::ReferenceSummary>,
     /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
     pub recommendation: Recommendation,
 }
@@ -311,20 +312,19 @@ pub fn analyse_judged(
     let metric = suite.gate_metric();
     // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
     // the items that have one; the others are left out of every quality figure (crate::agreement).
-    let reference =
-        (suite.scoring.reference != crate::agreement::Reference::GroundTruth).then(|| {
-            let none = vec![None; items.len()];
-            let base = suite
-                .providers
-                .iter()
-                .position(|p| p.role == ProviderRole::Baseline);
-            crate::agreement::References::new(
-                ls,
-                &scorer,
-                items,
-                base.map_or(&none[..], |b| &table[b][0]),
-            )
-        });
+    let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {
+        let none = vec![None; items.len()];
+        let base = suite
+            .providers
+            .iter()
+            .position(|p| p.role == ProviderRole::Baseline);
+        crate::summary::agreement::References::new(
+            ls,
+            &scorer,
+            items,
+            base.map_or(&none[..], |b| &table[b][0]),
+        )
+    });
     let (score_items, score_idx) = match &reference {
         Some(r) => (&r.items[..], Some(&r.idx[..])),
         None => (items, None),
@@ -460,9 +460,9 @@ pub fn analyse_judged(
             metric_intervals.insert(name.to_string(), iv);
         }
         let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
-        let agreement = reference
-            .as_ref()
-            .map(|r| crate::agreement::provider_agreement(ls, &scorer, r, items, &table[pi][0]));
+        let agreement = reference.as_ref().map(|r| {
+            crate::summary::agreement::provider_agreement(ls, &scorer, r, items, &table[pi][0])
+        });
         provider_results.push(ProviderResult {
             id: p.id.clone(),
             role: p.role,
@@ -576,7 +576,7 @@ pub fn analyse_judged(
     };
     let mut recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
     if reference.is_some() {
-        crate::agreement::reword(&mut recommendation);
+        crate::summary::agreement::reword(&mut recommendation);
     }
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),

@@ -1,7 +1,7 @@
 //! Which bucket a request falls in: 1 keep premium, 2 migration target, 3 rules or the cheapest model — by its
 //! feature first, then its tags, its model, and last the start of its prompt.
 
-use crate::logs::{BucketRules, Record};
+use crate::logs::{content_text, BucketRules, Record};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -117,21 +117,6 @@ pub fn first_text(msgs: &[Value], role: &str) -> Option<String> {
         .iter()
         .find(|m| m.get("role").and_then(Value::as_str) == Some(role))?;
     content_text(m.get("content")?)
-}
-
-/// A message content as text: a string, or the `text` of each part of a content list joined by newlines.
-pub fn content_text(c: &Value) -> Option<String> {
-    match c {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(parts) => {
-            let texts: Vec<&str> = parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
-                .collect();
-            (!texts.is_empty()).then(|| texts.join("\n"))
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ mod render;
 mod savings;
 
 pub use aggregate::{MAX_FEATURES, MAX_MODELS, NO_FEATURE, NO_MODEL, OTHER_FEATURES, OTHER_MODELS};
-pub use buckets::{content_text, first_text, normalize_model, Buckets};
+pub use buckets::{first_text, normalize_model, Buckets};
 pub use hist::{Hist, EXACT_BELOW};
 pub use page::render as render_html;
 pub use render::render as render_terminal;
@@ -396,7 +396,7 @@ fn savings_of(a: &Audit, runs: &[(RunResults, String)]) -> Result<Savings> {
 /// A logged name as the outputs show it: with anything that looks like a secret or personal data masked (a team
 /// that keys features by user or API key must not find them in a report).
 fn shown(name: &str) -> String {
-    crate::fromlogs::mask_text(name, &mut Default::default())
+    crate::logs::mask_text(name, &mut Default::default())
 }
 
 fn feature_row(

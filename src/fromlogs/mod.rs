@@ -11,14 +11,13 @@
 //! * `mask` – what is masked and how it is counted.
 //! * `sample` – bottom-k sampling by a seeded hash, strata, allocation.
 
-mod mask;
 mod sample;
 
-pub use mask::{luhn, mask_text, mask_value, MaskCounts};
+pub use crate::logs::{luhn, mask_text, mask_value, MaskCounts};
 pub use sample::{allocate, key, Allocation, MAX_STRATA, NO_VALUE, OTHER_STRATA};
 
-use crate::audit::content_text;
 use crate::error::{Error, InputError, Result};
+use crate::logs::content_text;
 use crate::logs::{self, Field, Mapping, Preset, Record};
 use crate::suite::TaskKind;
 use sample::{Eligibility, Fetch, Picker};

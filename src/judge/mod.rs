@@ -2,27 +2,22 @@
 //! scores each answer against a rubric, so open-ended outputs get evidence beyond ground-truth metrics.
 //!
 //! Why this module exists: ROUGE and exact matches say whether an answer resembles a reference, not whether it is
-//! as good. The judge is configured like a provider (`judge:` in the suite, [`JudgeSpec`]), runs as a second phase
-//! of `evalh run` ([`execute`]) with its own journal ([`JUDGE_FILE`]), and its verdicts — re-read from that journal
+//! as good. The judge is configured like a provider (`judge:` in the suite, `crate::suite::JudgeSpec`), runs as a
+//! second phase of `evalh run` (`crate::runner::execute_judge`) with its own journal ([`JUDGE_FILE`]), and its verdicts — re-read from that journal
 //! whenever results are computed ([`load`]) — become the metrics `judge_preference` / `judge_score` of the metric
 //! table, the judge's block in results.json, and its agreement with the blind human reviewers. The simulator plays
 //! a judge with configurable noise and position bias ([`sim`]). docs/review.md documents prompts and statistics.
 
 mod check;
 mod prompt;
-mod record;
-mod render;
-mod run;
+pub(crate) mod record;
 pub mod sim;
-mod spec;
 mod tally;
 mod verdict;
 
-pub use check::{gate_metric_problem, validate};
-pub use record::{read as read_records, JudgeRecord, Order, JUDGE_FILE};
-pub use render::{html_section, terminal_lines};
-pub use run::{execute, reference_text, JudgeOptions, JudgeOutcome};
-pub use spec::{default_prompt, JudgeMode, JudgePrompt, JudgeSpec, RubricScale};
+pub use check::check_prompt;
+pub use prompt::{reference_text, Templates};
+pub use record::{read as read_records, JudgeRecord, Key, Order, JUDGE_FILE};
 pub use tally::{
     load, Estimate, HumanAgreement, JudgeResult, JudgeScores, JudgeSummary, PREFERENCE, SCORE,
 };

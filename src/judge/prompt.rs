@@ -3,10 +3,10 @@
 //! Why this module exists: the judge's prompt is user-editable like the task prompt, so a typo (`{{ ouput }}`) must
 //! be a file:line-style error before anything is paid, not a judge asked about an empty answer.
 
-use super::spec::JudgePrompt;
 use crate::chat::{Message, Role};
 use crate::dataset::Item;
 use crate::error::{InputError, Result};
+use crate::suite::JudgePrompt;
 use minijinja::{context, Environment, UndefinedBehavior};
 use std::path::{Path, PathBuf};
 
@@ -98,5 +98,15 @@ impl Templates {
             output => output,
             item => minijinja::Value::from_serialize(item.fields()),
         })
+    }
+}
+
+/// The item's reference as judge-prompt text: a string as is, anything else as JSON; None when absent.
+pub fn reference_text(item: &Item) -> Option<String> {
+    match &item.expected {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) if s.is_empty() => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        v => Some(v.to_string()),
     }
 }

@@ -17,22 +17,22 @@
 //! A comparison the judge owes with no successful judge record is unsettled: the run is INCOMPLETE.
 
 use super::record::{self, Key, Order};
-use super::spec::{JudgeMode, RubricScale};
 use super::verdict::{combine, parse_pairwise, parse_rubric, preference_value};
 use crate::dataset::Item;
 use crate::error::Result;
 use crate::journal::Record;
 use crate::review::{Choice, ChoiceCounts, Decisions};
 use crate::score::ProviderScores;
+use crate::suite::{JudgeMode, RubricScale};
 use crate::suite::{LoadedSuite, ProviderRole};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The metric names the judge adds to the metric table.
-pub const PREFERENCE: &str = "judge_preference";
+pub const PREFERENCE: &str = crate::metrics::JUDGE_PREFERENCE;
 /// See [`PREFERENCE`].
-pub const SCORE: &str = "judge_score";
+pub const SCORE: &str = crate::metrics::JUDGE_SCORE;
 
 /// A mean in [0, 1] with its interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -5,8 +5,8 @@
 //! journaled text, so a parser fix re-scores an old run offline; an answer that does not parse is counted as a parse
 //! failure, never guessed.
 
-use super::spec::RubricScale;
 use crate::review::{BlindChoice, Choice, Side};
+use crate::suite::RubricScale;
 
 /// The token after the last `<key>:` of `text` (case-insensitive), stripped of Markdown and punctuation.
 fn last_tagged(text: &str, key: &str) -> Option<String> {

@@ -16,17 +16,19 @@
 mod extract;
 mod fields;
 mod mapping;
+mod mask;
 mod read;
 mod record;
 
 pub use extract::Plan;
 pub use fields::{Field, LogSpec, Preset, Source, Syntax};
 pub use mapping::{load as load_mapping, BucketRules, LogSection, Mapping, BUCKET_NAMES};
+pub use mask::{luhn, mask_text, mask_value, MaskCounts};
 pub use read::{
     scan, workers, FileReport, Input, Loc, Probe, ScanReport, Sink, MALFORMED_EXAMPLES,
     MAX_LINE_BYTES,
 };
-pub use record::{status_ok, timestamp_ms, Record};
+pub use record::{content_text, status_ok, timestamp_ms, Record};
 
 use crate::error::{InputError, Result};
 

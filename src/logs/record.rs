@@ -103,7 +103,7 @@ pub(crate) fn build(plan: &Plan, slots: &mut [Option<Value>]) -> Result<Record, 
 /// Why a row is malformed, showing (a masked, shortened copy of) the value: reports must not carry a secret that a
 /// log happened to hold in a wrong place.
 fn bad(f: Field, v: &Value, what: &str) -> String {
-    let mut shown = crate::fromlogs::mask_text(&v.to_string(), &mut Default::default());
+    let mut shown = super::mask_text(&v.to_string(), &mut Default::default());
     if shown.len() > 60 {
         let cut = (0..=60)
             .rev()
@@ -332,6 +332,21 @@ fn parse_datetime(t: &str) -> Option<i64> {
         .num_days();
     let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
     Some(secs * 1000 + ms)
+}
+
+/// A message content as text: a string, or the `text` of each part of a content list joined by newlines.
+pub fn content_text(c: &Value) -> Option<String> {
+    match c {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => {
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
+                .collect();
+            (!texts.is_empty()).then(|| texts.join("\n"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

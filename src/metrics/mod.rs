@@ -26,6 +26,7 @@ pub use label_counts::{
 pub use labels::LabelExtract;
 pub use table::{
     default_metric, judge_metrics, markdown_table, metric, metrics, CallStat, FieldStat, JudgeStat,
-    LabelStat, MetricDef, MetricKind, RougeStat, Stat, TaskKind, TASKS,
+    LabelStat, MetricDef, MetricKind, RougeStat, Stat, TaskKind, JUDGE_PREFERENCE, JUDGE_SCORE,
+    TASKS,
 };
 pub use task::{SettingError, TaskScorer};

@@ -264,6 +264,11 @@ static FUNCTION_CALLING: [MetricDef; 3] = [
         "share of items whose every expected call is matched by a call passing every argument check"),
 ];
 
+/// The judge's pairwise metric (a judge with `mode: pairwise`).
+pub const JUDGE_PREFERENCE: &str = "judge_preference";
+/// The judge's rubric metric (a judge with `mode: rubric`).
+pub const JUDGE_SCORE: &str = "judge_score";
+
 const JUDGE: &str = "this project (`src/judge/tally.rs`)";
 const JUDGE_PREFERENCE_DOC: &str =
     "LLM judge, pairwise in both orders: share of items the candidate wins, ties counting half";
@@ -273,14 +278,14 @@ const JUDGE_SCORE_DOC: &str = "LLM judge, rubric: mean score normalised to [0, 1
 /// are gate metrics of every task when the suite has a `judge:` of the matching mode (the validator checks).
 #[rustfmt::skip]
 static JUDGE_METRICS: [MetricDef; 8] = [
-    def("judge_preference", Classification, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
-    def("judge_score", Classification, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
-    def("judge_preference", Summarization, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
-    def("judge_score", Summarization, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
-    def("judge_preference", Extraction, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
-    def("judge_score", Extraction, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
-    def("judge_preference", FunctionCalling, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
-    def("judge_score", FunctionCalling, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def(JUDGE_PREFERENCE, Classification, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def(JUDGE_SCORE, Classification, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def(JUDGE_PREFERENCE, Summarization, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def(JUDGE_SCORE, Summarization, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def(JUDGE_PREFERENCE, Extraction, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def(JUDGE_SCORE, Extraction, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
+    def(JUDGE_PREFERENCE, FunctionCalling, Mean, Stat::Judge(JudgeStat::Preference), JUDGE, JUDGE_PREFERENCE_DOC),
+    def(JUDGE_SCORE, FunctionCalling, Mean, Stat::Judge(JudgeStat::Score), JUDGE, JUDGE_SCORE_DOC),
 ];
 
 /// The judge's metric rows of `task` (see [`JUDGE_METRICS`]); not in [`metrics`], which lists what every run of the

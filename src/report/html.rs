@@ -419,7 +419,7 @@ pub fn render(page: &Page<'_>) -> String {
 
     verdicts(&mut body, r);
     body.push_str(&super::review::html_section(r));
-    body.push_str(&crate::judge::html_section(r));
+    body.push_str(&super::judge::html_section(r));
     metrics(&mut body, r);
     cost_latency(&mut body, r);
     charts(&mut body, page);
@@ -445,7 +445,7 @@ pub fn render(page: &Page<'_>) -> String {
 
 fn verdicts(out: &mut String, r: &crate::summary::Results) {
     let _ = writeln!(out, "<section id=\"verdicts\"><h2>Verdicts</h2>");
-    let agreement = crate::agreement::report_lines(r);
+    let agreement = crate::summary::agreement::report_lines(r);
     if !agreement.is_empty() {
         let _ = writeln!(
             out,

@@ -32,7 +32,7 @@ pub fn render(r: &Results) -> Result<String> {
     let mut tc = TestCase::new("run complete", status);
     tc.set_classname(format!("evalh.{}", r.suite));
     run.add_test_case(tc);
-    let agreement = crate::agreement::report_lines(r);
+    let agreement = crate::summary::agreement::report_lines(r);
     if !agreement.is_empty() {
         // Agreement scoring: say so where a CI reader looks, as a passing case carrying the explanation.
         let mut tc = TestCase::new(

@@ -7,13 +7,14 @@
 pub mod chart;
 pub mod html;
 pub mod json;
+pub mod judge;
 pub mod junit;
 pub mod markdown;
 pub mod review;
 pub mod review_page;
 pub mod terminal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InputError, Result};
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     res.map_err(io)
+}
+
+/// `path` is a file that can be created or appended to; nothing is left behind by the check.
+pub fn check_writable(path: &Path, what: &str) -> Result<()> {
+    let bad = |msg: String, hint: &str| -> Error { InputError::new(path, msg).hint(hint).into() };
+    if path.is_dir() {
+        return Err(bad(
+            format!("{what} names a directory, not a file"),
+            "name a file, e.g. reports/summary.md",
+        ));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(bad(
+            format!("{what}: folder {} does not exist", parent.display()),
+            "create the folder first (mkdir -p) or name a file in an existing one",
+        ));
+    }
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|f| {
+                drop(f);
+                std::fs::remove_file(path)
+            })
+    };
+    probe.map_err(|e| {
+        bad(
+            format!("{what}: cannot write {}: {e}", path.display()),
+            "check the folder's permissions or name another file",
+        )
+    })
 }
 
 /// Format a USD amount compactly.

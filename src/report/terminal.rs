@@ -87,7 +87,7 @@ pub fn render(r: &Results, opts: Options) -> String {
     recommendation(&mut out, r);
     out.push('\n');
     table(&mut out, r);
-    let agreement = crate::agreement::report_lines(r);
+    let agreement = crate::summary::agreement::report_lines(r);
     if !agreement.is_empty() {
         out.push('\n');
         for line in agreement {
@@ -135,7 +135,7 @@ pub fn render(r: &Results, opts: Options) -> String {
         }
     }
     out.push_str(&super::review::terminal_lines(r));
-    out.push_str(&crate::judge::terminal_lines(r));
+    out.push_str(&super::judge::terminal_lines(r));
     out.push('\n');
     push_wrapped(&mut out, &exit_line(r), "", "  ", Style::new().bold());
     out

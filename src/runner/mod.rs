@@ -14,6 +14,7 @@
 
 mod aimd;
 mod hash;
+mod judge;
 mod progress;
 mod provider_run;
 mod rate;
@@ -24,6 +25,7 @@ mod state;
 mod worker;
 
 pub use hash::{hash_endpoint, request_hash, REQUEST_HASH_VERSION};
+pub use judge::{execute as execute_judge, JudgeOptions, JudgeOutcome};
 pub use provider_run::{Breaker, BREAKER_THRESHOLD};
 pub use retry::{backoff, decide as retry_decision, Decision as RetryDecision};
 pub use signals::{StopSignal, StopSignals};

@@ -2,35 +2,8 @@
 
 use crate::dataset::Item;
 use crate::error::{Error, InputError, Result};
-use serde::{Deserialize, Serialize};
+pub use crate::rundir::{parse_shard as parse, Shard};
 use std::path::Path;
-
-/// Part `index` (1-based) of `count` parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Shard {
-    /// 1..=count.
-    pub index: u32,
-    /// Number of shards (>= 1).
-    pub count: u32,
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// Parse `K/N` (1 <= K <= N); the error says what to write instead (clap prints it and exits 2).
-pub fn parse(s: &str) -> std::result::Result<Shard, String> {
-    let bad = || format!("`{s}` is not a shard; write K/N with 1 <= K <= N, e.g. --shard 2/4");
-    let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
-    let index: u32 = k.trim().parse().map_err(|_| bad())?;
-    let count: u32 = n.trim().parse().map_err(|_| bad())?;
-    if count == 0 || index == 0 || index > count {
-        return Err(bad());
-    }
-    Ok(Shard { index, count })
-}
 
 /// The shard (1..=count) an item id belongs to: the first 8 bytes of blake3(id), little-endian, modulo `count`. A
 /// function of the id alone, so adding or removing other items never moves an item between shards.

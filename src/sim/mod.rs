@@ -92,7 +92,7 @@ impl SimState {
                     expected: match &it.expected {
                         Value::Null => it
                             .fields()
-                            .remove(crate::agreement::LOGGED_FIELD)
+                            .remove(crate::dataset::LOGGED_FIELD)
                             .unwrap_or(Value::Null),
                         v => v.clone(),
                     },

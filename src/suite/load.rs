@@ -29,6 +29,15 @@ pub struct LoadedSuite {
 }
 
 impl LoadedSuite {
+    /// An error in the suite file, located at the nested key `path` (or its nearest enclosing key, or line 1).
+    pub fn error_at(&self, path: &[&str], msg: impl Into<String>) -> InputError {
+        let e = InputError::new(&self.path, msg);
+        match locate_path(&self.src, path) {
+            Some((l, c)) => e.at(l, c),
+            None => e.at_line(1),
+        }
+    }
+
     /// The suite's scoring settings compiled for its task: what scoring uses, and what validation builds to check
     /// them.
     pub fn task_scorer(&self) -> std::result::Result<TaskScorer, InputError> {
@@ -240,8 +249,7 @@ pub fn load_suite(path: &Path, providers_file: Option<&Path>) -> Result<LoadedSu
         }
         None => (path.to_path_buf(), src.clone()),
     };
-    suite.dataset.unlabelled_ok =
-        suite.scoring.reference != crate::agreement::Reference::GroundTruth;
+    suite.dataset.unlabelled_ok = suite.scoring.reference != crate::suite::Reference::GroundTruth;
     let base = path.parent().unwrap_or(Path::new("."));
     let dataset_path = base.join(&suite.dataset.path);
     let tools = match &suite.tools {

@@ -6,12 +6,14 @@
 //! Everything downstream takes a `LoadedSuite`, so paths are already resolved relative to the suite file.
 
 mod headers;
+mod judge;
 pub mod load;
 pub mod model;
 pub mod preflight;
 pub mod validate;
 
 pub use headers::{env_refs, expand_env, is_credential_header};
+pub use judge::{default_prompt, JudgeMode, JudgePrompt, JudgeSpec, RubricScale};
 pub use load::{load_suite, LoadedSuite};
 pub use model::*;
 pub use preflight::preflight;

@@ -52,7 +52,7 @@ pub struct Suite {
     pub run: RunSpec,
     /// An LLM judge comparing or scoring the providers' outputs (see `crate::judge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub judge: Option<crate::judge::JudgeSpec>,
+    pub judge: Option<super::judge::JudgeSpec>,
 }
 
 fn one_u32() -> u32 {
@@ -193,11 +193,35 @@ pub struct ScoringSpec {
     /// What answers are scored against: `ground_truth` (default), `baseline` (the baseline's own answer: agreement)
     /// or `logged` (the dataset's `logged_answer`: agreement with production). See [`crate::agreement`].
     #[serde(default, skip_serializing_if = "is_ground_truth")]
-    pub reference: crate::agreement::Reference,
+    pub reference: Reference,
 }
 
-fn is_ground_truth(r: &crate::agreement::Reference) -> bool {
-    *r == crate::agreement::Reference::GroundTruth
+/// What each answer is scored against (`scoring.reference`; see `crate::summary::agreement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Reference {
+    /// The dataset's ground-truth field (`dataset.expected`): correctness.
+    #[default]
+    GroundTruth,
+    /// The baseline provider's own answer to the item: agreement with the baseline.
+    Baseline,
+    /// The production answer kept in the dataset's `logged_answer` field: agreement with production.
+    Logged,
+}
+
+impl Reference {
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reference::GroundTruth => "ground_truth",
+            Reference::Baseline => "baseline",
+            Reference::Logged => "logged",
+        }
+    }
+}
+
+fn is_ground_truth(r: &Reference) -> bool {
+    *r == Reference::GroundTruth
 }
 
 fn yes() -> bool {

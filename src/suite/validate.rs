@@ -53,7 +53,7 @@ pub(super) fn validate_with(
     let labels_ok = c.task();
     c.providers();
     c.gate();
-    for (path, msg, hint) in crate::judge::validate(ls) {
+    for (path, msg, hint) in super::judge::validate_judge(ls) {
         let e = c.at(&path, msg).hint(hint);
         c.errs.push(e);
     }
@@ -92,11 +92,7 @@ impl<'a> Checks<'a> {
 
     /// An error in the suite file, located at the nested key `path` (or its nearest enclosing key, or line 1).
     fn at(&self, path: &[&str], msg: impl Into<String>) -> InputError {
-        let e = InputError::new(&self.ls.path, msg);
-        match super::load::locate_path(&self.ls.src, path) {
-            Some((l, c)) => e.at(l, c),
-            None => e.at_line(1),
-        }
+        self.ls.error_at(path, msg)
     }
 
     /// An error about provider `id`, located at its key `path` in the file that declares the providers.
@@ -684,7 +680,7 @@ impl<'a> Checks<'a> {
         let s = self.suite();
         let g = &s.gate;
         let metric = s.gate_metric();
-        if let Some(e) = crate::judge::gate_metric_problem(s) {
+        if let Some(e) = super::judge::gate_metric_problem(s) {
             let e = self.at(&["gate", "metric"], e.0).hint(e.1);
             self.errs.push(e);
         } else if crate::metrics::metric(s.task, &metric).is_none() {

@@ -4,7 +4,9 @@
 //! [`ProviderSpec`] schema; only `mode`, `scale` and `prompt` are the judge's own. The default prompts ship here and
 //! are documented in docs/review.md; a suite overrides them with `prompt: {system, user}`.
 
-use crate::suite::ProviderSpec;
+use super::load::LoadedSuite;
+use super::model::{ProviderSpec, Suite};
+use crate::metrics::{JUDGE_PREFERENCE, JUDGE_SCORE};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -197,6 +199,81 @@ pub fn default_prompt(mode: JudgeMode, scale: RubricScale) -> JudgePrompt {
         system: Some(SYSTEM.into()),
         user: user.into(),
     }
+}
+
+/// A problem with the gate metric and the judge: (message, fix); None when the metric is not a judge metric or the
+/// judge produces it.
+pub fn gate_metric_problem(s: &Suite) -> Option<(String, String)> {
+    let metric = s.gate_metric();
+    let needs = match metric.as_str() {
+        JUDGE_PREFERENCE => JudgeMode::Pairwise,
+        JUDGE_SCORE => JudgeMode::Rubric,
+        _ => return None,
+    };
+    let mode = |m: JudgeMode| {
+        if m == JudgeMode::Pairwise {
+            "pairwise"
+        } else {
+            "rubric"
+        }
+    };
+    match &s.judge {
+        Some(j) if j.mode == needs => None,
+        Some(j) => Some((
+            format!("gate metric `{metric}` needs a {} judge, but judge.mode is {}", mode(needs), mode(j.mode)),
+            format!("set judge.mode: {}, or gate on `{}`", mode(needs), if needs == JudgeMode::Pairwise { JUDGE_SCORE } else { JUDGE_PREFERENCE }),
+        )),
+        None => Some((
+            format!("gate metric `{metric}` needs a `judge:` entry, and the suite has none"),
+            format!("add e.g. `judge: {{kind: sim, model: sim-judge, mode: {}}}`, or gate on a task metric", mode(needs)),
+        )),
+    }
+}
+
+/// Problems of the suite's `judge:` entry that its schema cannot express: (key path, message, fix). The judge's
+/// prompt is checked against the dataset where the dataset is read (`crate::judge::check_prompt`).
+pub fn validate_judge(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
+    let mut out = Vec::new();
+    let Some(j) = &ls.suite.judge else {
+        return out;
+    };
+    if let Some(sj) = j.provider.sim.as_ref().and_then(|s| s.judge) {
+        for (name, v) in [("noise", sj.noise), ("position_bias", sj.position_bias)] {
+            if !(0.0..=1.0).contains(&v) {
+                out.push((
+                    vec!["judge", "sim", "judge", name],
+                    format!("judge.sim.judge.{name} is {v}; it is a probability"),
+                    "use a number from 0 to 1, e.g. 0.1".to_string(),
+                ));
+            }
+        }
+    }
+    if j.provider.sim.as_ref().is_some_and(|s| s.judge.is_some())
+        && j.provider.kind != super::model::ProviderKind::Sim
+    {
+        out.push((
+            vec!["judge", "sim"],
+            format!(
+                "judge.sim is set but the judge's kind is {}",
+                j.provider.kind.as_str()
+            ),
+            "remove `sim:` or use `kind: sim`".to_string(),
+        ));
+    }
+    if j.mode == JudgeMode::Pairwise
+        && !ls
+            .suite
+            .providers
+            .iter()
+            .any(|p| p.role == super::model::ProviderRole::Candidate)
+    {
+        out.push((
+            vec!["judge", "mode"],
+            "a pairwise judge compares candidates with the baseline, and the suite has no candidate".to_string(),
+            "add a candidate provider, or use `mode: rubric`".to_string(),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -45,39 +45,13 @@
 
 use crate::chat::ToolCall;
 use crate::dataset::Item;
+use crate::dataset::LOGGED_FIELD;
 use crate::metrics::labels::LabelExtractor;
 use crate::outcome::Outcome;
-use crate::suite::{LoadedSuite, TaskKind};
-use serde::{Deserialize, Serialize};
+use crate::suite::{LoadedSuite, Reference, TaskKind};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-
-/// What each answer is scored against (`scoring.reference`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Reference {
-    /// The dataset's ground-truth field (`dataset.expected`): correctness.
-    #[default]
-    GroundTruth,
-    /// The baseline provider's own answer to the item: agreement with the baseline.
-    Baseline,
-    /// The production answer kept in the dataset's `logged_answer` field: agreement with production.
-    Logged,
-}
-
-impl Reference {
-    /// The YAML spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reference::GroundTruth => "ground_truth",
-            Reference::Baseline => "baseline",
-            Reference::Logged => "logged",
-        }
-    }
-}
-
-/// The dataset field `reference: logged` reads (the field `evalh dataset from-logs` writes).
-pub const LOGGED_FIELD: &str = "logged_answer";
 
 /// The reference of every item that has one.
 #[derive(Debug, Clone)]

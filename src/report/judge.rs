@@ -4,9 +4,9 @@
 //! Why this module exists: the reports show the judge next to the human review in the same vocabulary, and keep the
 //! judge's cost visibly apart from the providers'.
 
-use super::spec::JudgeMode;
-use super::tally::{Estimate, HumanAgreement, JudgeResult};
-use crate::report::html::escape;
+use super::html::escape;
+use crate::judge::{Estimate, HumanAgreement, JudgeResult};
+use crate::suite::JudgeMode;
 use crate::summary::Results;
 use std::fmt::Write;
 

@@ -7,14 +7,14 @@
 //! A comparison is planned only from settled answers: an item whose baseline or candidate answer is missing is not
 //! judged (the run is incomplete anyway); a judge that cannot be reached leaves its comparisons unsettled.
 
-use super::record::{self, JudgeRecord, Key, Order};
-use super::spec::{JudgeMode, JudgeSpec};
 use crate::chat::{Message, Role};
 use crate::dataset::Item;
 use crate::error::{Error, Result};
 use crate::journal::{self, ErrorInfo, Record};
+use crate::judge::{self as judge, record, reference_text, JudgeRecord, Key, Order};
 use crate::prompt::Prompter;
 use crate::provider::{self, ChatRequest, Provider, RequestMeta, Timeouts};
+use crate::suite::{JudgeMode, JudgeSpec, RubricScale};
 use crate::suite::{LoadedSuite, ProviderKind, ProviderRole as SuiteRole};
 use std::collections::HashMap;
 use std::path::Path;
@@ -63,16 +63,6 @@ struct Call {
     sim: SimInput,
 }
 
-/// The item's reference as judge-prompt text: a string as is, anything else as JSON; None when absent.
-pub fn reference_text(item: &Item) -> Option<String> {
-    match &item.expected {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) if s.is_empty() => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        v => Some(v.to_string()),
-    }
-}
-
 /// Successful repeat-0 answers of the providers' journal: (provider, item) → text; and what the journal cost.
 /// Providers' records by (provider, item).
 type Answers = HashMap<(String, String), Record>;
@@ -115,7 +105,7 @@ fn plan(
         return Ok(Vec::new());
     };
     let prompt = spec.prompt();
-    let templates = super::prompt::Templates::new(&ls.path, &prompt)?;
+    let templates = judge::Templates::new(&ls.path, &prompt)?;
     let ok = |p: &str, item: &str| {
         answers
             .get(&(p.to_string(), item.to_string()))
@@ -458,15 +448,15 @@ impl Phase {
         let key = &rec.request_hash;
         let text = match sim {
             SimInput::Pairwise { a, b } => {
-                super::sim::pairwise(&profile, self.seed, key, reference, a, b)
+                judge::sim::pairwise(&profile, self.seed, key, reference, a, b)
             }
-            SimInput::Rubric { output } => super::sim::rubric(
+            SimInput::Rubric { output } => judge::sim::rubric(
                 &profile,
                 self.seed,
                 key,
                 reference,
                 output,
-                self.spec.scale == super::spec::RubricScale::PassFail,
+                self.spec.scale == RubricScale::PassFail,
             ),
         };
         let output_tokens = self.tokens.estimate_output_tokens(&text, &[]);
