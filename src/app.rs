@@ -454,31 +454,43 @@ fn run(a: RunArgs) -> Result<i32> {
         &opts,
     ))?;
     let judged = crate::app_judge::phase(&rt, &ls, &items, &prompter, &run_dir, &opts, &outcome)?;
-    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process; while
-    // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
-    // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
+    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process. While
+    // the journal is scored (minutes on a large run) the first signal lets the scoring finish, so results.json and the
+    // reports are written (a cancelled CI job gets its results within its grace period); a second one stops at once.
+    // Everything is journaled, so stopping loses nothing: `--resume` sends nothing and recomputes the results.
     let resume_dir = run_dir.clone();
     rt.spawn(async move {
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+        let mut signals = 0;
+        loop {
+            #[cfg(unix)]
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
                 }
-                Err(_) => std::future::pending::<()>().await,
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
             }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
+            signals += 1;
+            if signals == 1 {
+                eprintln!(
+                    "\nfinishing the results from the journal (a second signal stops now; evalh run --resume {} recomputes them)",
+                    resume_dir.display()
+                );
+                continue;
+            }
+            eprintln!(
+                "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
+                resume_dir.display()
+            );
+            std::process::exit(crate::error::exit::INCOMPLETE);
         }
-        eprintln!(
-            "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
-            resume_dir.display()
-        );
-        std::process::exit(crate::error::exit::INCOMPLETE);
     });
     if let Some(c) = &cache {
         if c.hits() > 0 {
