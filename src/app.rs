@@ -450,15 +450,21 @@ fn run(a: RunArgs) -> Result<i32> {
         &opts,
     ))?;
     let judged = crate::app_judge::phase(&rt, &ls, &items, &prompter, &run_dir, &opts, &outcome)?;
-    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process; while
-    // the journal is scored (minutes on a large run) those signals must still stop evalh. Everything is journaled, so
-    // stopping here loses nothing: `--resume` sends nothing and recomputes the results.
+    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process. While
+    // the journal is scored (minutes on a large run) the first signal lets the scoring finish, so results.json and the
+    // reports are written (a cancelled CI job gets its results within its grace period); a second one stops at once.
+    // Everything is journaled, so stopping loses nothing: `--resume` sends nothing and recomputes the results.
     let resume_dir = run_dir.clone();
     let mut signals = {
         let _in_runtime = rt.enter();
         crate::runner::StopSignals::listen()
     };
     rt.spawn(async move {
+        signals.next().await;
+        eprintln!(
+            "\nfinishing the results from the journal (a second signal stops now; evalh run --resume {} recomputes them)",
+            resume_dir.display()
+        );
         signals.next().await;
         eprintln!(
             "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",

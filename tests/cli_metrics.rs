@@ -205,8 +205,10 @@ fn function_call_cli_gives_verdicts() {
 /// there evalh accepts what BFCL's first-match pairing rejects.
 #[test]
 fn function_call_bfcl_compat_matches_bfcl() {
-    let golden: Value =
-        serde_json::from_str(include_str!("data/golden/bfcl_agreement.json")).unwrap();
+    let gz = std::fs::read(root().join("tests/data/golden/bfcl_agreement.json.gz")).unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    let golden: Value = serde_json::from_str(&json).unwrap();
     let (tools, entries, cases) = (
         &golden["tools"],
         &golden["entries"],

@@ -454,3 +454,56 @@ fn every_gate_metric_the_validator_accepts_gets_a_finite_interval_and_a_verdict(
         }
     }
 }
+
+#[test]
+fn a_signal_while_scoring_still_writes_the_results() {
+    // Issue 14: stopped while scoring, a run left no results.json. The first signal now lets the scoring finish.
+    let data: String = (0..6000)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"i{i}\", \"text\": \"ticket {i}\", \"label\": \"{}\"}}\n",
+                ["billing", "bug", "feature"][i % 3]
+            )
+        })
+        .collect();
+    let suite = sim_suite("run: {concurrency: 64}\ngate: {bootstrap_iters: 5000}\n").replace(
+        "sim: {quality: 1.0}",
+        "sim: {quality: 0.9, latency_ms: {p50: 0, p99: 0}}",
+    );
+    let d = fixture(&[("s.yaml", &suite), ("data.jsonl", &data)]);
+    let mut child = std::process::Command::new(bin())
+        .args(["run", "s.yaml", "--out", "reports", "--no-cache"])
+        .current_dir(d.path())
+        .env("CI", "true")
+        .env("EVALH_TIMINGS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains("requests sent and journaled") {
+            // Let the scoring-phase handler register, then stop the run while it scores.
+            std::thread::sleep(Duration::from_millis(300));
+            std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            break;
+        }
+    }
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    assert!(seen.contains("finishing the results"), "{seen}");
+    assert!(matches!(status.code(), Some(0 | 1)), "{status:?}: {seen}");
+    let r = results(&run_dir(d.path()));
+    assert_eq!(r["complete"], true);
+}

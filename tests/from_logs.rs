@@ -370,3 +370,60 @@ fn mistakes_are_bad_input() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.path().join("x.jsonl").exists());
 }
+
+/// Issue 21, end to end: a dataset drawn from logs, with no labels, is scored against the baseline's own answers
+/// (`scoring.reference: baseline`), and every output says it measures agreement, not correctness.
+#[test]
+fn a_dataset_from_logs_runs_with_the_baseline_as_the_reference() {
+    let d = fixture(&[(
+        "s.yaml",
+        r#"name: from-logs-agreement
+task: summarization
+dataset: {path: d.jsonl, id: id, expected: label}
+prompt:
+  system: "{{ system }}"
+  user: "{{ input }}"
+scoring: {reference: baseline}
+providers:
+  - {id: premium, role: baseline, kind: sim, model: sim-premium, price: {input_per_mtok: 2.5, output_per_mtok: 10}, sim: {quality: 0.9}}
+  - {id: flash, kind: sim, model: sim-flash, price: {input_per_mtok: 0.1, output_per_mtok: 0.4}, sim: {quality: 0.9}}
+"#,
+    )]);
+    let dir = d.path();
+    let log = golden("openai.jsonl.gz");
+    let o = evalh(
+        dir,
+        &[
+            "dataset",
+            "from-logs",
+            log.to_str().unwrap(),
+            "--task",
+            "summarization",
+            "--n",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            "d.jsonl",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = evalh(dir, &["run", "s.yaml", "--out", "reports"]);
+    let t = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
+    assert!(t.contains("AGREEMENT, NOT CORRECTNESS"), "{t}");
+    let run = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    assert!(r["reference"].is_object(), "{}", r["reference"]);
+    assert_eq!(r["complete"], true);
+    let flash = &r["providers"][1];
+    let v = flash["metrics"]["rougeLsum_f"].as_f64().unwrap();
+    assert!(v > 0.5 && v < 1.0, "{flash}");
+    assert!(flash["gate"]["verdict"].is_string());
+}

@@ -909,6 +909,10 @@ fn the_proxy_cools_a_failing_candidate_after_its_allowed_fails_and_fails_over_to
             p["sim"]["faults"] = json!({"server_error": 1.0});
         }
     }
+    // The run directory's suite names its dataset copy relative to the run directory; the copy of the suite lives
+    // elsewhere.
+    let data = run.join(suite["dataset"]["path"].as_str().unwrap());
+    suite["dataset"]["path"] = json!(data.to_str().unwrap());
     let faulty = d.path().join("faulty.yaml");
     std::fs::write(&faulty, serde_yaml::to_string(&suite).unwrap()).unwrap();
     let sim_log = d.path().join("sim.jsonl");

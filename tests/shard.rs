@@ -69,6 +69,7 @@ fn comparable(path: &Path) -> Value {
                     .is_some_and(|n| n.contains("latency"))
                 {
                     m.remove("detail");
+                    m.remove("summary");
                     m.remove("interval");
                 }
                 m.values_mut().for_each(strip);

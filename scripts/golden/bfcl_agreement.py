@@ -43,7 +43,7 @@ modules import (openai, anthropic, cohere, mistralai, google-genai, writer-sdk,
 qwen-agent and its imports, tree_sitter==0.21.3, tree-sitter-java==0.21.0,
 tree-sitter-javascript==0.21.4, boto3, ...) is enough.
 
-Output: tests/data/golden/bfcl_agreement.json (BFCL_GOLDEN_OUT=path and
+Output: tests/data/golden/bfcl_agreement.json.gz (BFCL_GOLDEN_OUT=path and
 BFCL_GOLDEN_CAP=n write another sample, e.g. every case with a huge n; the Rust
 tests read EVALH_BFCL_GOLDEN=path instead of the committed file when set)
   {"generator", "reference", "model", "counts": {...},
@@ -58,6 +58,7 @@ tests read EVALH_BFCL_GOLDEN=path instead of the committed file when set)
 
 import copy
 import importlib.metadata
+import gzip
 import json
 import os
 import random
@@ -87,7 +88,7 @@ CATEGORIES = [
 CAP = int(os.environ.get("BFCL_GOLDEN_CAP", "40"))  # committed cases per (category, class) at most
 SEED = 20240613
 OUT = os.environ.get("BFCL_GOLDEN_OUT") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "golden", "bfcl_agreement.json"
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "golden", "bfcl_agreement.json.gz"
 )
 
 # Classes that give way to a more specific one when two variants produce the same output.
@@ -670,9 +671,11 @@ def main():
         "entries": entries_kept,
         "cases": cases_out,
     }
-    with open(OUT, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
-        fh.write("\n")
+    # Gzipped (mtime 0, no name: byte-identical on every run), so the committed file stays small.
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+    with open(OUT, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+            fh.write(text.encode("utf-8"))
     print(f"generated {sum(counts.values())} cases, committed {len(cases_out)} "
           f"({len(entries_kept)} entries, {len(used_tools)} tool lists) to {os.path.normpath(OUT)}")
     if crashes:

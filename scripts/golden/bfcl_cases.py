@@ -6,7 +6,7 @@ These cases are for the default `compat: strict` mode, which deliberately
 differs from BFCL (see the difference table in the module docs), so their
 verdicts are written by hand from the module docs; each case names the rule it
 exercises. BFCL's own verdicts, made by running its checker, are in
-bfcl_agreement.json (scripts/golden/bfcl_agreement.py) and checked against
+bfcl_agreement.json.gz (scripts/golden/bfcl_agreement.py) and checked against
 `compat: bfcl`.
 
 Data format (one JSON document):

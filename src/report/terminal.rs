@@ -134,8 +134,8 @@ pub fn render(r: &Results, opts: Options) -> String {
             push_wrapped(&mut out, &n, "  ", "    ", Style::new());
         }
     }
-    out.push_str(&super::review::terminal_lines(r));
-    out.push_str(&super::judge::terminal_lines(r));
+    push_block(&mut out, &super::review::terminal_lines(r));
+    push_block(&mut out, &super::judge::terminal_lines(r));
     out.push('\n');
     push_wrapped(&mut out, &exit_line(r), "", "  ", Style::new().bold());
     out
@@ -459,6 +459,24 @@ fn take_width(s: &str, w: usize) -> String {
         s.chars().take(1).collect()
     } else {
         out
+    }
+}
+
+/// Lines another module rendered, each wrapped to the terminal width with its own indent (plus two on continuation).
+fn push_block(out: &mut String, block: &str) {
+    for line in block.lines() {
+        if line.trim().is_empty() {
+            out.push('\n');
+            continue;
+        }
+        let indent = &line[..line.len() - line.trim_start().len()];
+        push_wrapped(
+            out,
+            line.trim_start(),
+            indent,
+            &format!("{indent}  "),
+            Style::new(),
+        );
     }
 }
 

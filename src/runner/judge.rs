@@ -261,15 +261,16 @@ async fn send_all(
     let spent = Arc::new(AtomicU64::new((spent_before * 1e6).round() as u64));
     let reserved = Arc::new(AtomicU64::new(0));
     let interrupted = Arc::new(AtomicBool::new(false));
-    {
+    // Ctrl-C or SIGTERM: stop sending judge calls, let those in flight finish.
+    let listener = {
         let (phase, interrupted) = (phase.clone(), interrupted.clone());
+        let mut signals = super::StopSignals::listen();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                phase.stop.store(true, Ordering::SeqCst);
-            }
-        });
-    }
+            signals.next().await;
+            interrupted.store(true, Ordering::SeqCst);
+            phase.stop.store(true, Ordering::SeqCst);
+        })
+    };
     let max_out = phase
         .spec
         .provider
@@ -335,6 +336,8 @@ async fn send_all(
             }
         }
     }
+    // Sending is over: the command listens for stop signals from here on.
+    listener.abort();
     if let Ok(w) = Arc::try_unwrap(writer) {
         w.finish()?;
     }

@@ -238,7 +238,7 @@ fn verdict_serializes() {
 }
 
 // ---------------------------------------------------------------------------
-// BFCL's own verdicts (tests/data/golden/bfcl_agreement.json, scripts/golden/bfcl_agreement.py)
+// BFCL's own verdicts (tests/data/golden/bfcl_agreement.json.gz, scripts/golden/bfcl_agreement.py)
 
 #[derive(serde::Deserialize)]
 struct Golden {
@@ -272,11 +272,19 @@ fn golden() -> Golden {
     let path = std::env::var("EVALH_BFCL_GOLDEN").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/golden/bfcl_agreement.json"
+            "/tests/data/golden/bfcl_agreement.json.gz"
         )
         .to_string()
     });
-    let text = std::fs::read_to_string(&path).expect("golden vectors");
+    let bytes = std::fs::read(&path).expect("golden vectors");
+    let text = if path.ends_with(".gz") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+            .expect("golden vectors gunzip");
+        s
+    } else {
+        String::from_utf8(bytes).expect("golden vectors utf-8")
+    };
     serde_json::from_str(&text).expect("golden vectors parse")
 }
 
