@@ -51,7 +51,8 @@ def run(binary, args, env=None):
 
 
 def run_dir_of(out):
-    dirs = [os.path.join(out, d) for d in os.listdir(out)]
+    # The output folder also holds index.html (every run of every suite).
+    dirs = [os.path.join(out, d) for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))]
     assert len(dirs) == 1, dirs
     return dirs[0]
 

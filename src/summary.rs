@@ -18,7 +18,7 @@ use crate::gate::{self, GateResult};
 use crate::outcome::Outcome;
 use crate::score::{self, ProviderScores, Scorer};
 use crate::stats;
-use crate::suite::{LoadedSuite, ProviderRole};
+use crate::suite::{LoadedSuite, ProviderRole, TaskKind};
 use evidence::{evidence, failure_summary};
 pub(crate) use evidence::{state_of, ItemState};
 use serde::Serialize;
@@ -171,7 +171,7 @@ pub struct ProviderResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<Value>,
     /// Task-specific details.
-    pub details: Value,
+    pub details: score::Details,
     /// Stream/non-stream equivalence (providers with `compare_stream: true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_equivalence: Option<StreamEquivalence>,
@@ -197,7 +197,7 @@ pub struct Results {
     /// Suite name.
     pub suite: String,
     /// Task type.
-    pub task: String,
+    pub task: TaskKind,
     /// Items in the dataset.
     pub n_items: usize,
     /// Repeats.
@@ -581,7 +581,7 @@ pub fn analyse_judged(
     let results = Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
-        task: suite.task.as_str().into(),
+        task: suite.task,
         n_items: items.len(),
         repeats: suite.run.repeats,
         seed,

@@ -11,13 +11,13 @@
 //! Every chart is a pure function of the run's results: same journal, same PNG bytes.
 
 use crate::metrics;
+use crate::score::{ClassificationDetails, FunctionAccuracy};
 use crate::suite::{GateSpec, ProviderRole, TaskKind};
-use crate::summary::Analysis;
+use crate::summary::{Analysis, ProviderResult, Results};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
-use serde_json::Value;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -916,6 +916,46 @@ fn heat(share: f64) -> RGBColor {
     RGBColor(lerp(0xF7, 0x08), lerp(0xFB, 0x30), lerp(0xFF, 0x6B))
 }
 
+/// The charts of one run as they are drawn: where they go, which were written and which failed.
+struct Drawn {
+    dir: std::path::PathBuf,
+    done: Vec<Chart>,
+    failed: Vec<ChartError>,
+}
+
+impl Drawn {
+    /// Draw `name` with `f`; a failure is recorded, never fatal.
+    fn draw(
+        &mut self,
+        name: &str,
+        title: String,
+        caption: String,
+        f: &dyn Fn(&Path) -> Result<(), String>,
+    ) {
+        let path = self.dir.join(name);
+        match f(&path) {
+            Ok(()) => self.done.push(Chart {
+                file: format!("{CHARTS_DIR}/{name}"),
+                half: name.starts_with("confusion_"),
+                title,
+                caption,
+            }),
+            Err(message) => self.failed.push(ChartError {
+                file: format!("{CHARTS_DIR}/{name}"),
+                message,
+            }),
+        }
+    }
+}
+
+/// What every chart of a run labels its providers with.
+struct Legend {
+    /// Provider ids, the baseline's marked.
+    labels: Vec<String>,
+    /// Each provider's colour.
+    colors: Vec<usize>,
+}
+
 /// Render every chart that applies to this run into `run_dir/charts/`. Returns the charts written (in the order the
 /// report shows them) and the charts that failed; a failed chart never stops the others or the report.
 pub fn render_all(
@@ -926,39 +966,49 @@ pub fn render_all(
     std::fs::create_dir_all(&dir)
         .map_err(|e| crate::error::Error::io(format!("creating {}", dir.display()), e))?;
     let r = &an.results;
-    let metric = r.gate_metric.as_str();
-    let mut done = Vec::new();
-    let mut failed = Vec::new();
-    let mut out =
-        |name: &str, title: String, caption: String, f: &dyn Fn(&Path) -> Result<(), String>| {
-            let path = dir.join(name);
-            match f(&path) {
-                Ok(()) => done.push(Chart {
-                    file: format!("{CHARTS_DIR}/{name}"),
-                    half: name.starts_with("confusion_"),
-                    title,
-                    caption,
-                }),
-                Err(message) => failed.push(ChartError {
-                    file: format!("{CHARTS_DIR}/{name}"),
-                    message,
-                }),
-            }
-        };
-    let colors = provider_colors(&r.providers);
-    let label = |i: usize| {
-        let p = &r.providers[i];
-        if p.role == ProviderRole::Baseline {
-            format!("{} (baseline)", p.id)
-        } else {
-            p.id.clone()
-        }
+    let mut out = Drawn {
+        dir,
+        done: Vec::new(),
+        failed: Vec::new(),
     };
+    let legend = Legend {
+        labels: r
+            .providers
+            .iter()
+            .map(|p| {
+                if p.role == ProviderRole::Baseline {
+                    format!("{} (baseline)", p.id)
+                } else {
+                    p.id.clone()
+                }
+            })
+            .collect(),
+        colors: provider_colors(&r.providers),
+    };
+    quality_chart(&mut out, r, &legend);
+    latency_chart(&mut out, an, &legend);
+    match r.task {
+        TaskKind::Classification => {
+            per_class_chart(&mut out, r, &legend);
+            confusion_charts(&mut out, r, &legend);
+        }
+        TaskKind::Summarization => distribution_chart(&mut out, an, &legend),
+        TaskKind::Extraction => {
+            distribution_chart(&mut out, an, &legend);
+            per_field_chart(&mut out, r, &legend);
+        }
+        TaskKind::FunctionCalling => per_function_chart(&mut out, r, &legend),
+    }
+    Ok((out.done, out.failed))
+}
 
+/// Quality against cost per 1,000 items, with the gate's region.
+fn quality_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
+    let metric = r.gate_metric.as_str();
     let points: Vec<QualityPoint> = r
         .providers
         .iter()
-        .zip(&colors)
+        .zip(&legend.colors)
         .map(|(p, &color)| QualityPoint {
             color,
             id: p.id.clone(),
@@ -972,13 +1022,17 @@ pub fn render_all(
                 .filter(|(a, b)| a.is_finite() && b.is_finite()),
         })
         .collect();
-    out(
+    out.draw(
         "quality_vs_cost.png",
         format!("Quality ({metric}) vs cost per 1,000 items"),
         "Each dot is a provider with its confidence interval; a candidate inside the shaded region meets the quality and cost rules on point estimates (the gate also needs the confidence bound, error-rate and latency rules).".into(),
         &|p| quality_vs_cost(p, &points, metric, &r.gate_config),
     );
+}
 
+/// The latency CDF of successful, non-cached requests.
+fn latency_chart(out: &mut Drawn, an: &Analysis, legend: &Legend) {
+    let r = &an.results;
     let lat: Vec<(String, usize, Vec<f64>)> = an
         .records
         .iter()
@@ -990,7 +1044,7 @@ pub fn render_all(
                 .filter(|rec| rec.error.is_none() && !rec.cached)
                 .map(|rec| rec.latency_ms)
                 .collect();
-            (label(i), colors[i], v)
+            (legend.labels[i].clone(), legend.colors[i], v)
         })
         .collect();
     // Always drawn: without latencies (every request failed, or every answer came from the cache) the chart says so
@@ -1001,167 +1055,199 @@ pub fn render_all(
     } else {
         format!("Share of successful, non-cached requests{rep} answered within a given time; further left is faster.")
     };
-    out(
+    out.draw(
         "latency_cdf.png",
         "Latency distribution (CDF)".into(),
         caption,
         &|p| latency_cdf(p, &lat),
     );
+}
 
-    let details = |i: usize| &r.providers[i].details;
-    match r.task.as_str() {
-        "classification" => {
-            let labels: Vec<String> = string_list(&details(0)["labels"]);
-            let series: Vec<Series> = (0..r.providers.len())
-                .map(|i| {
-                    let per: std::collections::HashMap<String, f64> = details(i)["per_class"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|c| {
-                                    Some((c["label"].as_str()?.to_string(), c["f1"].as_f64()?))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    Series {
-                        label: label(i),
-                        color: colors[i],
-                        values: labels.iter().map(|l| per.get(l).copied()).collect(),
-                    }
-                })
-                .collect();
-            let labels = with_n(&labels, |l| class_support(&r.providers, l));
-            if !labels.is_empty() {
-                out(
-                    "per_class_f1.png",
-                    "F1 per class".into(),
-                    "F1 of each class per provider (0 when a class is never predicted correctly)."
-                        .into(),
-                    &|p| {
-                        grouped_bars(
-                            p,
-                            "F1 per class",
-                            "per-class F1 from the confusion matrix; zero_division = 0",
-                            "F1 (0–1)",
-                            &labels,
-                            &series,
-                            1.0,
-                        )
-                    },
-                );
-            }
-            for (i, pr) in r.providers.iter().enumerate() {
-                let labels = string_list(&pr.details["labels"]);
-                let matrix: Vec<Vec<u64>> = pr.details["confusion"]
-                    .as_array()
-                    .map(|rows| {
-                        rows.iter()
-                            .map(|row| {
-                                row.as_array()
-                                    .map(|c| c.iter().map(|v| v.as_u64().unwrap_or(0)).collect())
-                                    .unwrap_or_default()
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if labels.is_empty() {
-                    continue;
-                }
-                let unparseable = pr.details["unparseable"].as_u64().unwrap_or(0);
-                let missing = pr.n_errors + pr.n_missing;
-                let title = format!("Confusion matrix — {}", label(i));
-                let sub = format!(
-                    "model {}; {} unparseable and {} failed answers are not in the matrix",
-                    pr.model, unparseable, missing
-                );
-                out(
-                    &format!("confusion_{}.png", file_safe(&pr.id, i)),
-                    title.clone(),
-                    "Rows: true label; columns: predicted label; shading: share of the row.".into(),
-                    &|p| confusion(p, &title, &sub, &labels, &matrix),
-                );
-            }
-        }
-        "summarization" | "extraction" => {
-            let m = histogram_metric(&r.task, metric).unwrap_or_default();
-            let series: Vec<(String, usize, Vec<f64>)> = an
-                .scores
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    (
-                        label(i),
-                        colors[i],
-                        s.per_item.get(m).cloned().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            out(
-                "score_distribution.png",
-                format!("Distribution of per-item {m}"),
-                "How many items fall in each score band, per provider; mass on the right is better.".into(),
-                &|p| score_histogram(p, m, &series),
-            );
-            if r.task == "extraction" {
-                let fields: Vec<String> = r
-                    .providers
-                    .iter()
-                    .flat_map(|p| object_keys(&p.details["per_field_accuracy"]))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                let series: Vec<Series> = (0..r.providers.len())
-                    .map(|i| Series {
-                        label: label(i),
-                        color: colors[i],
-                        values: fields
-                            .iter()
-                            .map(|f| details(i)["per_field_accuracy"][f].as_f64())
-                            .collect(),
-                    })
-                    .collect();
-                if !fields.is_empty() {
-                    out(
-                        "per_field_accuracy.png",
-                        "Accuracy per field".into(),
-                        "Share of expected values of each field path extracted correctly (after the field's match mode).".into(),
-                        &|p| grouped_bars(p, "Accuracy per field", "share of expected values matched, per field path", "accuracy (0–1)", &fields, &series, 1.0),
-                    );
-                }
-            }
-        }
-        "function_calling" => {
-            let fns: Vec<String> = r
-                .providers
-                .iter()
-                .flat_map(|p| object_keys(&p.details["per_function"]))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let series: Vec<Series> = (0..r.providers.len())
-                .map(|i| Series {
-                    label: label(i),
-                    color: colors[i],
-                    values: fns
+/// A classification provider's details (None for another task's).
+fn class_details(p: &ProviderResult) -> Option<&ClassificationDetails> {
+    p.details.classification()
+}
+
+/// A value a chart can draw (a NaN is a missing bar, as in results.json, where it is `null`).
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// F1 per class, per provider.
+fn per_class_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
+    let labels: Vec<String> = r
+        .providers
+        .first()
+        .and_then(class_details)
+        .map(|c| c.labels.clone())
+        .unwrap_or_default();
+    let series: Vec<Series> = r
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let per: std::collections::HashMap<&str, f64> = class_details(p)
+                .map(|c| {
+                    c.per_class
                         .iter()
-                        .map(|f| details(i)["per_function"][f]["accuracy"].as_f64())
-                        .collect(),
+                        .filter_map(|x| Some((x.label.as_str(), finite(x.f1)?)))
+                        .collect()
                 })
-                .collect();
-            let fns = with_n(&fns, |f| function_n(&r.providers, f));
-            if !fns.is_empty() {
-                out(
-                    "per_function_accuracy.png",
-                    "Accuracy per function".into(),
-                    "Share of expected calls of each function that were made with the right name and arguments.".into(),
-                    &|p| grouped_bars(p, "Accuracy per function", "expected calls of each function made correctly (name and arguments)", "accuracy (0–1)", &fns, &series, 1.0),
-                );
+                .unwrap_or_default();
+            Series {
+                label: legend.labels[i].clone(),
+                color: legend.colors[i],
+                values: labels
+                    .iter()
+                    .map(|l| per.get(l.as_str()).copied())
+                    .collect(),
             }
-        }
-        _ => {}
+        })
+        .collect();
+    let labels = with_n(&labels, |l| class_support(&r.providers, l));
+    if labels.is_empty() {
+        return;
     }
-    Ok((done, failed))
+    out.draw(
+        "per_class_f1.png",
+        "F1 per class".into(),
+        "F1 of each class per provider (0 when a class is never predicted correctly).".into(),
+        &|p| {
+            grouped_bars(
+                p,
+                "F1 per class",
+                "per-class F1 from the confusion matrix; zero_division = 0",
+                "F1 (0–1)",
+                &labels,
+                &series,
+                1.0,
+            )
+        },
+    );
+}
+
+/// One confusion matrix per provider.
+fn confusion_charts(out: &mut Drawn, r: &Results, legend: &Legend) {
+    for (i, pr) in r.providers.iter().enumerate() {
+        let Some(c) = class_details(pr).filter(|c| !c.labels.is_empty()) else {
+            continue;
+        };
+        let missing = pr.n_errors + pr.n_missing;
+        let title = format!("Confusion matrix — {}", legend.labels[i]);
+        let sub = format!(
+            "model {}; {} unparseable and {} failed answers are not in the matrix",
+            pr.model, c.unparseable, missing
+        );
+        out.draw(
+            &format!("confusion_{}.png", file_safe(&pr.id, i)),
+            title.clone(),
+            "Rows: true label; columns: predicted label; shading: share of the row.".into(),
+            &|p| confusion(p, &title, &sub, &c.labels, &c.confusion),
+        );
+    }
+}
+
+/// The distribution of a per-item score (summarization, extraction).
+fn distribution_chart(out: &mut Drawn, an: &Analysis, legend: &Legend) {
+    let r = &an.results;
+    let m = histogram_metric(r.task, &r.gate_metric).unwrap_or_default();
+    let series: Vec<(String, usize, Vec<f64>)> = an
+        .scores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                legend.labels[i].clone(),
+                legend.colors[i],
+                s.per_item.get(m).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.draw(
+        "score_distribution.png",
+        format!("Distribution of per-item {m}"),
+        "How many items fall in each score band, per provider; mass on the right is better.".into(),
+        &|p| score_histogram(p, m, &series),
+    );
+}
+
+/// Accuracy per field path (extraction).
+fn per_field_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
+    fn field_accuracy(p: &ProviderResult) -> Option<&std::collections::BTreeMap<String, f64>> {
+        p.details.extraction().map(|c| &c.per_field_accuracy)
+    }
+    let fields: Vec<String> = r
+        .providers
+        .iter()
+        .filter_map(field_accuracy)
+        .flat_map(|m| m.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let series: Vec<Series> = r
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Series {
+            label: legend.labels[i].clone(),
+            color: legend.colors[i],
+            values: fields
+                .iter()
+                .map(|f| field_accuracy(p).and_then(|m| finite(*m.get(f)?)))
+                .collect(),
+        })
+        .collect();
+    if fields.is_empty() {
+        return;
+    }
+    out.draw(
+        "per_field_accuracy.png",
+        "Accuracy per field".into(),
+        "Share of expected values of each field path extracted correctly (after the field's match mode).".into(),
+        &|p| grouped_bars(p, "Accuracy per field", "share of expected values matched, per field path", "accuracy (0–1)", &fields, &series, 1.0),
+    );
+}
+
+/// A function-calling provider's per-function accuracy (None for another task's).
+fn per_function(
+    p: &ProviderResult,
+) -> Option<&std::collections::BTreeMap<String, FunctionAccuracy>> {
+    p.details.function_calling().map(|d| &d.per_function)
+}
+
+/// Accuracy per function (function calling).
+fn per_function_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
+    let fns: Vec<String> = r
+        .providers
+        .iter()
+        .filter_map(per_function)
+        .flat_map(|m| m.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let series: Vec<Series> = r
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Series {
+            label: legend.labels[i].clone(),
+            color: legend.colors[i],
+            values: fns
+                .iter()
+                .map(|f| per_function(p).and_then(|m| finite(m.get(f)?.accuracy)))
+                .collect(),
+        })
+        .collect();
+    let fns = with_n(&fns, |f| function_n(&r.providers, f));
+    if fns.is_empty() {
+        return;
+    }
+    out.draw(
+        "per_function_accuracy.png",
+        "Accuracy per function".into(),
+        "Share of expected calls of each function that were made with the right name and arguments.".into(),
+        &|p| grouped_bars(p, "Accuracy per function", "expected calls of each function made correctly (name and arguments)", "accuracy (0–1)", &fns, &series, 1.0),
+    );
 }
 
 /// `name (n=N)` for each name that has a count.
@@ -1176,52 +1262,35 @@ fn with_n(names: &[String], n: impl Fn(&str) -> Option<u64>) -> Vec<String> {
 }
 
 /// Items whose true label is `label` (its support), the most any provider was scored on.
-fn class_support(providers: &[crate::summary::ProviderResult], label: &str) -> Option<u64> {
+fn class_support(providers: &[ProviderResult], label: &str) -> Option<u64> {
     providers
         .iter()
         .filter_map(|p| {
-            p.details["per_class"]
-                .as_array()?
+            class_details(p)?
+                .per_class
                 .iter()
-                .find(|c| c["label"] == label)?["support"]
-                .as_u64()
+                .find(|c| c.label == label)
+                .map(|c| c.support)
         })
         .max()
 }
 
 /// Expected calls of function `f`, the most any provider was scored on.
-fn function_n(providers: &[crate::summary::ProviderResult], f: &str) -> Option<u64> {
+fn function_n(providers: &[ProviderResult], f: &str) -> Option<u64> {
     providers
         .iter()
-        .filter_map(|p| p.details["per_function"][f]["n"].as_u64())
+        .filter_map(|p| Some(per_function(p)?.get(f)?.n))
         .max()
 }
 
 /// The metric whose per-item scores the score distribution shows: the gate metric when it is a mean of per-item
 /// scores, else the task's default metric (a corpus metric has no per-item score).
-fn histogram_metric(task: &str, gate_metric: &str) -> Option<&'static str> {
-    let task: TaskKind = serde_json::from_value(Value::String(task.to_string())).ok()?;
+fn histogram_metric(task: TaskKind, gate_metric: &str) -> Option<&'static str> {
     [gate_metric, metrics::default_metric(task)]
         .into_iter()
         .filter_map(|name| metrics::metric(task, name))
         .find(|d| d.kind == metrics::MetricKind::Mean)
         .map(|d| d.name)
-}
-
-fn string_list(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn object_keys(v: &Value) -> Vec<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// A file-name-safe form of a provider id (ids are free text); the position keeps two ids that sanitise alike apart.
@@ -1417,20 +1486,56 @@ mod tests {
         let p = d.path().join("b.png");
         grouped_bars(&p, "t", "s", "F1", &["x".into()], &s(&[0.95]), 1.0).unwrap();
 
+        use crate::metrics::classification::ClassReport;
+        use crate::score::Details;
         use crate::summary::fixture::provider;
-        let mut a = provider("a", 1.0, None);
-        a.details = serde_json::json!({
-            "per_class": [{"label": "billing", "support": 22}, {"label": "refund", "support": 3}],
-            "per_function": {"get_weather": {"n": 16, "correct": 15, "accuracy": 0.9375}}
-        });
-        let mut b = a.clone();
-        b.details["per_class"][1]["support"] = serde_json::json!(4);
-        let ps = [a, b];
+        let class = |label: &str, support: u64| ClassReport {
+            label: label.into(),
+            precision: 1.0,
+            recall: 1.0,
+            f1: 1.0,
+            support,
+            predicted: support,
+        };
+        let classified = |refund: u64| {
+            let mut p = provider("a", 1.0, None);
+            p.details = Details::Classification(ClassificationDetails {
+                labels: vec!["billing".into(), "refund".into()],
+                confusion: vec![vec![22, 0], vec![0, refund]],
+                per_class: vec![class("billing", 22), class("refund", refund)],
+                micro: Default::default(),
+                macro_avg: Default::default(),
+                weighted: Default::default(),
+                unparseable: 0,
+                zero_division: 0,
+            });
+            p
+        };
+        let ps = [classified(3), classified(4)];
         let labels = ["billing".to_string(), "refund".into(), "other".into()];
         assert_eq!(
             with_n(&labels, |l| class_support(&ps, l)),
             ["billing (n=22)", "refund (n=4)", "other"]
         );
+        let mut f = provider("f", 1.0, None);
+        f.details = Details::FunctionCalling(crate::score::FunctionCallDetails {
+            per_function: [(
+                "get_weather".to_string(),
+                FunctionAccuracy {
+                    n: 16,
+                    correct: 15,
+                    accuracy: 0.9375,
+                },
+            )]
+            .into(),
+            error_types: Default::default(),
+            irrelevance: crate::score::Irrelevance { n: 0, correct: 0 },
+            compat: Default::default(),
+            per_category: serde_json::Value::Null,
+            category_source: serde_json::Value::Null,
+            bfcl_summary: serde_json::Value::Null,
+        });
+        let ps = [f];
         assert_eq!(function_n(&ps, "get_weather"), Some(16));
         assert_eq!(function_n(&ps, "nope"), None);
     }
@@ -1449,15 +1554,17 @@ mod tests {
     #[test]
     fn histogram_shows_the_gate_metric_when_it_has_per_item_scores() {
         assert_eq!(
-            histogram_metric("extraction", "parse_rate"),
+            histogram_metric(TaskKind::Extraction, "parse_rate"),
             Some("parse_rate")
         );
         assert_eq!(
-            histogram_metric("summarization", "rouge2_f"),
+            histogram_metric(TaskKind::Summarization, "rouge2_f"),
             Some("rouge2_f")
         );
         // A corpus metric has no per-item score: the task's default is shown.
-        assert_eq!(histogram_metric("extraction", "micro_f1"), Some("field_f1"));
-        assert_eq!(histogram_metric("bogus", "field_f1"), None);
+        assert_eq!(
+            histogram_metric(TaskKind::Extraction, "micro_f1"),
+            Some("field_f1")
+        );
     }
 }

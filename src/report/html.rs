@@ -393,7 +393,7 @@ pub fn render(page: &Page<'_>) -> String {
     let _ = writeln!(
         body,
         "<p class=\"meta\">{} task · {} items · {} repeat(s) · seed {} · evalh {} · gate metric <b>{}</b>: promote at ≥ {} × baseline quality for ≤ {} × its cost ({}% confidence, decision {}).</p>",
-        escape(&r.task),
+        escape(r.task.as_str()),
         r.n_items,
         r.repeats,
         r.seed,
@@ -806,10 +806,13 @@ fn errors(out: &mut String, r: &crate::summary::Results) {
         let _ = writeln!(out, "<p class=\"note\">No request failed.</p>");
     }
     // Function calling: what kind of wrong the calls were.
+    fn error_types(p: &ProviderResult) -> Option<&std::collections::BTreeMap<String, u64>> {
+        p.details.function_calling().map(|d| &d.error_types)
+    }
     let kinds: Vec<&String> = r
         .providers
         .iter()
-        .filter_map(|p| p.details["error_types"].as_object())
+        .filter_map(error_types)
         .flat_map(|o| o.keys())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -829,7 +832,10 @@ fn errors(out: &mut String, r: &crate::summary::Results) {
                 let _ = write!(
                     out,
                     "<td class=\"n\">{}</td>",
-                    p.details["error_types"][k.as_str()].as_u64().unwrap_or(0)
+                    error_types(p)
+                        .and_then(|t| t.get(k.as_str()))
+                        .copied()
+                        .unwrap_or(0)
                 );
             }
             let _ = writeln!(out, "</tr>");

@@ -39,7 +39,7 @@ fn icon(v: Verdict) -> &'static str {
 /// Render the summary.
 pub fn render(r: &Results, artifacts: &Artifacts) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## evalh: {} ({})\n", md(&r.suite), r.task);
+    let _ = writeln!(s, "## evalh: {} ({})\n", md(&r.suite), r.task.as_str());
     let rec = &r.recommendation;
     let lead = match rec.kind {
         RecommendationKind::Replace => "✅",

@@ -61,7 +61,10 @@ pub fn render(r: &Results, opts: Options) -> String {
             &cut(
                 &format!(
                     "{} — {}, {} items × {} repeat(s)",
-                    r.suite, r.task, r.n_items, r.repeats
+                    r.suite,
+                    r.task.as_str(),
+                    r.n_items,
+                    r.repeats
                 ),
                 WIDTH
             ),

@@ -7,7 +7,13 @@
 //! no I/O, no clock — so `evalh score RUN_DIR` recomputes it offline. Errored requests score 0 (they are never
 //! silently dropped) and are counted.
 
+mod details;
 mod tasks;
+
+pub use details::{
+    ClassificationDetails, Details, FunctionAccuracy, FunctionCallDetails, Irrelevance, MeanPrf,
+    SummarizationDetails,
+};
 
 use crate::metrics::{
     extraction, function_call, metric, metrics, FieldStat, LabelCounts, LabelIds, MetricKind, Stat,
@@ -20,7 +26,6 @@ use crate::error::Result;
 use crate::outcome::Outcome;
 use crate::suite::{LoadedSuite, TaskKind};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One provider's scores for one repeat, aligned with the dataset's items.
@@ -39,7 +44,7 @@ pub struct ProviderScores {
     /// Per-item short explanation (predicted label, error type, missing fields...).
     pub notes: Vec<String>,
     /// Task-specific details (confusion matrix, per-class, per-function, per-field).
-    pub details: Value,
+    pub details: Details,
     /// Per-item sufficient statistics of the [`MetricKind::Corpus`] metrics, for resampling.
     #[serde(skip)]
     counts: Counts,

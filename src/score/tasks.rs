@@ -1,6 +1,10 @@
 //! Each task's binding: the outcomes of one provider's requests scored item by item with the task's metrics, then
 //! the table filled, the details for the reports written and the counts for resampling kept.
 
+use super::details::{
+    ClassificationDetails, Details, FunctionAccuracy, FunctionCallDetails, Irrelevance, MeanPrf,
+    SummarizationDetails,
+};
 use super::{answered, fill_table, mean, Counts, ProviderScores};
 use crate::chat::{ToolCall, ToolDef};
 use crate::dataset::Item;
@@ -14,7 +18,7 @@ use crate::metrics::{
 };
 use crate::outcome::Outcome;
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Classification: each answer's label (exact, normalised or found, per `label_extract`), scikit-learn's report.
@@ -66,10 +70,15 @@ pub(super) fn classification(
         answered: answered(records),
         item_score: correct,
         notes,
-        details: json!({
-            "labels": rep.labels, "confusion": rep.confusion, "per_class": rep.per_class,
-            "micro": rep.micro, "macro": rep.macro_avg, "weighted": rep.weighted,
-            "unparseable": n_unparseable, "zero_division": 0
+        details: Details::Classification(ClassificationDetails {
+            labels: rep.labels,
+            confusion: rep.confusion,
+            per_class: rep.per_class,
+            micro: rep.micro,
+            macro_avg: rep.macro_avg,
+            weighted: rep.weighted,
+            unparseable: n_unparseable,
+            zero_division: 0,
         }),
         counts: Counts::Labels(LabelIds::new(&t, &p)),
     }
@@ -189,14 +198,30 @@ pub(super) fn function_calling(
                 }
             })
             .collect(),
-        details: json!({
-            "per_function": per_fn.iter().map(|(k, (n, ok))| (k.clone(), json!({"n": n, "correct": ok, "accuracy": *ok as f64 / (*n).max(1) as f64}))).collect::<serde_json::Map<_, _>>(),
-            "error_types": errors,
-            "irrelevance": {"n": irr_n, "correct": irr_ok},
-            "compat": compat,
-            "per_category": by_category["per_category"],
-            "category_source": by_category["category_source"],
-            "bfcl_summary": by_category["bfcl_summary"],
+        details: Details::FunctionCalling(FunctionCallDetails {
+            per_function: per_fn
+                .iter()
+                .map(|(k, &(n, correct))| {
+                    let accuracy = correct as f64 / n.max(1) as f64;
+                    (
+                        k.clone(),
+                        FunctionAccuracy {
+                            n,
+                            correct,
+                            accuracy,
+                        },
+                    )
+                })
+                .collect(),
+            error_types: errors,
+            irrelevance: Irrelevance {
+                n: irr_n,
+                correct: irr_ok,
+            },
+            compat,
+            per_category: by_category["per_category"].clone(),
+            category_source: by_category["category_source"].clone(),
+            bfcl_summary: by_category["bfcl_summary"].clone(),
         }),
         per_item,
         counts: Counts::None,
@@ -283,7 +308,11 @@ pub(super) fn summarization(
         let fm = mean(&column(&|x| f(x).fmeasure));
         pr.insert(
             name.to_string(),
-            json!({"precision": p, "recall": r, "fmeasure": fm}),
+            MeanPrf {
+                precision: p,
+                recall: r,
+                fmeasure: fm,
+            },
         );
     }
     let item_score = column(&|x| x.rouge_lsum.fmeasure);
@@ -301,7 +330,11 @@ pub(super) fn summarization(
         answered: answered(records),
         item_score,
         notes,
-        details: json!({"means": pr, "stemmer": "nltk Porter (rouge-score 0.1.2 compatible)", "tokenizer": "rouge-score default (ASCII a-z0-9)"}),
+        details: Details::Summarization(SummarizationDetails {
+            means: pr,
+            stemmer: "nltk Porter (rouge-score 0.1.2 compatible)",
+            tokenizer: "rouge-score default (ASCII a-z0-9)",
+        }),
         per_item,
         counts: Counts::None,
     }
@@ -374,7 +407,7 @@ pub(super) fn extraction(
         valid: full.iter().map(|s| s.parsed).collect(),
         answered: answered(records),
         notes,
-        details: serde_json::to_value(&corpus).unwrap_or(Value::Null),
+        details: Details::Extraction(corpus),
         per_item,
         counts: Counts::Leaves(full.iter().map(extraction::LeafCounts::of).collect()),
     }

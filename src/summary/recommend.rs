@@ -379,7 +379,7 @@ pub(crate) mod fixture {
             throttle: Default::default(),
             skipped_context: 0,
             consistency: None,
-            details: serde_json::Value::Null,
+            details: crate::score::Details::None,
             stream_equivalence: None,
             gate,
         }
@@ -396,7 +396,7 @@ pub(crate) mod fixture {
             judge: None,
             evalh_version: "0.1.0".into(),
             suite: "support-intents".into(),
-            task: "classification".into(),
+            task: crate::suite::TaskKind::Classification,
             n_items: 110,
             repeats: 1,
             seed: 7,
