@@ -332,33 +332,7 @@ fn new_run_dir(out: &Path, name: &str) -> Result<PathBuf> {
 
 fn run(a: RunArgs) -> Result<i32> {
     let started = std::time::Instant::now();
-    let (suite_path, run_dir, providers) = match (&a.resume, &a.suite) {
-        (Some(dir), _) => {
-            let p = dir.join(RESOLVED_SUITE);
-            if !p.exists() {
-                return Err(InputError::new(dir, "not a run directory (no suite.yaml)")
-                    .hint("pass the directory evalh printed, e.g. reports/<suite>-<timestamp>")
-                    .into());
-            }
-            (p, Some(dir.clone()), None)
-        }
-        (None, Some(s)) => (s.clone(), None, a.providers.clone()),
-        (None, None) => {
-            return Err(
-                InputError::new("", "`evalh run` needs a suite file or --resume RUN_DIR")
-                    .hint("e.g. evalh run suites/classify.yaml")
-                    .into(),
-            )
-        }
-    };
-    if run_dir.is_some() && !crate::select::is_empty(&a.select) {
-        return Err(InputError::new(
-            "",
-            "--limit and --only cannot be given with --resume: a run keeps the items and providers it started with",
-        )
-        .hint("resume without them, or start a new run: evalh run SUITE --limit N --only ID")
-        .into());
-    }
+    let (suite_path, run_dir, providers) = run_target(&a)?;
     check_output_paths(&a.outputs)?;
     // A resume owns its run directory before it reads anything: a second one stops here, naming the first.
     // Held until `run` returns (the process's end releases it in any case).
@@ -377,20 +351,7 @@ fn run(a: RunArgs) -> Result<i32> {
     };
     // Keys and credentials before anything is created or sent (a failed preflight leaves no run directory behind).
     suite::preflight(&ls)?;
-    if let Some(b) = a.max_cost {
-        if !(b.is_finite() && b >= 0.0) {
-            return Err(
-                InputError::new("", format!("--max-cost {b} is not a budget"))
-                    .hint("pass a non-negative number of USD, e.g. --max-cost 5")
-                    .into(),
-            );
-        }
-        // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
-        ls.suite.run.max_cost_usd = Some(b);
-    }
-    if let Some(req) = a.verdicts.require {
-        ls.suite.gate.require = req; // recorded like the budget
-    }
+    apply_overrides(&a, &mut ls)?;
     let cache = open_cache(&a.cache)?;
     let (run_dir, _lock) = match run_dir {
         Some(d) => {
@@ -400,34 +361,7 @@ fn run(a: RunArgs) -> Result<i32> {
             (d, resume_lock)
         }
         None => {
-            let latest = match a.shard {
-                Some(_) => None, // shards of one run start together by design
-                None => latest_run_missing(&a.out, &ls.suite.name),
-            };
-            match latest {
-                Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
-                    "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
-                    dir.display(),
-                    dir.display()
-                ),
-                Some((dir, Latest::InProgress(who))) => eprintln!(
-                    "note: another run of this suite is in progress in {} ({who}); starting a separate run",
-                    dir.display()
-                ),
-                _ => {}
-            }
-            let name = match a.shard {
-                Some(s) => format!("{}-shard{}of{}", ls.suite.name, s.index, s.count),
-                None => ls.suite.name.clone(),
-            };
-            let d = new_run_dir(&a.out, &name)?;
-            // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
-            let lock = crate::rundir::lock(&d)?;
-            crate::rundir::record_dataset(&d, &ls.dataset_path)?;
-            if let Some(s) = a.shard {
-                crate::shard::record(&d, s)?;
-            }
-            write_resolved(&ls, &d)?;
+            let (d, lock) = start_run_dir(&a, &ls)?;
             (d, Some(lock))
         }
     };
@@ -450,28 +384,7 @@ fn run(a: RunArgs) -> Result<i32> {
         &opts,
     ))?;
     let judged = crate::app_judge::phase(&rt, &ls, &items, &prompter, &run_dir, &opts, &outcome)?;
-    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process. While
-    // the journal is scored (minutes on a large run) the first signal lets the scoring finish, so results.json and the
-    // reports are written (a cancelled CI job gets its results within its grace period); a second one stops at once.
-    // Everything is journaled, so stopping loses nothing: `--resume` sends nothing and recomputes the results.
-    let resume_dir = run_dir.clone();
-    let mut signals = {
-        let _in_runtime = rt.enter();
-        crate::runner::StopSignals::listen()
-    };
-    rt.spawn(async move {
-        signals.next().await;
-        eprintln!(
-            "\nfinishing the results from the journal (a second signal stops now; evalh run --resume {} recomputes them)",
-            resume_dir.display()
-        );
-        signals.next().await;
-        eprintln!(
-            "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
-            resume_dir.display()
-        );
-        std::process::exit(crate::error::exit::INCOMPLETE);
-    });
+    listen_while_scoring(&rt, &run_dir);
     if let Some(c) = &cache {
         if c.hits() > 0 {
             eprintln!(
@@ -499,27 +412,7 @@ fn run(a: RunArgs) -> Result<i32> {
         crate::runs::refresh_index(out);
     }
     if !analysis.results.complete || outcome.missing > 0 {
-        let why = if let Some(why) = crate::app_judge::incomplete_reason(&judged) {
-            why
-        } else if outcome.budget_exhausted {
-            format!(
-                "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
-                 (raise it with --max-cost when resuming)",
-                outcome.run_spent_usd,
-                outcome.budget_usd.unwrap_or(0.0)
-            )
-        } else if outcome.interrupted {
-            "interrupted".to_string()
-        } else if !outcome.circuit_open.is_empty() {
-            outcome
-                .circuit_open
-                .iter()
-                .map(|(p, why)| format!("stopped sending to {p}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        } else {
-            "some requests are not settled (the provider could not be reached or used)".to_string()
-        };
+        let why = incomplete_reason(&judged, &outcome);
         return Err(Error::Incomplete(incomplete_message(
             &why,
             &analysis.results,
@@ -527,6 +420,145 @@ fn run(a: RunArgs) -> Result<i32> {
         )));
     }
     Ok(code)
+}
+
+/// What `evalh run` runs: the suite file, the run directory of a resume, the providers file.
+fn run_target(a: &RunArgs) -> Result<(PathBuf, Option<PathBuf>, Option<PathBuf>)> {
+    let target = match (&a.resume, &a.suite) {
+        (Some(dir), _) => {
+            let p = dir.join(RESOLVED_SUITE);
+            if !p.exists() {
+                return Err(InputError::new(dir, "not a run directory (no suite.yaml)")
+                    .hint("pass the directory evalh printed, e.g. reports/<suite>-<timestamp>")
+                    .into());
+            }
+            (p, Some(dir.clone()), None)
+        }
+        (None, Some(s)) => (s.clone(), None, a.providers.clone()),
+        (None, None) => {
+            return Err(
+                InputError::new("", "`evalh run` needs a suite file or --resume RUN_DIR")
+                    .hint("e.g. evalh run suites/classify.yaml")
+                    .into(),
+            )
+        }
+    };
+    if target.1.is_some() && !crate::select::is_empty(&a.select) {
+        return Err(InputError::new(
+            "",
+            "--limit and --only cannot be given with --resume: a run keeps the items and providers it started with",
+        )
+        .hint("resume without them, or start a new run: evalh run SUITE --limit N --only ID")
+        .into());
+    }
+    Ok(target)
+}
+
+/// `--max-cost` and `--require` replace the suite's (and are recorded in the run directory's suite.yaml).
+fn apply_overrides(a: &RunArgs, ls: &mut LoadedSuite) -> Result<()> {
+    if let Some(b) = a.max_cost {
+        if !(b.is_finite() && b >= 0.0) {
+            return Err(
+                InputError::new("", format!("--max-cost {b} is not a budget"))
+                    .hint("pass a non-negative number of USD, e.g. --max-cost 5")
+                    .into(),
+            );
+        }
+        // Recorded in the run directory's suite.yaml, so a resume keeps the budget unless given a new one.
+        ls.suite.run.max_cost_usd = Some(b);
+    }
+    if let Some(req) = a.verdicts.require {
+        ls.suite.gate.require = req; // recorded like the budget
+    }
+    Ok(())
+}
+
+/// A new run directory for `ls`, locked, with its dataset recorded and its resolved suite written (after a note
+/// when the suite's latest run is incomplete or still going).
+fn start_run_dir(a: &RunArgs, ls: &LoadedSuite) -> Result<(PathBuf, crate::rundir::RunLock)> {
+    let latest = match a.shard {
+        Some(_) => None, // shards of one run start together by design
+        None => latest_run_missing(&a.out, &ls.suite.name),
+    };
+    match latest {
+        Some((dir, Latest::Missing(missing))) if missing > 0 => eprintln!(
+            "note: the latest run {} is incomplete ({missing} requests unsettled); resume it with evalh run --resume {}",
+            dir.display(),
+            dir.display()
+        ),
+        Some((dir, Latest::InProgress(who))) => eprintln!(
+            "note: another run of this suite is in progress in {} ({who}); starting a separate run",
+            dir.display()
+        ),
+        _ => {}
+    }
+    let name = match a.shard {
+        Some(s) => format!("{}-shard{}of{}", ls.suite.name, s.index, s.count),
+        None => ls.suite.name.clone(),
+    };
+    let d = new_run_dir(&a.out, &name)?;
+    // Locked before anything is written: a run directory is seen as a run once its suite.yaml exists.
+    let lock = crate::rundir::lock(&d)?;
+    crate::rundir::record_dataset(&d, &ls.dataset_path)?;
+    if let Some(s) = a.shard {
+        crate::shard::record(&d, s)?;
+    }
+    write_resolved(ls, &d)?;
+    Ok((d, lock))
+}
+
+/// While the journal is scored: the first stop signal lets the scoring finish, a second ends the process.
+fn listen_while_scoring(rt: &tokio::runtime::Runtime, run_dir: &Path) {
+    // The runner's Ctrl-C/SIGTERM handlers replaced the default "terminate" action for the rest of the process. While
+    // the journal is scored (minutes on a large run) the first signal lets the scoring finish, so results.json and the
+    // reports are written (a cancelled CI job gets its results within its grace period); a second one stops at once.
+    // Everything is journaled, so stopping loses nothing: `--resume` sends nothing and recomputes the results.
+    let resume_dir = run_dir.to_path_buf();
+    let mut signals = {
+        let _in_runtime = rt.enter();
+        crate::runner::StopSignals::listen()
+    };
+    rt.spawn(async move {
+        signals.next().await;
+        eprintln!(
+            "\nfinishing the results from the journal (a second signal stops now; evalh run --resume {} recomputes them)",
+            resume_dir.display()
+        );
+        signals.next().await;
+        eprintln!(
+            "\nstopped while scoring; every response is journaled. Results: evalh run --resume {}",
+            resume_dir.display()
+        );
+        std::process::exit(crate::error::exit::INCOMPLETE);
+    });
+}
+
+/// Why an incomplete run is incomplete, for its error message.
+fn incomplete_reason(
+    judged: &Option<crate::runner::JudgeOutcome>,
+    outcome: &crate::runner::RunOutcome,
+) -> String {
+    if let Some(why) = crate::app_judge::incomplete_reason(judged) {
+        why
+    } else if outcome.budget_exhausted {
+        format!(
+            "budget reached: the run has spent ${:.4} of its ${:.4} budget and the next request could exceed it \
+             (raise it with --max-cost when resuming)",
+            outcome.run_spent_usd,
+            outcome.budget_usd.unwrap_or(0.0)
+        )
+    } else if outcome.interrupted {
+        "interrupted".to_string()
+    } else if !outcome.circuit_open.is_empty() {
+        outcome
+            .circuit_open
+            .iter()
+            .map(|(p, why)| format!("stopped sending to {p}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        "some requests are not settled (the provider could not be reached or used)".to_string()
+    }
 }
 
 /// "<why>; N request(s) unsettled (reasons): no verdicts. Resume with: evalh run --resume DIR".

@@ -272,6 +272,79 @@ pub fn analyse_judged(
 ) -> crate::error::Result<Analysis> {
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
+    let table = outcome_table(ls, items, records);
+    // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
+    // the items that have one; the others are left out of every quality figure (crate::summary::agreement).
+    let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {
+        let none = vec![None; items.len()];
+        let base = suite
+            .providers
+            .iter()
+            .position(|p| p.role == ProviderRole::Baseline);
+        agreement::References::new(ls, &scorer, items, base.map_or(&none[..], |b| &table[b][0]))
+    });
+    let run = RunInputs {
+        ls,
+        items,
+        scorer: &scorer,
+        table: &table,
+        reference: reference.as_ref(),
+        human,
+        judge,
+    };
+    let (mut provider_results, mut scores_r0): (Vec<ProviderResult>, Vec<ProviderScores>) = (0
+        ..suite.providers.len())
+        .map(|pi| provider_result(&run, pi))
+        .unzip();
+    gate_candidates(&run, &scores_r0, &mut provider_results);
+    let results = results(&run, provider_results);
+    // The reports' per-item views are over all items: spread the agreement scores back onto them.
+    if let Some(idx) = run.score_idx() {
+        scores_r0 = scores_r0
+            .iter()
+            .map(|s| s.spread(idx, items.len()))
+            .collect();
+    }
+    let records_r0 = table
+        .into_iter()
+        .map(|mut reps| reps.swap_remove(0))
+        .collect();
+    Ok(Analysis {
+        results,
+        scores: scores_r0,
+        records: records_r0,
+    })
+}
+
+/// `table[provider][repeat][item]`: each request's outcome.
+type Table = Vec<Vec<Vec<Option<Outcome>>>>;
+
+/// What every provider's results are computed from.
+struct RunInputs<'a> {
+    ls: &'a LoadedSuite,
+    items: &'a [Item],
+    scorer: &'a Scorer,
+    table: &'a Table,
+    /// Agreement scoring's references (None: ground truth).
+    reference: Option<&'a agreement::References>,
+    human: Option<&'a crate::review::Decisions>,
+    judge: Option<&'a crate::judge::JudgeScores>,
+}
+
+impl RunInputs<'_> {
+    /// Under agreement scoring, the dataset index of each scored item.
+    fn score_idx(&self) -> Option<&[usize]> {
+        self.reference.map(|r| &r.idx[..])
+    }
+}
+
+/// The journal's records placed in the table; later records of the same key win (journal order).
+fn outcome_table(
+    ls: &LoadedSuite,
+    items: &[Item],
+    records: impl IntoIterator<Item = crate::journal::Record>,
+) -> Table {
+    let suite = &ls.suite;
     let index: HashMap<&str, usize> = items.iter().map(|it| (it.id.as_str(), it.index)).collect();
     let repeats = suite.run.repeats.max(1) as usize;
     let pidx: HashMap<&str, usize> = suite
@@ -280,9 +353,7 @@ pub fn analyse_judged(
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    // table[provider][repeat][item]; later records of the same key win (journal order).
-    let mut table: Vec<Vec<Vec<Option<Outcome>>>> =
-        vec![vec![vec![None; items.len()]; repeats]; suite.providers.len()];
+    let mut table: Table = vec![vec![vec![None; items.len()]; repeats]; suite.providers.len()];
     // A cached record cost this run nothing (its journal cost is 0) but the gate compares what the workload costs,
     // so cached responses are valued at the provider's price from their usage.
     let prices: Vec<crate::suite::Price> = suite
@@ -307,254 +378,293 @@ pub fn analyse_judged(
             table[p][rep][i] = Some(Outcome::from(r));
         }
     }
-    let seed = suite.run.seed;
-    let conf = suite.gate.confidence;
-    let metric = suite.gate_metric();
-    // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
-    // the items that have one; the others are left out of every quality figure (crate::agreement).
-    let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {
-        let none = vec![None; items.len()];
-        let base = suite
-            .providers
-            .iter()
-            .position(|p| p.role == ProviderRole::Baseline);
-        crate::summary::agreement::References::new(
-            ls,
-            &scorer,
-            items,
-            base.map_or(&none[..], |b| &table[b][0]),
-        )
-    });
-    let (score_items, score_idx) = match &reference {
+    table
+}
+
+/// Provider `pi`'s scores of repeat 0 (the judge's metric joined) and, with repeats, their consistency.
+fn repeat_scores(run: &RunInputs<'_>, pi: usize) -> (ProviderScores, Option<Value>) {
+    let (score_items, score_idx) = match run.reference {
         Some(r) => (&r.items[..], Some(&r.idx[..])),
-        None => (items, None),
+        None => (run.items, None),
     };
-    let mut scores_r0 = Vec::new();
-    let mut provider_results = Vec::new();
-    for (pi, p) in suite.providers.iter().enumerate() {
-        let mut per_rep: Vec<ProviderScores> = (0..repeats)
-            .map(|rep| {
-                let refs: Vec<Option<&Outcome>> = match score_idx {
-                    Some(idx) => idx.iter().map(|&i| table[pi][rep][i].as_ref()).collect(),
-                    None => table[pi][rep].iter().map(Option::as_ref).collect(),
-                };
-                scorer.score(score_items, &refs)
-            })
-            .collect();
-        let consistency = (repeats > 1).then(|| consistency(&per_rep));
-        let mut s0 = per_rep.swap_remove(0);
-        if let Some(j) = judge {
-            j.inject(&p.id, &mut s0);
+    let mut per_rep: Vec<ProviderScores> = run.table[pi]
+        .iter()
+        .map(|rep| {
+            let refs: Vec<Option<&Outcome>> = match score_idx {
+                Some(idx) => idx.iter().map(|&i| rep[i].as_ref()).collect(),
+                None => rep.iter().map(Option::as_ref).collect(),
+            };
+            run.scorer.score(score_items, &refs)
+        })
+        .collect();
+    let consistency = (per_rep.len() > 1).then(|| consistency(&per_rep));
+    let mut s0 = per_rep.swap_remove(0);
+    if let Some(j) = run.judge {
+        j.inject(&run.ls.suite.providers[pi].id, &mut s0);
+    }
+    (s0, consistency)
+}
+
+/// How a provider's requests ended: settled or not, and why.
+struct RequestCounts {
+    n_ok: usize,
+    n_errors: usize,
+    n_missing: usize,
+    errors_by_class: BTreeMap<String, usize>,
+    unsettled_by_reason: BTreeMap<String, usize>,
+}
+
+fn request_counts(all: &[&Outcome], n_requests: usize) -> RequestCounts {
+    let n_ok = all.iter().filter(|r| r.error.is_none()).count();
+    let mut errors_by_class = BTreeMap::new();
+    for r in all {
+        if let Some(e) = &r.error {
+            *errors_by_class
+                .entry(e.class.as_str().to_string())
+                .or_insert(0) += 1;
         }
-        drop(per_rep);
-        let all: Vec<&Outcome> = table[pi].iter().flatten().flatten().collect();
-        let n_requests = items.len() * repeats;
-        let n_ok = all.iter().filter(|r| r.error.is_none()).count();
-        let n_errors = all.len() - n_ok;
-        let mut errors_by_class = BTreeMap::new();
-        for r in &all {
+    }
+    let n_missing = n_requests - all.len();
+    if n_missing > 0 {
+        errors_by_class.insert("missing".into(), n_missing);
+    }
+    let mut unsettled_by_reason = BTreeMap::new();
+    if n_missing > 0 {
+        unsettled_by_reason.insert("missing".to_string(), n_missing);
+    }
+    for r in all {
+        if state_of(Some(r)) == ItemState::Unsettled {
             if let Some(e) = &r.error {
-                *errors_by_class
+                *unsettled_by_reason
                     .entry(e.class.as_str().to_string())
                     .or_insert(0) += 1;
             }
         }
-        let n_missing = n_requests - all.len();
-        if n_missing > 0 {
-            errors_by_class.insert("missing".into(), n_missing);
+    }
+    RequestCounts {
+        n_ok,
+        n_errors: all.len() - n_ok,
+        n_missing,
+        errors_by_class,
+        unsettled_by_reason,
+    }
+}
+
+/// Every metric's interval: Wilson for proportions (0/1 scores), a t-interval for means of graded scores, the
+/// bootstrap for corpus metrics.
+fn metric_intervals(run: &RunInputs<'_>, s0: &ProviderScores) -> BTreeMap<String, stats::Interval> {
+    let suite = &run.ls.suite;
+    let conf = suite.gate.confidence;
+    let mut metric_intervals = BTreeMap::new();
+    for (name, v) in &s0.per_item {
+        let iv = if v.iter().all(|x| *x == 0.0 || *x == 1.0) {
+            stats::wilson(
+                v.iter().filter(|x| **x == 1.0).count() as u64,
+                v.len() as u64,
+                conf,
+                true,
+            )
+        } else {
+            stats::t_interval(v, conf)
+        };
+        metric_intervals.insert(name.clone(), iv);
+    }
+    // Every corpus metric from the same resamples: one pass over the items per replicate, not one per metric.
+    let corpus: Vec<&str> = s0
+        .metrics
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !s0.per_item.contains_key(*k))
+        .collect();
+    let ivs = stats::bootstrap_intervals(
+        s0.valid.len(),
+        corpus.len(),
+        |idx, out| run.scorer.metrics_on(s0, &corpus, idx, out),
+        conf,
+        suite.gate.bootstrap_iters,
+        suite.run.seed,
+    );
+    for (name, iv) in corpus.iter().zip(ivs) {
+        metric_intervals.insert(name.to_string(), iv);
+    }
+    metric_intervals
+}
+
+/// Token counts of successful requests, and the reported/estimated input ratios.
+fn token_counts(all: &[&Outcome]) -> (Tokens, Vec<f64>) {
+    let mut tokens = Tokens::default();
+    let mut ratios = Vec::new();
+    for r in all.iter().filter(|r| r.error.is_none()) {
+        tokens.input += r.usage.input_tokens;
+        tokens.output += r.usage.output_tokens;
+        tokens.cached_input += r.usage.cached_input_tokens;
+        tokens.reasoning += r.usage.reasoning_tokens;
+        if r.usage.estimated {
+            tokens.estimated_records += 1;
+        } else if let Some(est) = r.est_input_tokens.filter(|e| *e > 0) {
+            ratios.push(r.usage.input_tokens as f64 / est as f64);
         }
-        let mut unsettled_by_reason = BTreeMap::new();
-        if n_missing > 0 {
-            unsettled_by_reason.insert("missing".to_string(), n_missing);
-        }
-        for r in &all {
-            if state_of(Some(r)) == ItemState::Unsettled {
-                if let Some(e) = &r.error {
-                    *unsettled_by_reason
-                        .entry(e.class.as_str().to_string())
-                        .or_insert(0) += 1;
-                }
-            }
-        }
-        let n_unsettled: usize = unsettled_by_reason.values().sum();
-        // The error rate counts settled requests of repeat 0 only: an unsettled one says nothing about the provider.
-        let states: Vec<ItemState> = table[pi][0].iter().map(|r| state_of(r.as_ref())).collect();
-        let settled_n = states
-            .iter()
-            .filter(|s| **s != ItemState::Unsettled)
-            .count() as u64;
-        let failed_items = states
-            .iter()
-            .filter(|s| matches!(s, ItemState::ItemError | ItemState::Reliability))
-            .count() as u64;
-        let n = s0.valid.len() as u64;
-        let error_rate = if settled_n == 0 {
+    }
+    (tokens, ratios)
+}
+
+/// Provider `pi`'s results (without its gate verdict) and its scores of repeat 0.
+fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderScores) {
+    let suite = &run.ls.suite;
+    let p = &suite.providers[pi];
+    let conf = suite.gate.confidence;
+    let (s0, consistency) = repeat_scores(run, pi);
+    let all: Vec<&Outcome> = run.table[pi].iter().flatten().flatten().collect();
+    let n_requests = run.items.len() * suite.run.repeats.max(1) as usize;
+    let counts = request_counts(&all, n_requests);
+    // The error rate counts settled requests of repeat 0 only: an unsettled one says nothing about the provider.
+    let states: Vec<ItemState> = run.table[pi][0]
+        .iter()
+        .map(|r| state_of(r.as_ref()))
+        .collect();
+    let settled_n = states
+        .iter()
+        .filter(|s| **s != ItemState::Unsettled)
+        .count() as u64;
+    let failed_items = states
+        .iter()
+        .filter(|s| matches!(s, ItemState::ItemError | ItemState::Reliability))
+        .count() as u64;
+    let n = s0.valid.len() as u64;
+    let cost_total: f64 = sorted_sum(all.iter().map(|r| r.cost_usd));
+    let cost_per_item = if n_requests == 0 {
+        0.0
+    } else {
+        cost_total / n_requests as f64
+    };
+    // Cached responses count with the latency of the original request (stored with the cache entry), so a cached
+    // and an uncached run judge latency on the same answers.
+    let mut lat: Vec<f64> = all
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| r.latency_ms)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let mut ttft: Vec<f64> = all
+        .iter()
+        .filter(|r| !r.cached)
+        .filter_map(|r| r.ttft_ms)
+        .collect();
+    ttft.sort_by(f64::total_cmp);
+    let (tokens, ratios) = token_counts(&all);
+    let result = ProviderResult {
+        id: p.id.clone(),
+        role: p.role,
+        kind: p.kind.as_str().into(),
+        model: p.model.clone(),
+        n_requests,
+        n_ok: counts.n_ok,
+        n_errors: counts.n_errors,
+        n_missing: counts.n_missing,
+        n_cached: all.iter().filter(|r| r.cached).count(),
+        n_unsettled: counts.unsettled_by_reason.values().sum(),
+        failure_summary: failure_summary(&all, n_requests),
+        unsettled_by_reason: counts.unsettled_by_reason,
+        error_rate: if settled_n == 0 {
             0.0
         } else {
             failed_items as f64 / settled_n as f64
-        };
-        let cost_total: f64 = sorted_sum(all.iter().map(|r| r.cost_usd));
-        let cost_per_item = if n_requests == 0 {
+        },
+        error_rate_interval: stats::wilson(failed_items, settled_n, conf, true),
+        errors_by_class: counts.errors_by_class,
+        format_validity: if n == 0 {
             0.0
         } else {
-            cost_total / n_requests as f64
-        };
-        // Cached responses count with the latency of the original request (stored with the cache entry), so a cached
-        // and an uncached run judge latency on the same answers.
-        let mut lat: Vec<f64> = all
+            s0.valid.iter().filter(|v| **v).count() as f64 / n as f64
+        },
+        metrics: s0.metrics.clone(),
+        metric_intervals: metric_intervals(run, &s0),
+        cost_usd_total: cost_total,
+        cost_usd_paid: sorted_sum(all.iter().filter(|r| !r.cached).map(|r| r.cost_usd)),
+        cost_usd_per_item: cost_per_item,
+        cost_usd_per_1k_items: cost_per_item * 1000.0,
+        tokens,
+        token_discrepancy: discrepancy(&ratios),
+        latency_ms: percentiles(&lat),
+        latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
+        ttft_ms: percentiles(&ttft),
+        retries: all
             .iter()
-            .filter(|r| r.error.is_none())
-            .map(|r| r.latency_ms)
-            .collect();
-        lat.sort_by(f64::total_cmp);
-        let mut ttft: Vec<f64> = all
-            .iter()
-            .filter(|r| !r.cached)
-            .filter_map(|r| r.ttft_ms)
-            .collect();
-        ttft.sort_by(f64::total_cmp);
-        let mut tokens = Tokens::default();
-        let mut ratios = Vec::new();
-        for r in all.iter().filter(|r| r.error.is_none()) {
-            tokens.input += r.usage.input_tokens;
-            tokens.output += r.usage.output_tokens;
-            tokens.cached_input += r.usage.cached_input_tokens;
-            tokens.reasoning += r.usage.reasoning_tokens;
-            if r.usage.estimated {
-                tokens.estimated_records += 1;
-            } else if let Some(est) = r.est_input_tokens.filter(|e| *e > 0) {
-                ratios.push(r.usage.input_tokens as f64 / est as f64);
-            }
-        }
-        let mut metric_intervals = BTreeMap::new();
-        for (name, v) in &s0.per_item {
-            // Wilson for proportions (0/1 scores), a t-interval for means of graded scores.
-            let iv = if v.iter().all(|x| *x == 0.0 || *x == 1.0) {
-                stats::wilson(
-                    v.iter().filter(|x| **x == 1.0).count() as u64,
-                    v.len() as u64,
-                    conf,
-                    true,
-                )
-            } else {
-                stats::t_interval(v, conf)
-            };
-            metric_intervals.insert(name.clone(), iv);
-        }
-        // Every corpus metric from the same resamples: one pass over the items per replicate, not one per metric.
-        let corpus: Vec<&str> = s0
-            .metrics
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !s0.per_item.contains_key(*k))
-            .collect();
-        let ivs = stats::bootstrap_intervals(
-            s0.valid.len(),
-            corpus.len(),
-            |idx, out| scorer.metrics_on(&s0, &corpus, idx, out),
-            conf,
-            suite.gate.bootstrap_iters,
-            seed,
-        );
-        for (name, iv) in corpus.iter().zip(ivs) {
-            metric_intervals.insert(name.to_string(), iv);
-        }
-        let stream_equivalence = stream_equivalence(p, items, &table[pi][0]);
-        let agreement = reference.as_ref().map(|r| {
-            crate::summary::agreement::provider_agreement(ls, &scorer, r, items, &table[pi][0])
-        });
-        provider_results.push(ProviderResult {
-            id: p.id.clone(),
-            role: p.role,
-            kind: p.kind.as_str().into(),
-            model: p.model.clone(),
-            n_requests,
-            n_ok,
-            n_errors,
-            n_missing,
-            n_cached: all.iter().filter(|r| r.cached).count(),
-            n_unsettled,
-            failure_summary: failure_summary(&all, n_requests),
-            unsettled_by_reason,
-            error_rate,
-            error_rate_interval: stats::wilson(failed_items, settled_n, conf, true),
-            errors_by_class,
-            format_validity: if n == 0 {
-                0.0
-            } else {
-                s0.valid.iter().filter(|v| **v).count() as f64 / n as f64
-            },
-            metrics: s0.metrics.clone(),
-            metric_intervals,
-            cost_usd_total: cost_total,
-            cost_usd_paid: sorted_sum(all.iter().filter(|r| !r.cached).map(|r| r.cost_usd)),
-            cost_usd_per_item: cost_per_item,
-            cost_usd_per_1k_items: cost_per_item * 1000.0,
-            tokens,
-            token_discrepancy: discrepancy(&ratios),
-            latency_ms: percentiles(&lat),
-            latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
-            ttft_ms: percentiles(&ttft),
-            retries: all
+            .map(|r| u64::from(r.attempts.saturating_sub(1)))
+            .sum(),
+        throttle: throttle(&all, p.concurrency.unwrap_or(suite.run.concurrency)),
+        skipped_context: all.iter().filter(|r| is_preflight_skip(r)).count(),
+        consistency,
+        details: s0.details.clone(),
+        stream_equivalence: stream_equivalence(p, run.items, &run.table[pi][0]),
+        gate: None,
+        human_review: None,
+        judge: run.judge.and_then(|j| {
+            let baseline = suite
+                .providers
                 .iter()
-                .map(|r| u64::from(r.attempts.saturating_sub(1)))
-                .sum(),
-            throttle: throttle(&all, p.concurrency.unwrap_or(suite.run.concurrency)),
-            skipped_context: all.iter().filter(|r| is_preflight_skip(r)).count(),
-            consistency,
-            details: s0.details.clone(),
-            stream_equivalence,
-            gate: None,
-            human_review: None,
-            judge: judge.and_then(|j| {
-                let baseline = suite
-                    .providers
-                    .iter()
-                    .find(|b| b.role == ProviderRole::Baseline);
-                j.result_for(
-                    &p.id,
-                    p.role == ProviderRole::Candidate,
-                    baseline.map(|b| b.id.as_str()),
-                    human,
-                    conf,
-                )
-            }),
-            agreement,
-        });
-        scores_r0.push(s0);
-    }
+                .find(|b| b.role == ProviderRole::Baseline);
+            j.result_for(
+                &p.id,
+                p.role == ProviderRole::Candidate,
+                baseline.map(|b| b.id.as_str()),
+                run.human,
+                conf,
+            )
+        }),
+        agreement: run.reference.map(|r| {
+            agreement::provider_agreement(run.ls, run.scorer, r, run.items, &run.table[pi][0])
+        }),
+    };
+    (result, s0)
+}
 
-    // Gate each candidate against the baseline.
-    if let Some(bi) = suite
+/// Gate each candidate against the baseline (and attach its human review).
+fn gate_candidates(
+    run: &RunInputs<'_>,
+    scores_r0: &[ProviderScores],
+    provider_results: &mut [ProviderResult],
+) {
+    let suite = &run.ls.suite;
+    let Some(bi) = suite
         .providers
         .iter()
         .position(|p| p.role == ProviderRole::Baseline)
-    {
-        for ci in 0..suite.providers.len() {
-            if ci == bi {
-                continue;
-            }
-            let gated = suite
-                .gate
-                .candidates
-                .as_ref()
-                .is_none_or(|c| c.contains(&suite.providers[ci].id));
-            let mut ev = evidence(
-                ls,
-                &scorer,
-                &metric,
-                (&scores_r0[ci], &scores_r0[bi]),
-                (&provider_results[ci], &provider_results[bi]),
-                (&table[ci][0], &table[bi][0]),
-                score_idx,
-            );
-            let review = human
-                .and_then(|h| h.review_for(&suite.providers[ci].id, &suite.providers[bi].id, conf));
-            ev.human = review.as_ref().map(|r| human_evidence(r, &suite.gate));
-            provider_results[ci].gate = Some(gate::decide(&suite.gate, &ev, gated));
-            provider_results[ci].human_review = review;
+    else {
+        return;
+    };
+    let metric = suite.gate_metric();
+    let conf = suite.gate.confidence;
+    for ci in 0..suite.providers.len() {
+        if ci == bi {
+            continue;
         }
+        let gated = suite
+            .gate
+            .candidates
+            .as_ref()
+            .is_none_or(|c| c.contains(&suite.providers[ci].id));
+        let mut ev = evidence(
+            run.ls,
+            run.scorer,
+            &metric,
+            (&scores_r0[ci], &scores_r0[bi]),
+            (&provider_results[ci], &provider_results[bi]),
+            (&run.table[ci][0], &run.table[bi][0]),
+            run.score_idx(),
+        );
+        let review = run
+            .human
+            .and_then(|h| h.review_for(&suite.providers[ci].id, &suite.providers[bi].id, conf));
+        ev.human = review.as_ref().map(|r| human_evidence(r, &suite.gate));
+        provider_results[ci].gate = Some(gate::decide(&suite.gate, &ev, gated));
+        provider_results[ci].human_review = review;
     }
+}
+
+/// The run's results: completeness, exit code, recommendation around the providers' results.
+fn results(run: &RunInputs<'_>, provider_results: Vec<ProviderResult>) -> Results {
+    let suite = &run.ls.suite;
     let gate_refs: Vec<&GateResult> = provider_results
         .iter()
         .filter_map(|p| p.gate.as_ref())
@@ -565,7 +675,7 @@ pub fn analyse_judged(
             *unsettled_by_reason.entry(k.clone()).or_insert(0) += v;
         }
     }
-    if let Some(n) = judge.map(|j| j.unsettled()).filter(|&n| n > 0) {
+    if let Some(n) = run.judge.map(|j| j.unsettled()).filter(|&n| n > 0) {
         unsettled_by_reason.insert("judge_unsettled".into(), n);
     }
     let complete = unsettled_by_reason.is_empty();
@@ -575,17 +685,17 @@ pub fn analyse_judged(
         crate::error::exit::INCOMPLETE
     };
     let mut recommendation = recommend(&provider_results, complete, suite.gate.monthly_volume);
-    if reference.is_some() {
-        crate::summary::agreement::reword(&mut recommendation);
+    if run.reference.is_some() {
+        agreement::reword(&mut recommendation);
     }
-    let results = Results {
+    Results {
         evalh_version: env!("CARGO_PKG_VERSION").into(),
         suite: suite.name.clone(),
         task: suite.task,
-        n_items: items.len(),
+        n_items: run.items.len(),
         repeats: suite.run.repeats,
-        seed,
-        gate_metric: metric,
+        seed: suite.run.seed,
+        gate_metric: suite.gate_metric(),
         gate_config: suite.gate.clone(),
         latency_method:
             "nearest rank (every reported value was observed) over successful requests; a cached response counts with the latency stored with its cache entry"
@@ -595,26 +705,10 @@ pub fn analyse_judged(
         complete,
         unsettled_by_reason,
         gate_exit_code,
-        judge: judge.map(|j| j.summary()),
-        reference: reference.as_ref().map(|r| r.summary(ls, items)),
+        judge: run.judge.map(|j| j.summary()),
+        reference: run.reference.map(|r| r.summary(run.ls, run.items)),
         recommendation,
-    };
-    let records_r0 = table
-        .into_iter()
-        .map(|mut reps| reps.swap_remove(0))
-        .collect();
-    // The reports' per-item views are over all items: spread the agreement scores back onto them.
-    if let Some(idx) = score_idx {
-        scores_r0 = scores_r0
-            .iter()
-            .map(|s| s.spread(idx, items.len()))
-            .collect();
     }
-    Ok(Analysis {
-        results,
-        scores: scores_r0,
-        records: records_r0,
-    })
 }
 
 /// The gate's view of a candidate's human review: acceptable decisions, their Wilson bounds, reviews to settle.

@@ -224,35 +224,14 @@ fn usd_label(x: f64) -> String {
     }
 }
 
-/// Quality (gate metric, with its interval) against cost per 1,000 items, the promotion region shaded.
-///
-/// The region is where a candidate's point estimates would satisfy the quality and cost rules:
-/// quality >= `min_quality_ratio` × the baseline's and cost <= `max_cost_ratio` × the baseline's. The x axis is
-/// logarithmic when every cost is positive (candidates are often 10–100× cheaper), linear otherwise.
-pub fn quality_vs_cost(
-    path: &Path,
+/// The x range of the quality chart (costs, log10 when `log`): every point, the region's cost edge, and room on the
+/// right for each point's label.
+fn quality_x_range(
     points: &[QualityPoint],
-    metric: &str,
+    base: Option<&QualityPoint>,
     gate: &GateSpec,
-) -> Result<(), String> {
-    if points.is_empty() {
-        return Err("no providers".into());
-    }
-    let root = new_root(path, W, H)?;
-    let area = header(
-        &root,
-        &format!("Quality vs cost — {metric}"),
-        &format!(
-            "shaded: promotion region (>= {} × baseline quality, <= {} × baseline cost); bars: {:.0}% confidence intervals",
-            gate.min_quality_ratio,
-            gate.max_cost_ratio,
-            gate.confidence * 100.0
-        ),
-    )?;
-    let base = points.iter().find(|p| p.baseline);
-    let log = points
-        .iter()
-        .all(|p| p.cost_per_1k > 0.0 && p.cost_per_1k.is_finite());
+    log: bool,
+) -> (f64, f64) {
     let tx = |c: f64| if log { c.log10() } else { c };
     let costs: Vec<f64> = points.iter().map(|p| tx(p.cost_per_1k)).collect();
     let (mut x0, mut x1) = costs
@@ -291,6 +270,11 @@ pub fn quality_vs_cost(
             x1 = (*x - f * x0) / (1.0 - f);
         }
     }
+    (x0, x1)
+}
+
+/// The y range of the quality chart: every quality and interval end and the region's quality threshold, padded.
+fn quality_y_range(points: &[QualityPoint], threshold: Option<f64>) -> (f64, f64) {
     let mut ylo = f64::INFINITY;
     let mut yhi = f64::NEG_INFINITY;
     for p in points {
@@ -307,7 +291,6 @@ pub fn quality_vs_cost(
             yhi = yhi.max(v);
         }
     }
-    let threshold = base.map(|b| b.quality * gate.min_quality_ratio);
     if let Some(t) = threshold.filter(|t| t.is_finite()) {
         ylo = ylo.min(t);
     }
@@ -318,6 +301,42 @@ pub fn quality_vs_cost(
     let span = (yhi - ylo).max(0.05);
     let y0 = (ylo - span * 0.12).max(0.0);
     let y1 = yhi + span * 0.12;
+    (y0, y1)
+}
+
+/// Quality (gate metric, with its interval) against cost per 1,000 items, the promotion region shaded.
+///
+/// The region is where a candidate's point estimates would satisfy the quality and cost rules:
+/// quality >= `min_quality_ratio` × the baseline's and cost <= `max_cost_ratio` × the baseline's. The x axis is
+/// logarithmic when every cost is positive (candidates are often 10–100× cheaper), linear otherwise.
+pub fn quality_vs_cost(
+    path: &Path,
+    points: &[QualityPoint],
+    metric: &str,
+    gate: &GateSpec,
+) -> Result<(), String> {
+    if points.is_empty() {
+        return Err("no providers".into());
+    }
+    let root = new_root(path, W, H)?;
+    let area = header(
+        &root,
+        &format!("Quality vs cost — {metric}"),
+        &format!(
+            "shaded: promotion region (>= {} × baseline quality, <= {} × baseline cost); bars: {:.0}% confidence intervals",
+            gate.min_quality_ratio,
+            gate.max_cost_ratio,
+            gate.confidence * 100.0
+        ),
+    )?;
+    let base = points.iter().find(|p| p.baseline);
+    let log = points
+        .iter()
+        .all(|p| p.cost_per_1k > 0.0 && p.cost_per_1k.is_finite());
+    let tx = |c: f64| if log { c.log10() } else { c };
+    let (x0, x1) = quality_x_range(points, base, gate, log);
+    let threshold = base.map(|b| b.quality * gate.min_quality_ratio);
+    let (y0, y1) = quality_y_range(points, threshold);
     let xlabel = if log {
         "cost per 1,000 items (USD, log scale)"
     } else {

@@ -911,27 +911,70 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
         );
     }
     if let Some(b) = baseline {
-        let _ = writeln!(out, "<div class=\"tw\"><table><thead><tr><th>candidate</th><th class=\"n\">{} (vs baseline {})</th><th class=\"n\">the reverse</th></tr></thead><tbody>", escape(&brcw_name.to_lowercase()), escape(&r.providers[b].id));
-        for c in (0..np).filter(|c| *c != b) {
-            let fwd = all
-                .iter()
-                .filter(|f| f.base_right_cand_wrong.contains(&c))
-                .count();
-            let rev = (0..n)
-                .filter(|i| match (right(an, task, c, *i), right(an, task, b, *i)) {
-                    (Some(cr), Some(br)) => cr && !br,
-                    _ => an.scores[c].item_score[*i] - an.scores[b].item_score[*i] >= SCORE_GAP,
-                })
-                .count();
-            let _ = writeln!(
-                out,
-                "<tr><td>{}{}</td><td class=\"n\">{fwd}</td><td class=\"n\">{rev}</td></tr>",
-                swatch(r, c),
-                escape(&r.providers[c].id)
-            );
-        }
-        let _ = writeln!(out, "</tbody></table></div>");
+        candidate_table(out, an, task, &all, b, np, n, &brcw_name);
     }
+    controls_bar(
+        out,
+        r,
+        baseline,
+        np,
+        rows.len(),
+        (e_err, e_dis, e_brcw),
+        &brcw_name,
+    );
+    let pager = "<div class=\"pager\" hidden><button type=\"button\" class=\"prev\">← Previous</button><span class=\"pos\"></span><button type=\"button\" class=\"next\">Next →</button></div>";
+    let _ = writeln!(out, "{pager}<div id=\"items\">");
+    for i in rows {
+        item_article(out, page, task, baseline, i, &all[i], &brcw_name, np);
+    }
+    let _ = writeln!(out, "</div>{pager}</section>");
+}
+
+/// Per candidate: items where the baseline was right and the candidate wrong, and the reverse.
+#[allow(clippy::too_many_arguments)]
+fn candidate_table(
+    out: &mut String,
+    an: &Analysis,
+    task: TaskKind,
+    all: &[ItemFlags],
+    b: usize,
+    np: usize,
+    n: usize,
+    brcw_name: &str,
+) {
+    let r = &an.results;
+    let _ = writeln!(out, "<div class=\"tw\"><table><thead><tr><th>candidate</th><th class=\"n\">{} (vs baseline {})</th><th class=\"n\">the reverse</th></tr></thead><tbody>", escape(&brcw_name.to_lowercase()), escape(&r.providers[b].id));
+    for c in (0..np).filter(|c| *c != b) {
+        let fwd = all
+            .iter()
+            .filter(|f| f.base_right_cand_wrong.contains(&c))
+            .count();
+        let rev = (0..n)
+            .filter(|i| match (right(an, task, c, *i), right(an, task, b, *i)) {
+                (Some(cr), Some(br)) => cr && !br,
+                _ => an.scores[c].item_score[*i] - an.scores[b].item_score[*i] >= SCORE_GAP,
+            })
+            .count();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}{}</td><td class=\"n\">{fwd}</td><td class=\"n\">{rev}</td></tr>",
+            swatch(r, c),
+            escape(&r.providers[c].id)
+        );
+    }
+    let _ = writeln!(out, "</tbody></table></div>");
+}
+
+/// The filter buttons, candidate selector and search box (hidden until the page's script shows them).
+fn controls_bar(
+    out: &mut String,
+    r: &crate::summary::Results,
+    baseline: Option<usize>,
+    np: usize,
+    shown: usize,
+    (e_err, e_dis, e_brcw): (usize, usize, usize),
+    brcw_name: &str,
+) {
     // Controls: hidden until the script shows them (they do nothing without it).
     let _ = write!(
         out,
@@ -939,8 +982,8 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
          <button type=\"button\" data-filter=\"err\" aria-pressed=\"false\">Errors ({e_err})</button>\
          <button type=\"button\" data-filter=\"dis\" aria-pressed=\"false\">Disagreements ({e_dis})</button>\
          <button type=\"button\" data-filter=\"brcw\" aria-pressed=\"false\">{} ({e_brcw})</button>",
-        rows.len(),
-        escape(&brcw_name)
+        shown,
+        escape(brcw_name)
     );
     if let Some(b) = baseline {
         let _ = write!(
@@ -957,161 +1000,183 @@ fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Optio
         let _ = write!(out, "</select></label>");
     }
     let _ = writeln!(out, "<label>search <input id=\"q\" type=\"search\" placeholder=\"id or text\"></label><span class=\"note\">counts are of embedded items</span></div>");
-    let _ = writeln!(out, "<noscript><p class=\"note\">JavaScript is off: all {} embedded items are listed below; the filters and pages need JavaScript.</p></noscript>", rows.len());
-    let pager = "<div class=\"pager\" hidden><button type=\"button\" class=\"prev\">← Previous</button><span class=\"pos\"></span><button type=\"button\" class=\"next\">Next →</button></div>";
-    let _ = writeln!(out, "{pager}<div id=\"items\">");
+    let _ = writeln!(out, "<noscript><p class=\"note\">JavaScript is off: all {} embedded items are listed below; the filters and pages need JavaScript.</p></noscript>", shown);
+}
+
+/// One item: its input, expected answer and every provider's output.
+#[allow(clippy::too_many_arguments)]
+fn item_article(
+    out: &mut String,
+    page: &Page<'_>,
+    task: TaskKind,
+    baseline: Option<usize>,
+    i: usize,
+    f: &ItemFlags,
+    brcw_name: &str,
+    np: usize,
+) {
+    let r = &page.analysis.results;
+    let item = &page.items[i];
     let id_field = page.suite.dataset.id.as_deref();
     let expected_field = page.suite.dataset.expected.as_str();
-    for i in rows {
-        let item = &items[i];
-        let f = &all[i];
-        let _ = write!(out, "<article class=\"item\" data-idx=\"{i}\"");
-        if f.error {
-            let _ = write!(out, " data-err=\"\"");
-        }
-        if f.disagree {
-            let _ = write!(out, " data-dis=\"\"");
-        }
-        if !f.base_right_cand_wrong.is_empty() {
-            let list: Vec<String> = f
-                .base_right_cand_wrong
-                .iter()
-                .map(usize::to_string)
-                .collect();
-            let _ = write!(out, " data-brcw=\"{}\"", list.join(" "));
-        }
+    let _ = write!(out, "<article class=\"item\" data-idx=\"{i}\"");
+    if f.error {
+        let _ = write!(out, " data-err=\"\"");
+    }
+    if f.disagree {
+        let _ = write!(out, " data-dis=\"\"");
+    }
+    if !f.base_right_cand_wrong.is_empty() {
+        let list: Vec<String> = f
+            .base_right_cand_wrong
+            .iter()
+            .map(usize::to_string)
+            .collect();
+        let _ = write!(out, " data-brcw=\"{}\"", list.join(" "));
+    }
+    let _ = write!(
+        out,
+        "><header><span class=\"id\">{}</span><span class=\"note\">#{} · line {}</span>",
+        escape(&item.id),
+        i + 1,
+        item.line
+    );
+    if f.error {
+        let _ = write!(out, "<span class=\"flag err\">error</span>");
+    }
+    if !f.base_right_cand_wrong.is_empty() {
+        let names: Vec<String> = f
+            .base_right_cand_wrong
+            .iter()
+            .map(|c| escape(&r.providers[*c].id))
+            .collect();
         let _ = write!(
             out,
-            "><header><span class=\"id\">{}</span><span class=\"note\">#{} · line {}</span>",
-            escape(&item.id),
-            i + 1,
-            item.line
+            "<span class=\"flag brcw\">{}: {}</span>",
+            escape(&brcw_name.to_lowercase()),
+            names.join(", ")
         );
-        if f.error {
-            let _ = write!(out, "<span class=\"flag err\">error</span>");
+    }
+    if f.disagree {
+        let _ = write!(out, "<span class=\"flag\">disagreement</span>");
+    }
+    let _ = write!(
+        out,
+        "</header><div class=\"io\"><div class=\"cell\"><h4>input</h4><div class=\"txt\">"
+    );
+    let mut first = true;
+    for (k, v) in &item.fields() {
+        if Some(k.as_str()) == id_field || k == expected_field {
+            continue;
         }
-        if !f.base_right_cand_wrong.is_empty() {
-            let names: Vec<String> = f
-                .base_right_cand_wrong
-                .iter()
-                .map(|c| escape(&r.providers[*c].id))
-                .collect();
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        let _ = write!(
+            out,
+            "<span class=\"k\">{}:</span> {}",
+            escape(k),
+            clipped(&value_text(v))
+        );
+    }
+    let _ = write!(
+        out,
+        "</div></div><div class=\"cell\"><h4>expected</h4><div class=\"txt{}\">{}</div></div></div><div class=\"outs\">",
+        if item.expected.is_string() { "" } else { " mono" },
+        clipped(&if item.expected.is_null() {
+            // Agreement scoring: an unlabelled row is scored against the reference only.
+            "(unlabelled: scored against the reference)".to_string()
+        } else {
+            value_text(&item.expected)
+        })
+    );
+    for p in 0..np {
+        provider_output(out, page.analysis, task, baseline, p, i);
+    }
+    let _ = writeln!(out, "</div></article>");
+}
+
+/// Provider `p`'s output for item `i`, with its score, note, latency and cost.
+fn provider_output(
+    out: &mut String,
+    an: &Analysis,
+    task: TaskKind,
+    baseline: Option<usize>,
+    p: usize,
+    i: usize,
+) {
+    let r = &an.results;
+    let pr = &r.providers[p];
+    let s = &an.scores[p];
+    let rec = an.records[p].get(i).and_then(Option::as_ref);
+    let state = match (rec, right(an, task, p, i)) {
+        (None, _) => "err",
+        (Some(rec), _) if rec.error.is_some() => "err",
+        (_, Some(true)) => "right",
+        (_, Some(false)) => "wrong",
+        (_, None) => "na",
+    };
+    let _ = write!(
+        out,
+        "<div class=\"cell out {state}\" data-p=\"{p}\"><h4>{}{}{}</h4>",
+        swatch(r, p),
+        escape(&pr.id),
+        if p == baseline.unwrap_or(usize::MAX) {
+            " (baseline)"
+        } else {
+            ""
+        }
+    );
+    match rec {
+        None => {
             let _ = write!(
                 out,
-                "<span class=\"flag brcw\">{}: {}</span>",
-                escape(&brcw_name.to_lowercase()),
-                names.join(", ")
+                "<div class=\"txt\"><i>no record (request never finished)</i></div>"
             );
         }
-        if f.disagree {
-            let _ = write!(out, "<span class=\"flag\">disagreement</span>");
-        }
-        let _ = write!(
-            out,
-            "</header><div class=\"io\"><div class=\"cell\"><h4>input</h4><div class=\"txt\">"
-        );
-        let mut first = true;
-        for (k, v) in &item.fields() {
-            if Some(k.as_str()) == id_field || k == expected_field {
-                continue;
-            }
-            if !first {
-                out.push('\n');
-            }
-            first = false;
-            let _ = write!(
-                out,
-                "<span class=\"k\">{}:</span> {}",
-                escape(k),
-                clipped(&value_text(v))
-            );
-        }
-        let _ = write!(
-            out,
-            "</div></div><div class=\"cell\"><h4>expected</h4><div class=\"txt{}\">{}</div></div></div><div class=\"outs\">",
-            if item.expected.is_string() { "" } else { " mono" },
-            clipped(&if item.expected.is_null() {
-                // Agreement scoring: an unlabelled row is scored against the reference only.
-                "(unlabelled: scored against the reference)".to_string()
+        Some(rec) => {
+            if let Some(e) = &rec.error {
+                let _ = write!(
+                    out,
+                    "<div class=\"txt\"><b>error</b> {}{}: {}</div>",
+                    escape(e.class.as_str()),
+                    e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+                    clipped(&e.message)
+                );
             } else {
-                value_text(&item.expected)
-            })
-        );
-        for p in 0..np {
-            let pr = &r.providers[p];
-            let s = &an.scores[p];
-            let rec = an.records[p].get(i).and_then(Option::as_ref);
-            let state = match (rec, right(an, task, p, i)) {
-                (None, _) => "err",
-                (Some(rec), _) if rec.error.is_some() => "err",
-                (_, Some(true)) => "right",
-                (_, Some(false)) => "wrong",
-                (_, None) => "na",
-            };
-            let _ = write!(
-                out,
-                "<div class=\"cell out {state}\" data-p=\"{p}\"><h4>{}{}{}</h4>",
-                swatch(r, p),
-                escape(&pr.id),
-                if p == baseline.unwrap_or(usize::MAX) {
-                    " (baseline)"
-                } else {
-                    ""
-                }
-            );
-            match rec {
-                None => {
+                if !rec.output_text.is_empty() || rec.tool_calls.is_empty() {
                     let _ = write!(
                         out,
-                        "<div class=\"txt\"><i>no record (request never finished)</i></div>"
+                        "<div class=\"txt\">{}</div>",
+                        clipped(&rec.output_text)
                     );
                 }
-                Some(rec) => {
-                    if let Some(e) = &rec.error {
-                        let _ = write!(
-                            out,
-                            "<div class=\"txt\"><b>error</b> {}{}: {}</div>",
-                            escape(e.class.as_str()),
-                            e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
-                            clipped(&e.message)
-                        );
-                    } else {
-                        if !rec.output_text.is_empty() || rec.tool_calls.is_empty() {
-                            let _ = write!(
-                                out,
-                                "<div class=\"txt\">{}</div>",
-                                clipped(&rec.output_text)
-                            );
-                        }
-                        for call in &rec.tool_calls {
-                            let args = serde_json::to_string(&call.arguments).unwrap_or_default();
-                            let _ = write!(
-                                out,
-                                "<div class=\"txt mono\">{}({})</div>",
-                                escape(&call.name),
-                                clipped(&args)
-                            );
-                        }
-                    }
+                for call in &rec.tool_calls {
+                    let args = serde_json::to_string(&call.arguments).unwrap_or_default();
+                    let _ = write!(
+                        out,
+                        "<div class=\"txt mono\">{}({})</div>",
+                        escape(&call.name),
+                        clipped(&args)
+                    );
                 }
             }
-            let note = s.notes.get(i).map(String::as_str).unwrap_or("");
-            let _ = writeln!(
-                out,
-                "<div class=\"score\">score <b>{}</b>{}{}</div></div>",
-                num(s.item_score.get(i).copied().unwrap_or(0.0), 3),
-                if note.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · {}", clipped(note))
-                },
-                rec.map(|r| format!(" · {:.0} ms · {}", r.latency_ms, money(r.cost_usd)))
-                    .unwrap_or_default()
-            );
         }
-        let _ = writeln!(out, "</div></article>");
     }
-    let _ = writeln!(out, "</div>{pager}</section>");
+    let note = s.notes.get(i).map(String::as_str).unwrap_or("");
+    let _ = writeln!(
+        out,
+        "<div class=\"score\">score <b>{}</b>{}{}</div></div>",
+        num(s.item_score.get(i).copied().unwrap_or(0.0), 3),
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", clipped(note))
+        },
+        rec.map(|r| format!(" · {:.0} ms · {}", r.latency_ms, money(r.cost_usd)))
+            .unwrap_or_default()
+    );
 }
 
 /// Render and write `report.html` into the run directory; returns its path.

@@ -341,34 +341,46 @@ fn error_response(status: u16, etype: &str, msg: &str, retry_after: Option<f64>)
     r
 }
 
-async fn handle(
-    State(st): State<Arc<SimState>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let req: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error_response(
-                400,
-                "invalid_request_error",
-                &format!("body is not JSON: {e}"),
-                None,
-            )
-        }
-    };
+/// One request as the simulator reads it.
+struct Call {
+    req: Value,
+    model: String,
+    stream: bool,
+    /// The dataset item, when the request names or matches one.
+    item_id: Option<String>,
+    /// The item id, or a stand-in derived from the prompt.
+    id: String,
+    repeat: String,
+    attempt: String,
+}
+
+/// Read the request: its model and that model's profile (an error response for an unknown one), the item it is
+/// about, repeat and attempt.
+fn read_call<'s>(
+    st: &'s SimState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Call, &'s SimSpec), Box<Response>> {
+    let req: Value = serde_json::from_slice(body).map_err(|e| {
+        Box::new(error_response(
+            400,
+            "invalid_request_error",
+            &format!("body is not JSON: {e}"),
+            None,
+        ))
+    })?;
     let model = req
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let Some(profile) = st.profiles.get(&model) else {
-        return error_response(
+        return Err(Box::new(error_response(
             404,
             "model_not_found",
             &format!("The model `{model}` does not exist in this simulator"),
             None,
-        );
+        )));
     };
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let hdr = |n: &str| {
@@ -405,58 +417,53 @@ async fn handle(
     let id = item_id
         .clone()
         .unwrap_or_else(|| format!("unknown:{}", blake3::hash(last_user.as_bytes()).to_hex()));
-    let seed = st.seed;
+    let call = Call {
+        req,
+        model,
+        stream,
+        item_id,
+        id,
+        repeat,
+        attempt,
+    };
+    Ok((call, profile))
+}
 
-    // Faults and latency depend on the attempt, so retries can succeed.
-    let Draw {
-        fault,
-        slow,
-        latency,
-    } = draw(seed, &model, &id, &repeat, &attempt, profile);
-    let f = &profile.faults;
-    log(
-        &st,
-        &model,
-        &id,
-        &repeat,
-        &attempt,
-        fault.unwrap_or("ok"),
-        slow,
-    );
+/// The error response of an injected HTTP fault (the other faults are in the body or the stream).
+fn fault_response(fault: Option<&str>, f: &crate::suite::FaultSpec) -> Option<Response> {
+    Some(match fault? {
+        "rate_limit" => error_response(
+            429,
+            "rate_limit_exceeded",
+            "Rate limit reached (simulated). Please try again.",
+            Some(f.retry_after_s.unwrap_or(1.0)),
+        ),
+        "server_error" => error_response(
+            500,
+            "server_error",
+            "The server had an error (simulated).",
+            None,
+        ),
+        "overloaded" => error_response(529, "overloaded_error", "Overloaded (simulated).", None),
+        _ => return None,
+    })
+}
 
-    if slow {
-        tokio::time::sleep(Duration::from_secs_f64(
-            f.slow_first_byte_ms.unwrap_or(5000.0) / 1000.0,
-        ))
-        .await;
-    }
-    match fault {
-        Some("rate_limit") => {
-            return error_response(
-                429,
-                "rate_limit_exceeded",
-                "Rate limit reached (simulated). Please try again.",
-                Some(f.retry_after_s.unwrap_or(1.0)),
-            )
-        }
-        Some("server_error") => {
-            return error_response(
-                500,
-                "server_error",
-                "The server had an error (simulated).",
-                None,
-            )
-        }
-        Some("overloaded") => {
-            return error_response(529, "overloaded_error", "Overloaded (simulated).", None)
-        }
-        _ => {}
-    }
+/// The answer to a call, in OpenAI's wire shapes.
+struct Reply {
+    text: String,
+    /// `tool_calls` entries of the message.
+    tool_calls: Vec<Value>,
+    finish: &'static str,
+    usage: Value,
+}
 
-    // The answer depends only on (seed, model, item, repeat).
-    let correct = answers_correctly(seed, &model, &id, &repeat, profile);
-    let mut arng = rng_for(seed, &["answer", &model, &id, &repeat]);
-    let ans = match item_id.as_ref().and_then(|i| st.by_id.get(i)) {
+/// The answer to `call`: a pure function of (seed, model, item, repeat).
+fn reply(st: &SimState, call: &Call, profile: &SimSpec) -> Reply {
+    let (seed, model, id, repeat) = (st.seed, &call.model, &call.id, &call.repeat);
+    let correct = answers_correctly(seed, model, id, repeat, profile);
+    let mut arng = rng_for(seed, &["answer", model, id, repeat]);
+    let ans = match call.item_id.as_ref().and_then(|i| st.by_id.get(i)) {
         Some(truth) => answer::answer(
             st.task,
             truth,
@@ -470,7 +477,7 @@ async fn handle(
             tool_calls: vec![],
         },
     };
-    let input_tokens = prompt_tokens(&st.tokens, &req, profile.token_factor);
+    let input_tokens = prompt_tokens(&st.tokens, &call.req, profile.token_factor);
     let out_len = ans.text.len()
         + ans
             .tool_calls
@@ -490,50 +497,119 @@ async fn handle(
         .enumerate()
         .map(|(i, (n, a))| json!({"id": format!("call_{i}"), "type": "function", "function": {"name": n, "arguments": a}}))
         .collect();
-
-    if !stream {
-        if latency > 0.0 {
-            tokio::time::sleep(Duration::from_secs_f64(latency / 1000.0)).await;
-        }
-        if fault == Some("malformed") || fault == Some("truncated") {
-            return (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                "{\"id\":\"chatcmpl-sim\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assis",
-            )
-                .into_response();
-        }
-        if fault == Some("stream_error") {
-            return error_response(
-                500,
-                "server_error",
-                "The server had an error while processing your request (simulated).",
-                None,
-            );
-        }
-        let mut message = json!({"role": "assistant", "content": if tool_calls.is_empty() { Value::String(ans.text) } else { Value::Null }});
-        if !tool_calls.is_empty() {
-            message["tool_calls"] = Value::Array(tool_calls);
-        }
-        return axum::Json(json!({
-            "id": "chatcmpl-sim", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": usage
-        }))
-        .into_response();
+    Reply {
+        text: ans.text,
+        tool_calls,
+        finish,
+        usage,
     }
+}
 
-    // Streaming: first chunk after ~40% of the latency, the rest spread over the remainder.
+async fn handle(
+    State(st): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (call, profile) = match read_call(&st, &headers, &body) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    // Faults and latency depend on the attempt, so retries can succeed.
+    let Draw {
+        fault,
+        slow,
+        latency,
+    } = draw(
+        st.seed,
+        &call.model,
+        &call.id,
+        &call.repeat,
+        &call.attempt,
+        profile,
+    );
+    let f = &profile.faults;
+    log(
+        &st,
+        &call.model,
+        &call.id,
+        &call.repeat,
+        &call.attempt,
+        fault.unwrap_or("ok"),
+        slow,
+    );
+    if slow {
+        tokio::time::sleep(Duration::from_secs_f64(
+            f.slow_first_byte_ms.unwrap_or(5000.0) / 1000.0,
+        ))
+        .await;
+    }
+    if let Some(r) = fault_response(fault, f) {
+        return r;
+    }
+    let reply = reply(&st, &call, profile);
+    if call.stream {
+        stream_response(&call.model, reply, fault, latency)
+    } else {
+        plain_response(&call.model, reply, fault, latency).await
+    }
+}
+
+/// A non-streamed answer after the drawn latency (or the malformed / failed body the fault asks for).
+async fn plain_response(model: &str, reply: Reply, fault: Option<&str>, latency: f64) -> Response {
+    if latency > 0.0 {
+        tokio::time::sleep(Duration::from_secs_f64(latency / 1000.0)).await;
+    }
+    if fault == Some("malformed") || fault == Some("truncated") {
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{\"id\":\"chatcmpl-sim\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assis",
+        )
+            .into_response();
+    }
+    if fault == Some("stream_error") {
+        return error_response(
+            500,
+            "server_error",
+            "The server had an error while processing your request (simulated).",
+            None,
+        );
+    }
+    let Reply {
+        text,
+        tool_calls,
+        finish,
+        usage,
+    } = reply;
+    let mut message = json!({"role": "assistant", "content": if tool_calls.is_empty() { Value::String(text) } else { Value::Null }});
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = Value::Array(tool_calls);
+    }
+    axum::Json(json!({
+        "id": "chatcmpl-sim", "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage
+    }))
+    .into_response()
+}
+
+/// A streamed answer: first chunk after ~40% of the latency, the rest spread over the remainder (cut, or with an
+/// error or garbage event, as the fault asks).
+fn stream_response(model: &str, reply: Reply, fault: Option<&str>, latency: f64) -> Response {
     let mut events: Vec<String> = Vec::new();
     let chunk = |delta: Value, fr: Option<&str>| {
         json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": fr}]}).to_string()
     };
     events.push(chunk(json!({"role": "assistant", "content": ""}), None));
-    let words: Vec<String> = ans.text.split_inclusive(' ').map(str::to_string).collect();
+    let words: Vec<String> = reply
+        .text
+        .split_inclusive(' ')
+        .map(str::to_string)
+        .collect();
     for w in words.chunks(4) {
         events.push(chunk(json!({"content": w.concat()}), None));
     }
-    for (i, tc) in tool_calls.iter().enumerate() {
+    for (i, tc) in reply.tool_calls.iter().enumerate() {
         let args = tc["function"]["arguments"]
             .as_str()
             .unwrap_or("{}")
@@ -549,8 +625,8 @@ async fn handle(
             None,
         ));
     }
-    events.push(chunk(json!({}), Some(finish)));
-    events.push(json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [], "usage": usage}).to_string());
+    events.push(chunk(json!({}), Some(reply.finish)));
+    events.push(json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [], "usage": reply.usage}).to_string());
     let cut = match fault {
         Some("truncated") => Some(events.len() / 2),
         Some("stream_error") => {
