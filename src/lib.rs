@@ -2,10 +2,13 @@
 //! premium provider to a cheaper one.
 //!
 //! The modules follow the data flow: `suite` (YAML schema, validation) → `dataset` (loaders) → `prompt` (templates)
-//! → `provider` (one trait; OpenAI-compatible, Azure, Anthropic, Gemini, sim) → `runner` (scheduling, retries,
-//! budget) → `journal` (append-only record of every call) → `score` (one module per task type; pure) → `stats`
-//! (intervals, paired tests, percentiles) → `gate` (verdicts) → `summary` (results model) → `report` (terminal,
-//! JSON, HTML, PNG, JUnit, Markdown). The journal is the seam: everything after it is recomputed offline.
+//! → `runner` (scheduling, retries, budget) → `provider` (one trait; OpenAI-compatible, Azure, Anthropic, Gemini;
+//! `sim` is the simulator they can talk to) → `journal` (append-only record of every call) → `score` (binds a
+//! suite's task and outcomes to the pure `metrics`) → `stats` (intervals, paired tests, percentiles) → `gate`
+//! (verdicts) → `summary` (results model) → `report` (terminal, JSON, HTML, PNG, JUnit, Markdown). The journal is
+//! the seam: everything after it is recomputed offline. `chat` is the vocabulary every stage shares (messages, tool
+//! calls, usage, error classes). docs/architecture.md draws the flow and says which module may import which
+//! (checked by `tests/it/architecture.rs`).
 //! After the runs, `route` turns their verdicts into routing: routes.yaml, a LiteLLM proxy config and a rollout
 //! checklist.
 //!

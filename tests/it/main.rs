@@ -8,6 +8,7 @@ mod durability_util;
 mod loopback;
 
 mod agreement;
+mod architecture;
 mod audit;
 mod bad_inputs;
 mod budget_repeats;
