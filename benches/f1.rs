@@ -1,7 +1,7 @@
 //! Throughput of the token-F1 metrics over 10,000 pairs (plain `harness = false`): SQuAD v1.1 EM/F1 per pair, and
 //! scikit-learn-equivalent macro F1 over 10,000 labels. Run: `cargo bench --bench f1`.
 
-use evalh::metrics::{classification, squad};
+use evalh::metrics::{classification_report, squad_best};
 use std::time::Instant;
 
 const WORDS: &[&str] = &[
@@ -34,7 +34,7 @@ fn main() {
     let t = Instant::now();
     let mut acc = 0.0;
     for (p, golds) in &pairs {
-        let (em, f1) = squad::best(p, golds);
+        let (em, f1) = squad_best(p, golds);
         acc += em + f1;
     }
     let dt = t.elapsed().as_secs_f64();
@@ -58,7 +58,7 @@ fn main() {
     let reps = 100;
     let mut f = 0.0;
     for _ in 0..reps {
-        f += classification::report(&y_true, &y_pred, None).macro_avg.f1;
+        f += classification_report(&y_true, &y_pred, None).macro_avg.f1;
     }
     let dt = t.elapsed().as_secs_f64() / reps as f64;
     println!("classification report (macro/micro/weighted F1, confusion) over {n} items: {:.3} ms (checksum {f:.3})", dt * 1000.0);

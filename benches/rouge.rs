@@ -1,4 +1,4 @@
-//! Throughput benchmark for `evalh::metrics::rouge::RougeScorer` (plain `harness = false`).
+//! Throughput benchmark for `evalh::metrics::RougeScorer` (plain `harness = false`).
 //!
 //! Run: `cargo bench --bench rouge` (optionally `-- 20000` for another pair count).
 //! With `EVALH_ROUGE_PAIRS=/path/pairs.jsonl` it reads `{"reference","prediction"}` lines
@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use evalh::metrics::rouge::RougeScorer;
+use evalh::metrics::RougeScorer;
 
 /// Small deterministic PRNG so the benchmark needs no extra dependency.
 struct XorShift(u64);

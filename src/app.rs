@@ -110,7 +110,7 @@ fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)>
             .collect();
         dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
     }
-    crate::summary::agreement::check_dataset(&ls, &items)?;
+    crate::summary::check_agreement_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
     let ids: Vec<&str> = ls.suite.providers.iter().map(|p| p.id.as_str()).collect();
     prompter.check_all(&items, &ids)?;
@@ -149,7 +149,7 @@ fn validate(a: SuiteArgs) -> Result<i32> {
         ls.suite.providers.len(),
         ls.suite.baseline().map(|b| b.id.as_str()).unwrap_or("-")
     );
-    if let Some(line) = crate::summary::agreement::validate_line(&ls, &items) {
+    if let Some(line) = crate::summary::agreement_validate_line(&ls, &items) {
         println!("{line}");
     }
     Ok(0)
@@ -606,15 +606,15 @@ fn emit(
     verdicts: &VerdictArgs,
     visual: bool,
 ) -> Result<i32> {
-    crate::report::json::write(run_dir, &an.results)?;
+    crate::report::write_results(run_dir, &an.results)?;
     let mut report_path = None;
-    let mut artifacts = crate::report::markdown::Artifacts {
+    let mut artifacts = crate::report::Artifacts {
         run_dir: run_dir.display().to_string(),
         files: Vec::new(),
     };
     if visual {
         let started = std::time::Instant::now();
-        let (charts, failed) = crate::report::chart::render_all(an, run_dir)?;
+        let (charts, failed) = crate::report::render_charts(an, run_dir)?;
         timing("charts", started);
         for f in &failed {
             eprintln!("warning: {f}");
@@ -624,10 +624,10 @@ fn emit(
             let path = run_dir.join(&c.file);
             let png = std::fs::read(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            images.push(crate::report::html::ChartImage { chart: c, png });
+            images.push(crate::report::ChartImage { chart: c, png });
             artifacts.files.push(c.file.clone());
         }
-        let page = crate::report::html::Page {
+        let page = crate::report::Page {
             analysis: an,
             suite: &ls.suite,
             items,
@@ -635,21 +635,21 @@ fn emit(
             chart_errors: failed.iter().map(ToString::to_string).collect(),
         };
         let started = std::time::Instant::now();
-        report_path = Some(crate::report::html::write(run_dir, &page)?);
+        report_path = Some(crate::report::write_html(run_dir, &page)?);
         timing("report.html", started);
     }
     if let Some(j) = &outs.junit {
-        crate::report::junit::write(j, &an.results)?;
+        crate::report::write_junit(j, &an.results)?;
     }
     // The Markdown names the report and charts by their place in the run directory: GitHub's job summary cannot
     // show files from the runner's disk, so nothing is embedded.
     if report_path.is_some() {
         artifacts
             .files
-            .insert(0, crate::report::html::REPORT_FILE.to_string());
+            .insert(0, crate::report::REPORT_FILE.to_string());
     }
-    crate::report::markdown::write(outs.markdown.as_deref(), &an.results, &artifacts)?;
-    let opts = crate::report::terminal::Options {
+    crate::report::write_markdown(outs.markdown.as_deref(), &an.results, &artifacts)?;
+    let opts = crate::report::TerminalOptions {
         verbose: verdicts.verbose,
     };
     // anstream drops the colours when stdout is not a terminal, or with NO_COLOR.
@@ -659,12 +659,12 @@ fn emit(
         let _ = write!(
             stdout,
             "{}",
-            crate::report::terminal::render(&an.results, opts)
+            crate::report::render_terminal(&an.results, opts)
         );
     }
     println!(
         "\nresults: {}",
-        run_dir.join(crate::report::json::RESULTS_FILE).display()
+        run_dir.join(crate::report::RESULTS_FILE).display()
     );
     if let Some(p) = report_path {
         println!("report:  {}", p.display());

@@ -4,7 +4,10 @@
 use crate::chat::{ToolCall, ToolDef};
 use crate::cli::MetricsCommand;
 use crate::error::{Error, InputError, Result};
-use crate::metrics::{classification, function_call, rouge, squad};
+use crate::metrics::{
+    classification_report, squad_best, CallVerdict, Category, Compat, ExpectedCall, Prf, RougePrf,
+    RougeScorer, ToolSet,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufWriter, Write};
@@ -33,7 +36,7 @@ struct SquadLine {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FcLine {
-    expected: Vec<function_call::ExpectedCall>,
+    expected: Vec<ExpectedCall>,
     actual: Vec<ToolCall>,
     #[serde(default)]
     tools: Vec<ToolDef>,
@@ -54,13 +57,9 @@ fn parse<T: serde::de::DeserializeOwned>(line: &str, n: usize, shape: &str) -> R
 
 /// One `function-call` line's verdict. BFCL's checker reads parameter types from the tool definitions, so
 /// `--compat bfcl` refuses a line whose expected function has none.
-fn function_call_verdict(
-    l: &FcLine,
-    compat: function_call::Compat,
-    n: usize,
-) -> Result<function_call::CallVerdict> {
-    let set = function_call::ToolSet::cached(&l.tools);
-    if compat == function_call::Compat::Bfcl {
+fn function_call_verdict(l: &FcLine, compat: Compat, n: usize) -> Result<CallVerdict> {
+    let set = ToolSet::cached(&l.tools);
+    if compat == Compat::Bfcl {
         if let Some(e) = l.expected.iter().find(|e| !set.has(&e.name)) {
             return Err(InputError::new(
                 "<stdin>",
@@ -74,7 +73,7 @@ fn function_call_verdict(
             .into());
         }
     }
-    let category = l.id.as_deref().and_then(function_call::Category::from_id);
+    let category = l.id.as_deref().and_then(Category::from_id);
     Ok(set.check_compat(&l.expected, &l.actual, compat, category))
 }
 
@@ -84,11 +83,11 @@ pub fn metrics(m: MetricsCommand) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let scorer = match m {
-        MetricsCommand::Rouge { stem } => Some(rouge::RougeScorer::new(stem)),
+        MetricsCommand::Rouge { stem } => Some(RougeScorer::new(stem)),
         _ => None,
     };
-    let prf3 = |p: &classification::Prf| json!([p.precision, p.recall, p.f1]);
-    let rprf = |p: &rouge::Prf| json!([p.precision, p.recall, p.fmeasure]);
+    let prf3 = |p: &Prf| json!([p.precision, p.recall, p.f1]);
+    let rprf = |p: &RougePrf| json!([p.precision, p.recall, p.fmeasure]);
     for (i, line) in stdin.lock().lines().enumerate() {
         let n = i + 1;
         let line = line.map_err(|e| {
@@ -119,7 +118,7 @@ pub fn metrics(m: MetricsCommand) -> Result<i32> {
                 }
                 let t: Vec<&str> = l.expected.iter().map(String::as_str).collect();
                 let p: Vec<&str> = l.predicted.iter().map(String::as_str).collect();
-                let r = classification::report(&t, &p, None);
+                let r = classification_report(&t, &p, None);
                 json!({"accuracy": r.accuracy, "micro": prf3(&r.micro), "macro": prf3(&r.macro_avg), "weighted": prf3(&r.weighted)})
             }
             MetricsCommand::Rouge { .. } => {
@@ -132,7 +131,7 @@ pub fn metrics(m: MetricsCommand) -> Result<i32> {
             }
             MetricsCommand::Squad => {
                 let l: SquadLine = parse(&line, n, r#"{"prediction": str, "answers": [str...]}"#)?;
-                let (em, f1) = squad::best(&l.prediction, &l.answers);
+                let (em, f1) = squad_best(&l.prediction, &l.answers);
                 json!({"exact_match": em, "f1": f1})
             }
             MetricsCommand::FunctionCall { compat } => {

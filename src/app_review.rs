@@ -43,7 +43,7 @@ fn pack(run_dir: &Path, opts: &PackOptions) -> Result<i32> {
     let (ls, items) = load_run(run_dir)?;
     let an = crate::rundir::analyse(&ls, &items, run_dir)?;
     let drawn = review::draw_pack(run_dir, &ls, &items, &an.records, &an.scores, opts)?;
-    let html = crate::report::review_page::render(&drawn.pack, &ls.suite, &drawn.shown);
+    let html = crate::report::render_review_page(&drawn.pack, &ls.suite, &drawn.shown);
     let w = review::write_pack(run_dir, &drawn.pack, &html)?;
     let p = &w.pack;
     println!(
@@ -86,7 +86,7 @@ fn import(run_dir: &Path, files: &[std::path::PathBuf]) -> Result<i32> {
     pairs.dedup();
     for (c, b) in pairs {
         if let Some(h) = all.review_for(&c, &b, conf) {
-            print!("{}", crate::report::review::terminal_block(&c, &h));
+            print!("{}", crate::report::review_terminal_block(&c, &h));
         }
     }
     println!(

@@ -486,8 +486,8 @@ pub enum MetricsCommand {
     /// such as `live_multiple_0-0-0`, names the category). See docs/metrics.md.
     FunctionCall {
         /// Which rules decide: strict (evalh's) or bfcl (the BFCL checker's).
-        #[arg(long, value_enum, default_value_t = crate::metrics::function_call::Compat::Strict)]
-        compat: crate::metrics::function_call::Compat,
+        #[arg(long, value_enum, default_value_t = crate::metrics::Compat::Strict)]
+        compat: crate::metrics::Compat,
     },
 }
 

@@ -87,7 +87,7 @@ pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
             }
         },
     };
-    let text = crate::suite::load::read_user_file_capped(path, "dataset", MAX_DATASET_BYTES)?;
+    let text = crate::suite::read_user_file_capped(path, "dataset", MAX_DATASET_BYTES)?;
     let rows = match format {
         DatasetFormat::Jsonl => parse_jsonl(path, &text)?,
         DatasetFormat::Csv => parse_csv(path, &text)?,

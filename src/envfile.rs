@@ -48,7 +48,7 @@ pub fn load(dirs: &[&Path]) -> Result<Vec<Loaded>> {
 
 /// Parse one file completely (an error sets nothing), then set what is not already set.
 fn load_file(path: &Path) -> Result<Loaded> {
-    let text = crate::suite::load::read_user_file(path, ".env file")?;
+    let text = crate::suite::read_user_file(path, ".env file")?;
     let mut pairs = Vec::new();
     for entry in dotenvy::from_read_iter(text.as_bytes()) {
         match entry {

@@ -15,6 +15,8 @@
 //! Around the suites: `logs` reads a team's usage logs for `audit` (spend per feature and bucket, savings of passing
 //! candidates) and `fromlogs` (production samples as datasets).
 
+#![warn(unreachable_pub)]
+
 pub mod app;
 pub mod app_judge;
 pub mod app_logs;

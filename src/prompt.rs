@@ -110,7 +110,7 @@ impl Prompter {
         let add = |env: &mut Environment<'static>, name: String, src: String| -> Result<()> {
             env.add_template_owned(name.clone(), src).map_err(|e| {
                 let mut ie = InputError::new(&ls.path, format!("template `{name}` does not compile: {}", e.detail().unwrap_or("syntax error")));
-                if let Some((l, c)) = crate::suite::load::locate(&ls.src, name.rsplit('.').next().unwrap_or("user"), None, 0) {
+                if let Some((l, c)) = crate::suite::locate(&ls.src, name.rsplit('.').next().unwrap_or("user"), None, 0) {
                     ie = ie.at(l, c);
                 }
                 ie.hint("templates use minijinja (Jinja2) syntax: {{ field }}, {% for x in list %}...{% endfor %}").into()
@@ -142,7 +142,7 @@ impl Prompter {
         let template_pos = [(SYSTEM, "system"), (USER, "user")]
             .into_iter()
             .filter_map(|(name, key)| {
-                crate::suite::load::locate(&ls.src, key, None, 0).map(|pos| (name, pos))
+                crate::suite::locate(&ls.src, key, None, 0).map(|pos| (name, pos))
             })
             .collect();
         let labels =

@@ -5,10 +5,14 @@
 //! everything deterministically (sorted inputs, seeded resampling, ordered maps), so the same journal always gives a
 //! byte-identical results.json whatever the concurrency or completion order of the run that wrote it.
 
-pub mod agreement;
+mod agreement;
 mod evidence;
 mod recommend;
 
+pub use agreement::{
+    check_dataset as check_agreement_dataset, report_lines as agreement_lines,
+    validate_line as agreement_validate_line, ProviderAgreement, ReferenceSummary,
+};
 #[cfg(test)]
 pub(crate) use recommend::fixture;
 pub use recommend::{money, recommend, thousands, Recommendation, RecommendationKind};
@@ -186,7 +190,7 @@ pub struct ProviderResult {
     /// Agreement scoring only (`scoring.reference`): kappa against the reference and correctness on the labelled
     /// subset, beside the agreement figures in `metrics`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agreement: Option<crate::summary::agreement::ProviderAgreement>,
+    pub agreement: Option<ProviderAgreement>,
 }
 
 /// The whole results document.
@@ -226,7 +230,7 @@ pub struct Results {
     /// Agreement scoring (`scoring.reference: baseline | logged`): what the quality figures measure — agreement with
     /// the reference, not correctness — and the items left without a reference. Absent under ground truth.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<crate::summary::agreement::ReferenceSummary>,
+    pub reference: Option<ReferenceSummary>,
     /// The run's answer in one line: the cheapest candidate that PASSes and what it saves, or the nearest one and why.
     pub recommendation: Recommendation,
 }

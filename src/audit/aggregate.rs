@@ -23,7 +23,7 @@ pub const NO_MODEL: &str = "(no model)";
 
 /// Token sums of one model in one group.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModelTotals {
+pub(super) struct ModelTotals {
     /// Requests.
     pub requests: u64,
     /// Input tokens (cached included).
@@ -45,7 +45,7 @@ impl ModelTotals {
 
 /// One feature × bucket.
 #[derive(Debug, Clone, Default)]
-pub struct Group {
+pub(super) struct Group {
     /// Requests.
     pub requests: u64,
     /// Requests whose status says they failed.
@@ -87,7 +87,7 @@ impl Group {
 
 /// A worker's audit state.
 #[derive(Debug, Clone)]
-pub struct Tally {
+pub(super) struct Tally {
     buckets: Arc<Buckets>,
     model_bucket: HashMap<String, Option<u8>>,
     /// Groups per feature: index 0 unmapped, 1..=3 the buckets.
@@ -100,7 +100,7 @@ pub struct Tally {
 
 impl Tally {
     /// An empty tally.
-    pub fn new(buckets: Arc<Buckets>) -> Tally {
+    pub(super) fn new(buckets: Arc<Buckets>) -> Tally {
         Tally {
             buckets,
             model_bucket: HashMap::new(),

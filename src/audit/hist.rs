@@ -14,14 +14,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Values below this are exact.
 pub const EXACT_BELOW: u64 = 1 << 16;
 /// Values below this are counted in an array.
-pub const DENSE: u64 = 1024;
+pub(super) const DENSE: u64 = 1024;
 /// Significant bits kept above [`EXACT_BELOW`].
 const BITS: u32 = 12;
 
 /// Hashes a `u64` key by one multiplication (Fibonacci hashing): the keys are token counts, not attacker-chosen
 /// strings, and SipHash would cost more than the rest of the insert.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CountHasher(u64);
+pub(super) struct CountHasher(u64);
 
 impl Hasher for CountHasher {
     fn finish(&self) -> u64 {

@@ -3,8 +3,8 @@
 
 use super::render::{pct, thousands};
 use super::{Audit, Savings};
-use crate::report::chart::color_hex;
-use crate::report::html::{escape, money, CSS};
+use crate::report::color_hex;
+use crate::report::{escape, money, REPORT_CSS as CSS};
 use std::fmt::Write;
 
 /// Features drawn in the spend chart (the table lists all of them).

@@ -5,7 +5,7 @@ use crate::report::usd;
 use std::fmt::Write;
 
 /// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -18,7 +18,7 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// A share as a percentage.
-pub fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 

@@ -54,7 +54,7 @@ fn num(v: &Value) -> Option<f64> {
 
 /// Read `DIR/results.json` (written by `evalh run`, `score` or `report`).
 pub fn load_run(dir: &Path) -> Result<RunResults> {
-    let path = dir.join(crate::report::json::RESULTS_FILE);
+    let path = dir.join(crate::report::RESULTS_FILE);
     let bad = |msg: String| -> crate::error::Error {
         InputError::new(&path, msg)
             .hint("pass a run directory made by `evalh run` (regenerate results.json with `evalh score DIR`)")
@@ -65,7 +65,7 @@ pub fn load_run(dir: &Path) -> Result<RunResults> {
             .hint("pass directories under reports/ made by `evalh run`; `evalh score DIR` writes results.json from the journal")
             .into());
     }
-    let text = crate::suite::load::read_user_file(&path, "results.json")?;
+    let text = crate::suite::read_user_file(&path, "results.json")?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let suite = v["suite"]
         .as_str()

@@ -1,7 +1,10 @@
 //! Request lines, batch states and result lines of each dialect (shapes: /work/shared/reference/batch.md; examples
 //! in tests/fixtures/wire/batch/).
 
-use crate::provider::{anthropic, gemini, http, openai, Completion, ProviderError};
+use crate::provider::{
+    http_error, parse_anthropic_response, parse_gemini_response, parse_openai_response, Completion,
+    ProviderError,
+};
 
 use crate::chat::ErrorClass;
 use serde_json::{json, Value};
@@ -185,9 +188,9 @@ fn openai_outcome(v: &Value) -> Result<Outcome, String> {
                 .ok_or("a response without `status_code`")?;
             let body = bytes(r.get("body").unwrap_or(&Value::Null));
             Ok(if (200..300).contains(&status) {
-                answer(openai::parse_response(&body))
+                answer(parse_openai_response(&body))
             } else {
-                Outcome::Error(http::http_error(status as u16, &Default::default(), &body))
+                Outcome::Error(http_error(status as u16, &Default::default(), &body))
             })
         }
         // No HTTP exchange happened (`batch_expired`, a cancelled batch): the request never ran.
@@ -220,7 +223,7 @@ fn anthropic_status(etype: &str) -> u16 {
 fn anthropic_outcome(v: &Value) -> Result<Outcome, String> {
     let r = v.get("result").ok_or("a result line without `result`")?;
     match r.get("type").and_then(Value::as_str) {
-        Some("succeeded") => Ok(answer(anthropic::parse_response(&bytes(
+        Some("succeeded") => Ok(answer(parse_anthropic_response(&bytes(
             r.get("message").unwrap_or(&Value::Null),
         )))),
         Some("errored") => {
@@ -229,7 +232,7 @@ fn anthropic_outcome(v: &Value) -> Result<Outcome, String> {
                 .pointer("/error/type")
                 .and_then(Value::as_str)
                 .unwrap_or("api_error");
-            Ok(Outcome::Error(http::http_error(
+            Ok(Outcome::Error(http_error(
                 anthropic_status(etype),
                 &Default::default(),
                 &bytes(&env),
@@ -259,12 +262,12 @@ fn google_status(code: u64) -> u16 {
 
 fn gemini_outcome(v: &Value) -> Result<Outcome, String> {
     if let Some(r) = v.get("response") {
-        return Ok(answer(gemini::parse_response(&bytes(r))));
+        return Ok(answer(parse_gemini_response(&bytes(r))));
     }
     if let Some(e) = v.get("error") {
         let code = e.get("code").and_then(Value::as_u64).unwrap_or(13);
         let body = json!({"error": e});
-        return Ok(Outcome::Error(http::http_error(
+        return Ok(Outcome::Error(http_error(
             google_status(code),
             &Default::default(),
             &bytes(&body),

@@ -27,14 +27,14 @@ pub fn key(seed: u64, raw: &[u8]) -> u64 {
 }
 
 /// What the sampler keeps: which rows can be drawn and their stratum.
-pub trait Eligibility: Send + Sync {
+pub(super) trait Eligibility: Send + Sync {
     /// `Ok(stratum)` when the row can be drawn (the stratum is "" without stratification), else `Err(reason)`.
     fn check(&self, r: &Record) -> Result<String, &'static str>;
 }
 
 /// One stratum's population count and its `n` smallest keys.
 #[derive(Debug, Clone, Default)]
-pub struct Stratum {
+pub(super) struct Stratum {
     /// Eligible rows.
     pub population: u64,
     heap: BinaryHeap<(u64, Loc)>,
@@ -61,7 +61,7 @@ impl Stratum {
     }
 
     /// The kept keys, smallest first.
-    pub fn sorted(&self) -> Vec<(u64, Loc)> {
+    pub(super) fn sorted(&self) -> Vec<(u64, Loc)> {
         let mut v: Vec<(u64, Loc)> = self.heap.iter().copied().collect();
         v.sort_unstable();
         v
@@ -69,7 +69,7 @@ impl Stratum {
 }
 
 /// Pass 1: count every stratum and keep its smallest keys.
-pub struct Picker {
+pub(super) struct Picker {
     seed: u64,
     n: usize,
     rules: Arc<dyn Eligibility>,
@@ -81,7 +81,7 @@ pub struct Picker {
 
 impl Picker {
     /// An empty picker.
-    pub fn new(seed: u64, n: usize, rules: Arc<dyn Eligibility>) -> Picker {
+    pub(super) fn new(seed: u64, n: usize, rules: Arc<dyn Eligibility>) -> Picker {
         Picker {
             seed,
             n,
@@ -129,7 +129,7 @@ impl Sink for Picker {
 }
 
 /// Pass 2: fetch the chosen rows.
-pub struct Fetch {
+pub(super) struct Fetch {
     seed: u64,
     chosen: Arc<HashMap<Loc, u64>>,
     /// The rows found, with their key and content hash.
@@ -138,7 +138,7 @@ pub struct Fetch {
 
 impl Fetch {
     /// Fetch the rows at these locations (with the keys pass 1 gave them).
-    pub fn new(seed: u64, chosen: Arc<HashMap<Loc, u64>>) -> Fetch {
+    pub(super) fn new(seed: u64, chosen: Arc<HashMap<Loc, u64>>) -> Fetch {
         Fetch {
             seed,
             chosen,

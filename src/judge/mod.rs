@@ -10,14 +10,17 @@
 
 mod check;
 mod prompt;
-pub(crate) mod record;
-pub mod sim;
+mod record;
+mod sim;
 mod tally;
 mod verdict;
 
 pub use check::check_prompt;
 pub use prompt::{reference_text, Templates};
-pub use record::{read as read_records, JudgeRecord, Key, Order, JUDGE_FILE};
+pub use record::{
+    read as read_records, JudgeRecord, Key, Order, Writer as RecordWriter, JUDGE_FILE,
+};
+pub use sim::{pairwise as sim_pairwise, rubric as sim_rubric};
 pub use tally::{
     load, Estimate, HumanAgreement, JudgeResult, JudgeScores, JudgeSummary, PREFERENCE, SCORE,
 };

@@ -11,7 +11,7 @@ use crate::suite::SimJudgeSpec;
 use std::collections::HashSet;
 
 /// Token-set F1 between two texts (lower-cased alphanumeric words); 1 for two empty texts.
-pub fn closeness(a: &str, b: &str) -> f64 {
+pub(super) fn closeness(a: &str, b: &str) -> f64 {
     let words = |s: &str| -> HashSet<String> {
         s.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())

@@ -4,8 +4,8 @@
 
 use super::fields::{Field, Preset, Source, Syntax};
 use crate::error::{did_you_mean, InputError, Result};
-use crate::suite::load::{locate, locate_path, parse_yaml, read_user_file};
 use crate::suite::Price;
+use crate::suite::{locate, locate_path, parse_yaml, read_user_file};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

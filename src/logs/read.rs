@@ -733,7 +733,7 @@ pub fn scan<S: Sink>(
 pub type Probe = (Vec<(Loc, Record)>, Vec<(Loc, String)>, Syntax);
 
 /// Read at most `limit` rows of one input on this thread (for checks before the real pass).
-pub fn probe(input: &Input, plan: &Plan, limit: usize) -> Result<Probe> {
+pub(super) fn probe(input: &Input, plan: &Plan, limit: usize) -> Result<Probe> {
     struct Keep(Vec<(Loc, Record)>);
     impl Sink for Keep {
         fn row(&mut self, rec: Record, at: Loc, _: &[u8]) {
@@ -761,7 +761,7 @@ pub fn probe(input: &Input, plan: &Plan, limit: usize) -> Result<Probe> {
 
 /// The first non-blank line of a JSON-lines input (or the header of a CSV one) as its top-level keys, with the
 /// line number, for preset detection and "the row has no such field" hints. `None` for an empty file.
-pub fn first_keys(input: &Input) -> Result<Option<(u64, Vec<String>)>> {
+pub(super) fn first_keys(input: &Input) -> Result<Option<(u64, Vec<String>)>> {
     let mut op = open(input, Arc::new(AtomicU64::new(0)))?;
     if op.syntax == Syntax::Csv {
         let mut rdr = csv::ReaderBuilder::new()

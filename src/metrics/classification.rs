@@ -242,7 +242,7 @@ fn prf_from_counts(tp: u64, truth: u64, pred: u64) -> Prf {
 /// means equal to numpy bit for bit (`np.mean([0.1]*10) == 0.1`, whereas a
 /// sequential sum gives 0.09999999999999999). Checked against numpy 2.4 on
 /// 20,000 random arrays of length 1..300.
-pub fn numpy_pairwise_sum(a: &[f64]) -> f64 {
+pub(super) fn numpy_pairwise_sum(a: &[f64]) -> f64 {
     0.0 + pairwise(a)
 }
 

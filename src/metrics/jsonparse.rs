@@ -31,7 +31,7 @@
 use serde_json::Value;
 
 /// Maximum number of `{`/`[` starting positions examined by the balanced-span search.
-pub const MAX_SPAN_STARTS: usize = 512;
+pub(super) const MAX_SPAN_STARTS: usize = 512;
 
 /// Find and parse the JSON value in a model's answer.
 ///

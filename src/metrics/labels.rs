@@ -212,7 +212,7 @@ impl LabelExtractor {
 /// collapsed to one space and trimmed, then (repeatedly) surrounding quote pairs
 /// (`"` `'` `` ` `` `“”` `‘’` `«»`), markdown `**` / `__` pairs and trailing
 /// periods removed. `"  **Positive.** "` → `positive`.
-pub fn normalize(text: &str) -> String {
+pub(super) fn normalize(text: &str) -> String {
     let mut s = collapse_ws(&text.to_lowercase());
     loop {
         let before = s.len();

@@ -101,7 +101,7 @@ impl Provider for AnthropicClient {
 }
 
 /// Build a Messages API body (see [`AnthropicClient::body`]).
-pub fn build_body(
+pub(super) fn build_body(
     model: &str,
     params: &Map<String, Value>,
     stream: bool,
@@ -185,7 +185,7 @@ fn input_schema(p: &Value) -> Value {
 /// Normalise Anthropic usage: `input_tokens` excludes cache reads and writes, so input = input + cache reads +
 /// cache writes; cached = cache reads; cache writes billed separately. Thinking tokens are inside `output_tokens`;
 /// newer responses also report them as `output_tokens_details.thinking_tokens` (reasoning).
-pub fn parse_usage(u: &Value) -> Option<Usage> {
+pub(super) fn parse_usage(u: &Value) -> Option<Usage> {
     let o = u.as_object()?;
     let n = |k: &str| o.get(k).and_then(Value::as_u64).unwrap_or(0);
     let read = n("cache_read_input_tokens");

@@ -143,7 +143,7 @@ fn camel(k: &str) -> String {
 /// `top_k` → `topK`, `stop` → `stopSequences`, other snake_case keys camel-cased into `generationConfig`;
 /// `safetySettings`, `toolConfig`, `cachedContent` and `labels` stay top-level; a `generationConfig` object given
 /// as a param is merged.
-pub fn build_body(params: &Map<String, Value>, req: &ChatRequest) -> Value {
+pub(super) fn build_body(params: &Map<String, Value>, req: &ChatRequest) -> Value {
     let mut body = Map::new();
     let mut gen = Map::new();
     for (k, v) in params {
@@ -260,7 +260,7 @@ const SCHEMA_KEYS: &[&str] = &[
 /// Translate a JSON Schema into Gemini's OpenAPI-style subset: type names upper-cased (`"object"` → `"OBJECT"`),
 /// a `["string", "null"]` type becomes `STRING` + `nullable: true`, `const` becomes a one-value `enum`,
 /// unsupported keywords are dropped; nested `properties`, `items` and `anyOf` are translated recursively.
-pub fn to_gemini_schema(s: &Value) -> Value {
+pub(super) fn to_gemini_schema(s: &Value) -> Value {
     let Value::Object(o) = s else {
         return s.clone();
     };
@@ -329,7 +329,7 @@ pub fn to_gemini_schema(s: &Value) -> Value {
 /// Normalise `usageMetadata`: input = prompt (+ tool-use prompt) tokens, cached = `cachedContentTokenCount`
 /// (a subset of the prompt), output = candidates + thoughts (thinking is billed as output but reported apart),
 /// reasoning = thoughts.
-pub fn parse_usage(u: &Value) -> Option<Usage> {
+pub(super) fn parse_usage(u: &Value) -> Option<Usage> {
     let o = u.as_object()?;
     let n = |k: &str| o.get(k).and_then(Value::as_u64).unwrap_or(0);
     let input = n("promptTokenCount") + n("toolUsePromptTokenCount");

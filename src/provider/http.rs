@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// Send a request and wait for the response headers within the first-byte timeout.
-pub async fn send(
+pub(super) async fn send(
     rb: reqwest::RequestBuilder,
     t: &Timeouts,
 ) -> Result<reqwest::Response, ProviderError> {
@@ -28,7 +28,7 @@ pub async fn send(
 }
 
 /// Read a whole (non-streaming) body, bounded by the idle timeout between chunks.
-pub async fn read_body(
+pub(super) async fn read_body(
     mut resp: reqwest::Response,
     t: &Timeouts,
 ) -> Result<Vec<u8>, ProviderError> {
@@ -75,7 +75,7 @@ pub fn transport_error(e: &reqwest::Error) -> ProviderError {
 
 /// An error and its sources as one line, `outer: inner: innermost`, leaving out a source whose text the previous
 /// level already contains (hyper and std often repeat their inner error in their own message).
-pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -110,7 +110,7 @@ fn strip_query(s: &str) -> String {
 
 /// A header pair as the clients keep it (values holding credentials are marked sensitive, so reqwest never prints
 /// them in debug output).
-pub type Header = (HeaderName, HeaderValue);
+pub(super) type Header = (HeaderName, HeaderValue);
 
 fn bad_header(spec: &ProviderSpec, what: &str) -> crate::error::Error {
     crate::error::Error::Input(crate::error::InputError::new(
@@ -123,7 +123,7 @@ fn bad_header(spec: &ProviderSpec, what: &str) -> crate::error::Error {
 }
 
 /// A credential header (`Authorization`, `api-key`, `x-api-key`, `x-goog-api-key`), marked sensitive.
-pub fn secret_header(
+pub(super) fn secret_header(
     spec: &ProviderSpec,
     name: HeaderName,
     value: &str,
@@ -136,7 +136,7 @@ pub fn secret_header(
 /// The request headers of a provider entry: the client's built-in ones (auth, version), then the suite's
 /// `headers:` with `${VAR}` expanded. A suite header with the same name replaces the built-in one (so
 /// `anthropic-version` or `api-key` can be overridden) instead of being sent twice.
-pub fn request_headers(
+pub(super) fn request_headers(
     spec: &ProviderSpec,
     builtin: Vec<Header>,
 ) -> crate::error::Result<Vec<Header>> {
@@ -160,7 +160,7 @@ pub fn request_headers(
 /// Where and how a client sends: the HTTP client, the parsed endpoint URL (parsed once: per request it was
 /// measurable at zero latency), the request headers, streaming or not, and the timeouts. Every client holds one and
 /// makes each attempt through [`Endpoint::exchange`], so sending, timeouts and response handling are the same for all.
-pub struct Endpoint {
+pub(super) struct Endpoint {
     http: reqwest::Client,
     url: reqwest::Url,
     headers: Vec<Header>,
@@ -171,7 +171,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The endpoint of a provider entry: `url` must be absolute (validation already checked `base_url`).
-    pub fn new(
+    pub(super) fn new(
         spec: &ProviderSpec,
         http: reqwest::Client,
         url: &str,
@@ -190,7 +190,7 @@ impl Endpoint {
     /// One attempt under the total timeout: POST `body` (with `extra` headers after the endpoint's own), then read
     /// the answer — an event stream through `asm` when streaming and the server sent one, else the whole body
     /// through `parse`; a non-2xx status becomes a classified error.
-    pub async fn exchange<A: super::stream::Assemble>(
+    pub(super) async fn exchange<A: super::stream::Assemble>(
         &self,
         extra: &[Header],
         body: &impl serde::Serialize,
@@ -316,7 +316,7 @@ fn is_context_length(lower: &str) -> bool {
 /// (type, code, message) from the common error envelopes: OpenAI `{"error":{"message","type","code"}}`,
 /// Anthropic `{"type":"error","error":{"type","message"}}`, Gemini `{"error":{"code","message","status"}}`,
 /// Ollama `{"error":"..."}`.
-pub fn envelope(v: Option<&Value>) -> (String, String, String) {
+pub(super) fn envelope(v: Option<&Value>) -> (String, String, String) {
     let Some(v) = v else {
         return (String::new(), String::new(), String::new());
     };
@@ -339,13 +339,13 @@ pub fn envelope(v: Option<&Value>) -> (String, String, String) {
 /// The wait a provider asked for: `retry-after-ms`, `retry-after` (seconds or HTTP date), Gemini
 /// `RetryInfo.retryDelay`, then OpenAI `x-ratelimit-reset-*` durations and Anthropic `anthropic-ratelimit-*-reset`
 /// timestamps. None when there is no usable hint.
-pub fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
     explicit_retry_after(headers, body).or_else(|| reset_wait(headers))
 }
 
 /// The wait a provider asked for explicitly: `retry-after-ms`, `retry-after` (seconds or HTTP date), Gemini
 /// `RetryInfo.retryDelay`.
-pub fn explicit_retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
+pub(super) fn explicit_retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
     let h = |name: &str| {
         headers
             .get(name)
@@ -426,7 +426,7 @@ fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Parse Go-style durations as OpenAI and Gemini send them: `1s`, `6m0s`, `120ms`, `18.642s`, `1h2m3.5s`, `34.4s`.
-pub fn parse_go_duration(s: &str) -> Option<Duration> {
+pub(super) fn parse_go_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     if s.is_empty() {
         return None;

@@ -5,13 +5,30 @@
 //! translate to and from the types here, so the runner, journal and scorers never see a dialect — and a provider
 //! quirk is never mistaken for a model error: failures carry an [`ErrorClass`] that says whether a retry can help.
 
-pub mod anthropic;
-pub mod gemini;
-pub mod http;
-pub mod openai;
-pub mod openai_stream;
-pub mod sse;
-pub mod stream;
+mod anthropic;
+mod gemini;
+mod http;
+mod openai;
+mod openai_stream;
+mod sse;
+mod stream;
+
+pub use anthropic::{
+    endpoint as anthropic_endpoint, parse_response as parse_anthropic_response, AnthropicClient,
+    Assembler as AnthropicAssembler, API_VERSION as ANTHROPIC_API_VERSION,
+    DEFAULT_BASE_URL as ANTHROPIC_BASE_URL, DEFAULT_MAX_TOKENS as ANTHROPIC_DEFAULT_MAX_TOKENS,
+};
+pub use gemini::{
+    endpoint as gemini_endpoint, parse_response as parse_gemini_response,
+    Assembler as GeminiAssembler, GeminiClient, DEFAULT_BASE_URL as GEMINI_BASE_URL,
+};
+pub use http::{http_error, transport_error};
+pub use openai::{
+    default_base_url as openai_default_base_url, endpoint as openai_endpoint,
+    parse_response as parse_openai_response, OpenAiClient, AZURE_API_VERSION,
+};
+pub use openai_stream::Assembler as OpenAiAssembler;
+pub use stream::assemble_bytes;
 
 use crate::chat::{ErrorClass, Message, ToolCall, ToolDef, Usage};
 use futures_util::future::BoxFuture;

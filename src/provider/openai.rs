@@ -325,7 +325,7 @@ fn parse_response_tree(bytes: &[u8]) -> Result<Completion, ProviderError> {
 
 /// `content` may be a string, null, absent, or an array of parts (`{type: "text", text}`; Mistral thinking parts
 /// are skipped).
-pub fn content_text(c: Option<&Value>) -> String {
+pub(super) fn content_text(c: Option<&Value>) -> String {
     match c {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
@@ -342,7 +342,7 @@ pub fn content_text(c: Option<&Value>) -> String {
 }
 
 /// One `tool_calls[]` entry; arguments parsed from their JSON string (kept as a string if they don't parse).
-pub fn parse_tool_call(tc: &Value) -> Option<ToolCall> {
+pub(super) fn parse_tool_call(tc: &Value) -> Option<ToolCall> {
     let f = tc.get("function")?;
     let name = f.get("name").and_then(Value::as_str)?.to_string();
     let arguments = match f.get("arguments") {
@@ -361,7 +361,7 @@ pub fn parse_tool_call(tc: &Value) -> Option<ToolCall> {
 /// OpenAI-compatible endpoint, which does not even report it) still count it in `total_tokens`, so any excess of
 /// `total_tokens` over prompt + completion is unreported output: it is added to output and to reasoning. DeepSeek's
 /// `prompt_cache_hit_tokens` and OpenRouter's `cache_write_tokens` are read too.
-pub fn parse_usage(u: &Value) -> Option<Usage> {
+pub(super) fn parse_usage(u: &Value) -> Option<Usage> {
     if !u.is_object() {
         return None;
     }

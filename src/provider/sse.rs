@@ -16,7 +16,7 @@ pub struct Event {
 
 /// Incremental parser: feed bytes, take complete events.
 #[derive(Debug, Default)]
-pub struct Parser {
+pub(super) struct Parser {
     buf: Vec<u8>,
     event: String,
     data: String,
@@ -27,12 +27,12 @@ pub struct Parser {
 
 impl Parser {
     /// A fresh parser.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::default()
     }
 
     /// Add bytes; returns the events completed by them.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut start = 0;
@@ -63,7 +63,7 @@ impl Parser {
 
     /// End of stream: an event still being built is dispatched only if the stream ended cleanly after it
     /// (the spec discards it; providers that close without a blank line still mean it), so we return it.
-    pub fn finish(&mut self) -> Option<Event> {
+    pub(super) fn finish(&mut self) -> Option<Event> {
         if !self.buf.is_empty() {
             let line = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
             if let Some(ev) = self.line(&line) {

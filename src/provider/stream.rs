@@ -26,7 +26,7 @@ pub trait Assemble {
 }
 
 /// Synchronous stream state: SSE parser + assembler + first-token time.
-pub struct Driver<A> {
+pub(super) struct Driver<A> {
     parser: Parser,
     asm: A,
     ttft_ms: Option<f64>,
@@ -34,7 +34,7 @@ pub struct Driver<A> {
 
 impl<A: Assemble> Driver<A> {
     /// A driver around a fresh assembler.
-    pub fn new(asm: A) -> Self {
+    pub(super) fn new(asm: A) -> Self {
         Driver {
             parser: Parser::new(),
             asm,
@@ -43,7 +43,7 @@ impl<A: Assemble> Driver<A> {
     }
 
     /// Feed received bytes; `elapsed_ms` is the time since the request was sent (stamped on the first token).
-    pub fn feed(&mut self, bytes: &[u8], elapsed_ms: f64) -> Result<(), ProviderError> {
+    pub(super) fn feed(&mut self, bytes: &[u8], elapsed_ms: f64) -> Result<(), ProviderError> {
         for ev in self.parser.feed(bytes) {
             self.apply(&ev, elapsed_ms)?;
         }
@@ -76,12 +76,12 @@ impl<A: Assemble> Driver<A> {
     }
 
     /// Whether an event carrying generated tokens has been seen.
-    pub fn first_token_seen(&self) -> bool {
+    pub(super) fn first_token_seen(&self) -> bool {
         self.ttft_ms.is_some()
     }
 
     /// End of the byte stream: flush the parser and decide between a completion and a truncation error.
-    pub fn end(mut self, elapsed_ms: f64) -> Result<Completion, ProviderError> {
+    pub(super) fn end(mut self, elapsed_ms: f64) -> Result<Completion, ProviderError> {
         if let Some(ev) = self.parser.finish() {
             self.apply(&ev, elapsed_ms)?;
         }
@@ -104,7 +104,7 @@ fn stray_text(v: &Value) -> String {
 }
 
 /// A classified in-band error from a JSON error object (OpenAI, Anthropic or Gemini envelope).
-pub fn inband_error(v: &Value, fallback: String) -> ProviderError {
+pub(super) fn inband_error(v: &Value, fallback: String) -> ProviderError {
     let (etype, code, msg) = super::http::envelope(Some(v));
     let mut text = if msg.is_empty() { fallback } else { msg };
     let kind = if etype.is_empty() { &code } else { &etype };
@@ -132,7 +132,7 @@ pub fn assemble_bytes<A: Assemble>(asm: A, chunks: &[&[u8]]) -> Result<Completio
 ///
 /// Until the first generated token the stream must deliver within the first-byte budget (measured from `started`,
 /// keep-alive comments do not extend it); after that, each gap between chunks is bounded by the idle timeout.
-pub async fn read<A: Assemble>(
+pub(super) async fn read<A: Assemble>(
     mut resp: reqwest::Response,
     t: &Timeouts,
     started: Instant,
@@ -172,7 +172,7 @@ pub async fn read<A: Assemble>(
 /// The response half of every client's exchange: a 2xx event stream (when streaming was asked for) is assembled by
 /// `asm`; anything else is read whole — a non-2xx status becomes a classified [`ProviderError`], a 2xx body is
 /// handed to `parse` (also when a server ignored `stream: true` and answered with plain JSON).
-pub async fn respond<A: Assemble>(
+pub(super) async fn respond<A: Assemble>(
     resp: reqwest::Response,
     streaming: bool,
     t: &Timeouts,
@@ -195,7 +195,7 @@ pub async fn respond<A: Assemble>(
 }
 
 /// What one SSE event's `data` holds, decoded the same way for every protocol.
-pub enum Payload {
+pub(super) enum Payload {
     /// Nothing to apply (an empty `data:`).
     Empty,
     /// The OpenAI-style `[DONE]` sentinel.
@@ -206,7 +206,7 @@ pub enum Payload {
 
 /// Decode an event's `data`: blank → [`Payload::Empty`], `[DONE]` → [`Payload::Done`], else JSON (an undecodable
 /// payload is a retryable `malformed_response`).
-pub fn decode(ev: &Event) -> Result<Payload, ProviderError> {
+pub(super) fn decode(ev: &Event) -> Result<Payload, ProviderError> {
     let data = ev.data.trim();
     if data.is_empty() {
         return Ok(Payload::Empty);
@@ -225,7 +225,7 @@ pub fn decode(ev: &Event) -> Result<Payload, ProviderError> {
     })
 }
 
-pub fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
+pub(super) fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

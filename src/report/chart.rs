@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// Directory (inside the run directory) the PNGs are written to.
-pub const CHARTS_DIR: &str = "charts";
+pub(super) const CHARTS_DIR: &str = "charts";
 
 /// Default chart size in pixels.
 const W: u32 = 1000;
@@ -60,7 +60,7 @@ fn color(i: usize) -> RGBColor {
 /// baseline always has the first colour; a candidate has the one its id hashes to (FNV-1a) among the other seven,
 /// or the next free one when an earlier candidate of the suite already holds it (with more than seven candidates,
 /// colours repeat).
-pub fn provider_colors(providers: &[crate::summary::ProviderResult]) -> Vec<usize> {
+pub(super) fn provider_colors(providers: &[crate::summary::ProviderResult]) -> Vec<usize> {
     let mut taken = [false; PALETTE.len()];
     let mut out = Vec::with_capacity(providers.len());
     for p in providers {
@@ -152,7 +152,7 @@ fn shorten(s: &str, max: usize) -> String {
 
 /// A point of the quality-vs-cost chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QualityPoint {
+pub(super) struct QualityPoint {
     /// Provider id.
     pub id: String,
     /// Whether this is the baseline.
@@ -169,7 +169,7 @@ pub struct QualityPoint {
 
 /// A category chart's series: one provider's value per category (None = not measured).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Series {
+pub(super) struct Series {
     /// Legend label.
     pub label: String,
     /// Palette index (provider position).
@@ -309,7 +309,7 @@ fn quality_y_range(points: &[QualityPoint], threshold: Option<f64>) -> (f64, f64
 /// The region is where a candidate's point estimates would satisfy the quality and cost rules:
 /// quality >= `min_quality_ratio` × the baseline's and cost <= `max_cost_ratio` × the baseline's. The x axis is
 /// logarithmic when every cost is positive (candidates are often 10–100× cheaper), linear otherwise.
-pub fn quality_vs_cost(
+pub(super) fn quality_vs_cost(
     path: &Path,
     points: &[QualityPoint],
     metric: &str,
@@ -475,7 +475,7 @@ fn cdf_points(sorted: &[f64]) -> Vec<(f64, f64)> {
 
 /// Empirical CDF of request latency per provider. `series` holds each provider's latencies (any order).
 /// The x axis ends at 1.25 × the highest p99 so one extreme outlier cannot flatten every curve.
-pub fn latency_cdf(path: &Path, series: &[(String, usize, Vec<f64>)]) -> Result<(), String> {
+pub(super) fn latency_cdf(path: &Path, series: &[(String, usize, Vec<f64>)]) -> Result<(), String> {
     let root = new_root(path, W, H)?;
     let area = header(
         &root,
@@ -574,7 +574,7 @@ pub fn latency_cdf(path: &Path, series: &[(String, usize, Vec<f64>)]) -> Result<
 
 /// Horizontal grouped bars: one group per category (label on the left), one bar per series, value at the bar's end.
 /// Values are in 0..=`x_max`. The image grows with the number of bars so every label stays readable.
-pub fn grouped_bars(
+pub(super) fn grouped_bars(
     path: &Path,
     title: &str,
     subtitle: &str,
@@ -730,7 +730,7 @@ fn draw_legend_row<'a>(
 }
 
 /// Vertical grouped bars of per-item score counts in ten bins of width 0.1 (a histogram per provider, side by side).
-pub fn score_histogram(
+pub(super) fn score_histogram(
     path: &Path,
     metric: &str,
     series: &[(String, usize, Vec<f64>)],
@@ -810,7 +810,7 @@ pub fn score_histogram(
 
 /// A confusion-matrix heatmap: rows are the true labels, columns the predicted ones; each cell shows its count and is
 /// shaded by its share of the true class (so a diagonal of dark cells means high recall everywhere).
-pub fn confusion(
+pub(super) fn confusion(
     path: &Path,
     title: &str,
     subtitle: &str,
@@ -1505,7 +1505,7 @@ mod tests {
         let p = d.path().join("b.png");
         grouped_bars(&p, "t", "s", "F1", &["x".into()], &s(&[0.95]), 1.0).unwrap();
 
-        use crate::metrics::classification::ClassReport;
+        use crate::metrics::ClassReport;
         use crate::score::Details;
         use crate::summary::fixture::provider;
         let class = |label: &str, support: u64| ClassReport {

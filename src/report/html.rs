@@ -30,9 +30,9 @@ use std::path::{Path, PathBuf};
 /// File name inside a run directory.
 pub const REPORT_FILE: &str = "report.html";
 /// Items embedded in the drill-down at most (errors first, then baseline-right/candidate-wrong, then disagreements).
-pub const MAX_ROWS: usize = 2000;
+pub(super) const MAX_ROWS: usize = 2000;
 /// Characters of one text (input field, expected value, output) shown; the rest is counted, not embedded.
-pub const MAX_TEXT: usize = 1500;
+pub(super) const MAX_TEXT: usize = 1500;
 /// Items per drill-down page when JavaScript runs.
 const PAGE_SIZE: usize = 50;
 /// Summarization has no right/wrong: a per-item score gap of this size counts as a disagreement.
@@ -374,7 +374,7 @@ pub struct Page<'a> {
 }
 
 /// Render the whole page.
-pub fn render(page: &Page<'_>) -> String {
+pub(super) fn render(page: &Page<'_>) -> String {
     let an = page.analysis;
     let r = &an.results;
     let task = page.suite.task;
@@ -445,7 +445,7 @@ pub fn render(page: &Page<'_>) -> String {
 
 fn verdicts(out: &mut String, r: &crate::summary::Results) {
     let _ = writeln!(out, "<section id=\"verdicts\"><h2>Verdicts</h2>");
-    let agreement = crate::summary::agreement::report_lines(r);
+    let agreement = crate::summary::agreement_lines(r);
     if !agreement.is_empty() {
         let _ = writeln!(
             out,

@@ -11,7 +11,7 @@ use std::path::Path;
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Serialise results.
-pub fn to_string(r: &Results) -> Result<String> {
+pub(super) fn to_string(r: &Results) -> Result<String> {
     let mut s = serde_json::to_string_pretty(r)
         .map_err(|e| Error::Internal(format!("serializing results: {e}")))?;
     s.push('\n');

@@ -25,7 +25,7 @@ fn kappa(a: &HumanAgreement) -> String {
 }
 
 /// The judge's terminal lines (empty without a judge).
-pub fn terminal_lines(r: &Results) -> String {
+pub(super) fn terminal_lines(r: &Results) -> String {
     let Some(j) = &r.judge else {
         return String::new();
     };
@@ -81,7 +81,7 @@ fn line(out: &mut String, id: &str, x: &JudgeResult) {
 }
 
 /// The judge's section of report.html (empty without a judge).
-pub fn html_section(r: &Results) -> String {
+pub(super) fn html_section(r: &Results) -> String {
     let Some(j) = &r.judge else {
         return String::new();
     };

@@ -8,7 +8,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;
 
 /// Render the XML.
-pub fn render(r: &Results) -> Result<String> {
+pub(super) fn render(r: &Results) -> Result<String> {
     let mut report = Report::new(format!("evalh {}", r.suite));
     // The run itself: an incomplete run fails here even when no candidate is gated.
     let mut run = TestSuite::new(format!("{}.run", r.suite));
@@ -32,7 +32,7 @@ pub fn render(r: &Results) -> Result<String> {
     let mut tc = TestCase::new("run complete", status);
     tc.set_classname(format!("evalh.{}", r.suite));
     run.add_test_case(tc);
-    let agreement = crate::summary::agreement::report_lines(r);
+    let agreement = crate::summary::agreement_lines(r);
     if !agreement.is_empty() {
         // Agreement scoring: say so where a CI reader looks, as a passing case carrying the explanation.
         let mut tc = TestCase::new(

@@ -37,7 +37,7 @@ fn icon(v: Verdict) -> &'static str {
 }
 
 /// Render the summary.
-pub fn render(r: &Results, artifacts: &Artifacts) -> String {
+pub(super) fn render(r: &Results, artifacts: &Artifacts) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## evalh: {} ({})\n", md(&r.suite), r.task.as_str());
     let rec = &r.recommendation;
@@ -48,7 +48,7 @@ pub fn render(r: &Results, artifacts: &Artifacts) -> String {
         RecommendationKind::NothingToCompare => "ℹ️",
     };
     let _ = writeln!(s, "{lead} **{}**\n", md(&rec.text));
-    let agreement = crate::summary::agreement::report_lines(r);
+    let agreement = crate::summary::agreement_lines(r);
     if !agreement.is_empty() {
         let lines: Vec<String> = agreement.iter().map(|l| md(l)).collect();
         let _ = writeln!(s, "> [!IMPORTANT]\n> {}\n", lines.join("\n> "));

@@ -4,15 +4,25 @@
 //! Why this module exists: the same [`crate::summary::Analysis`] feeds every format, so the verdict a CI job acts on,
 //! the table an engineer reads and the report a reviewer opens can never disagree. Each format is one file here.
 
-pub mod chart;
-pub mod html;
-pub mod json;
-pub mod judge;
-pub mod junit;
-pub mod markdown;
-pub mod review;
-pub mod review_page;
-pub mod terminal;
+mod chart;
+mod html;
+mod json;
+mod judge;
+mod junit;
+mod markdown;
+mod review;
+mod review_page;
+mod terminal;
+
+pub use chart::{color_hex, render_all as render_charts, Chart, ChartError};
+pub use html::{escape, write as write_html, ChartImage, Page, REPORT_FILE};
+pub(crate) use html::{money, CSS as REPORT_CSS};
+pub use json::{write as write_results, RESULTS_FILE};
+pub use junit::write as write_junit;
+pub use markdown::{local_images, write as write_markdown, Artifacts};
+pub use review::terminal_block as review_terminal_block;
+pub use review_page::render as render_review_page;
+pub use terminal::{render as render_terminal, Options as TerminalOptions};
 
 use crate::error::{Error, InputError, Result};
 use std::io::Write;

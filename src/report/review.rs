@@ -39,7 +39,7 @@ fn agreement(h: &HumanReview) -> String {
 }
 
 /// The lines `evalh run/score/report` print per candidate with imported decisions (empty when there are none).
-pub fn terminal_lines(r: &Results) -> String {
+pub(super) fn terminal_lines(r: &Results) -> String {
     r.providers
         .iter()
         .filter_map(|p| p.human_review.as_ref().map(|h| terminal_block(&p.id, h)))
@@ -109,7 +109,7 @@ fn agreement_cell(h: &HumanReview) -> String {
 }
 
 /// The report's "Human review" section (empty when no candidate has imported decisions).
-pub fn html_section(r: &Results) -> String {
+pub(super) fn html_section(r: &Results) -> String {
     let reviewed: Vec<_> = r
         .providers
         .iter()

@@ -15,7 +15,7 @@ use std::fmt::Write;
 use unicode_width::UnicodeWidthStr;
 
 /// No line of the summary is wider than this many columns.
-pub const WIDTH: usize = 100;
+pub(super) const WIDTH: usize = 100;
 
 /// What to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,7 +90,7 @@ pub fn render(r: &Results, opts: Options) -> String {
     recommendation(&mut out, r);
     out.push('\n');
     table(&mut out, r);
-    let agreement = crate::summary::agreement::report_lines(r);
+    let agreement = crate::summary::agreement_lines(r);
     if !agreement.is_empty() {
         out.push('\n');
         for line in agreement {
@@ -387,7 +387,7 @@ fn exit_line(r: &Results) -> String {
 
 /// Errors of a provider: requests that finally failed of those settled ("2/110"); unreachable and missing requests
 /// are not in either number (they are unsettled).
-pub fn errors_cell(p: &ProviderResult) -> String {
+pub(super) fn errors_cell(p: &ProviderResult) -> String {
     let unreachable = p.n_unsettled - p.n_missing;
     let failed = p.n_errors.saturating_sub(unreachable);
     let settled = p.n_requests.saturating_sub(p.n_unsettled);
@@ -412,7 +412,7 @@ fn cut(s: &str, w: usize) -> String {
 
 /// Greedy word wrap to [`WIDTH`] columns: `first` indents the first line, `rest` the others; a word longer than a
 /// line is cut into pieces.
-pub fn wrap(text: &str, first: &str, rest: &str) -> Vec<String> {
+pub(super) fn wrap(text: &str, first: &str, rest: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = first.to_string();
     let mut empty = true;
@@ -492,7 +492,7 @@ fn push_wrapped(out: &mut String, text: &str, first: &str, rest: &str, st: Style
 
 /// What a reader should know about a provider beyond the table: throttling, retries, skipped items, token-count
 /// discrepancy and stream/non-stream differences.
-pub fn provider_notes(p: &ProviderResult) -> Vec<String> {
+pub(super) fn provider_notes(p: &ProviderResult) -> Vec<String> {
     let mut v = Vec::new();
     let t = &p.throttle;
     if t.rate_limited + t.overloaded > 0 {

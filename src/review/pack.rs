@@ -25,7 +25,7 @@ pub const PACK_JSON: &str = "pack.json";
 /// Every pack of the run, by id.
 pub const PACKS_DIR: &str = "packs";
 /// `format` of pack.json.
-pub const PACK_FORMAT: &str = "evalh-review-pack/1";
+pub(super) const PACK_FORMAT: &str = "evalh-review-pack/1";
 /// Items in a pack when neither `--n` nor `--sample` is given.
 pub const DEFAULT_N: usize = 60;
 /// Two outputs on this share of the per-item score apart count as a disagreement (summarization).
@@ -359,7 +359,7 @@ pub fn write(run_dir: &Path, pack: &PackFile, html: &str) -> Result<PackWritten>
 }
 
 /// A pack id as the page writes it: 16 lower-case hex digits (anything else cannot name a file of this run).
-pub fn valid_pack_id(id: &str) -> bool {
+pub(super) fn valid_pack_id(id: &str) -> bool {
     id.len() == 16
         && id
             .bytes()
@@ -406,7 +406,7 @@ pub fn load(run_dir: &Path, id: &str) -> Result<Option<(PathBuf, PackFile)>> {
 }
 
 /// Ids of every pack of the run (for messages).
-pub fn pack_ids(run_dir: &Path) -> Vec<String> {
+pub(super) fn pack_ids(run_dir: &Path) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(run_dir.join(REVIEW_DIR).join(PACKS_DIR))
         .into_iter()
         .flatten()

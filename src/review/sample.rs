@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// An item that may be drawn.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Eligible {
+pub(super) struct Eligible {
     /// Position in the dataset.
     pub index: usize,
     /// Its stratum (label or category), when the draw is stratified.
@@ -83,7 +83,7 @@ impl Draw {
 /// Draw `n` of `eligible` (positions into it, in the pack's shuffled order) and the side of the candidate for each.
 /// `not_eligible` only goes into the record. With `include_disagreements`, every disagreement is drawn first and the
 /// rest of `n` (if any) is sampled from the other items.
-pub fn draw(
+pub(super) fn draw(
     eligible: &[Eligible],
     not_eligible: usize,
     n: usize,

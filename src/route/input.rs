@@ -5,7 +5,7 @@
 //! still routes as long as those fields are there; anything missing is bad input with the fix (`evalh score DIR`).
 
 use crate::error::{InputError, Result};
-use crate::suite::load::{locate, parse_yaml, read_user_file, yaml_error};
+use crate::suite::{locate, parse_yaml, read_user_file, yaml_error};
 use crate::suite::{GateSpec, ProviderRole, Suite};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -109,7 +109,7 @@ pub fn load_run(dir: &Path) -> Result<RunInput> {
     if !suite_path.is_file() {
         return Err(not_run("no suite.yaml"));
     }
-    let results_path = dir.join(crate::report::json::RESULTS_FILE);
+    let results_path = dir.join(crate::report::RESULTS_FILE);
     if !results_path.is_file() {
         return Err(
             InputError::new(&results_path, "the run has no results.json")

@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The `api_key` written for an endpoint that takes no credential (the sim, `auth: none`): a placeholder, not a key.
 pub const NO_KEY: &str = "no-key-needed";
 /// The proxy's master key variable (LiteLLM 1.108.7 refuses to boot without one).
-pub const MASTER_KEY_ENV: &str = "LITELLM_MASTER_KEY";
+pub(super) const MASTER_KEY_ENV: &str = "LITELLM_MASTER_KEY";
 /// Router retries within the last hop's group (LiteLLM's default, written out).
-pub const LAST_HOP_RETRIES: u32 = 2;
+pub(super) const LAST_HOP_RETRIES: u32 = 2;
 
 /// The generated config: YAML text plus what the reader must know.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ fn params(cx: &mut Ctx<'_>, spec: &ProviderSpec) -> Map<String, Value> {
             }
         }),
         (_, None) => None,
-        (ProviderKind::Anthropic, Some(b)) => Some(crate::provider::anthropic::endpoint(b)),
+        (ProviderKind::Anthropic, Some(b)) => Some(crate::provider::anthropic_endpoint(b)),
         (ProviderKind::Gemini, Some(b)) => Some(gemini_versioned_base(b)),
         (_, Some(b)) => Some(b.trim_end_matches('/').to_string()),
     };
@@ -124,7 +124,7 @@ fn params(cx: &mut Ctx<'_>, spec: &ProviderSpec) -> Map<String, Value> {
         let v = spec
             .api_version
             .clone()
-            .unwrap_or_else(|| crate::provider::openai::AZURE_API_VERSION.to_string());
+            .unwrap_or_else(|| crate::provider::AZURE_API_VERSION.to_string());
         p.insert("api_version".into(), json!(v));
     }
     if !spec.headers.is_empty() && spec.api_key_env.is_some() {
@@ -590,7 +590,7 @@ mod tests {
             "EVALH_SIM_URL_SUPPORT_INTENTS"
         );
         assert_eq!(
-            crate::provider::anthropic::endpoint("http://127.0.0.1:9/v1"),
+            crate::provider::anthropic_endpoint("http://127.0.0.1:9/v1"),
             "http://127.0.0.1:9/v1/messages",
             "LiteLLM appends /v1/messages unless the base already ends with it"
         );

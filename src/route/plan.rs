@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 /// The circuit breaker the migration guide asks for: stop sending to a provider whose error rate exceeds this share
 /// of its requests in a window of [`BREAKER_WINDOW_S`].
-pub const BREAKER_ERROR_RATE: f64 = 0.02;
+pub(super) const BREAKER_ERROR_RATE: f64 = 0.02;
 /// The breaker's window, seconds (five minutes).
-pub const BREAKER_WINDOW_S: u32 = 300;
+pub(super) const BREAKER_WINDOW_S: u32 = 300;
 /// Traffic assumed when the features file gives no `requests_per_minute`.
-pub const DEFAULT_REQUESTS_PER_MINUTE: f64 = 100.0;
+pub(super) const DEFAULT_REQUESTS_PER_MINUTE: f64 = 100.0;
 
 /// `routes.yaml`: evalh's own description of the routes (docs/decision.md lists every field).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -186,7 +186,7 @@ pub fn plan(runs: &[RunInput], features: &Features, stage_percent: u32) -> Resul
         }
         if let Some(prev) = out.iter().find(|f| f.feature == feature) {
             return Err(InputError::new(
-                run.dir.join(crate::report::json::RESULTS_FILE),
+                run.dir.join(crate::report::RESULTS_FILE),
                 format!(
                     "feature `{feature}` would get two routes: from {} (suite `{}`) and from {} (suite `{}`)",
                     prev.run_dir, prev.suite, run.dir.display(), run.results.suite

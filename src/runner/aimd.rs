@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 /// The pure AIMD state machine (no locking, no waiting).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AimdState {
+pub(super) struct AimdState {
     max: u32,
     limit: u32,
     inflight: u32,
@@ -28,11 +28,11 @@ pub struct AimdState {
 
 /// Which generation an attempt was sent in; handed back with its outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ticket(u64);
+pub(super) struct Ticket(u64);
 
 impl AimdState {
     /// Start at the ceiling `max` (at least 1).
-    pub fn new(max: u32) -> Self {
+    pub(super) fn new(max: u32) -> Self {
         let max = max.max(1);
         AimdState {
             max,
@@ -46,29 +46,29 @@ impl AimdState {
 
     /// The current in-flight limit.
     #[cfg(test)]
-    pub fn limit(&self) -> u32 {
+    pub(super) fn limit(&self) -> u32 {
         self.limit
     }
 
     /// The configured ceiling.
-    pub fn max(&self) -> u32 {
+    pub(super) fn max(&self) -> u32 {
         self.max
     }
 
     /// Attempts in flight now.
     #[cfg(test)]
-    pub fn inflight(&self) -> u32 {
+    pub(super) fn inflight(&self) -> u32 {
         self.inflight
     }
 
     /// The lowest limit reached so far.
     #[cfg(test)]
-    pub fn min_seen(&self) -> u32 {
+    pub(super) fn min_seen(&self) -> u32 {
         self.min_seen
     }
 
     /// Take a slot if one is free under the current limit.
-    pub fn try_acquire(&mut self) -> Option<Ticket> {
+    pub(super) fn try_acquire(&mut self) -> Option<Ticket> {
         if self.inflight < self.limit {
             self.inflight += 1;
             Some(Ticket(self.epoch))
@@ -78,13 +78,13 @@ impl AimdState {
     }
 
     /// Give a slot back (whatever the outcome).
-    pub fn release(&mut self) {
+    pub(super) fn release(&mut self) {
         self.inflight = self.inflight.saturating_sub(1);
     }
 
     /// A successful attempt: after `limit` successes since the last change, raise the limit by one (up to `max`).
     /// Returns true when the limit grew.
-    pub fn on_success(&mut self) -> bool {
+    pub(super) fn on_success(&mut self) -> bool {
         if self.limit >= self.max {
             return false;
         }
@@ -99,7 +99,7 @@ impl AimdState {
 
     /// A throttled attempt (429/529): halve the limit (min 1) unless a cut was already made after this attempt was
     /// sent. Returns the limit now in force.
-    pub fn on_throttle(&mut self, t: Ticket) -> u32 {
+    pub(super) fn on_throttle(&mut self, t: Ticket) -> u32 {
         if t.0 == self.epoch {
             self.limit = (self.limit / 2).max(1);
             self.epoch += 1;
@@ -112,21 +112,21 @@ impl AimdState {
 
 /// The shared, async face of [`AimdState`]: attempts wait here for a slot.
 #[derive(Debug)]
-pub struct AdaptiveLimit {
+pub(super) struct AdaptiveLimit {
     state: Mutex<AimdState>,
     changed: Notify,
 }
 
 /// A held slot; released on drop. Report the attempt's outcome through it.
 #[derive(Debug)]
-pub struct Slot<'a> {
+pub(super) struct Slot<'a> {
     owner: &'a AdaptiveLimit,
     ticket: Ticket,
 }
 
 impl AdaptiveLimit {
     /// A limiter with ceiling `max`.
-    pub fn new(max: u32) -> Self {
+    pub(super) fn new(max: u32) -> Self {
         AdaptiveLimit {
             state: Mutex::new(AimdState::new(max)),
             changed: Notify::new(),
@@ -144,12 +144,12 @@ impl AdaptiveLimit {
     }
 
     /// A copy of the current state (for reporting and tests).
-    pub fn snapshot(&self) -> AimdState {
+    pub(super) fn snapshot(&self) -> AimdState {
         self.with(|s| s.clone())
     }
 
     /// Wait for a free slot under the current limit.
-    pub async fn acquire(&self) -> Slot<'_> {
+    pub(super) async fn acquire(&self) -> Slot<'_> {
         loop {
             // Register for wake-ups before looking, so a release between the look and the wait is not lost.
             let notified = self.changed.notified();
@@ -168,14 +168,14 @@ impl AdaptiveLimit {
 
 impl Slot<'_> {
     /// The attempt succeeded.
-    pub fn success(&self) {
+    pub(super) fn success(&self) {
         if self.owner.with(AimdState::on_success) {
             self.owner.changed.notify_waiters();
         }
     }
 
     /// The provider throttled the attempt. Returns the limit now in force.
-    pub fn throttled(&self) -> u32 {
+    pub(super) fn throttled(&self) -> u32 {
         let t = self.ticket;
         self.owner.with(|s| s.on_throttle(t))
     }

@@ -72,22 +72,21 @@ pub fn request_hash(spec: &ProviderSpec, endpoint: &str, req: &ChatRequest, repe
 ///   only, so rotating a token neither misses the cache nor fails a resume's check;
 /// - the client's defaults for what the suite leaves out (Anthropic's `max_tokens`).
 pub fn hash_endpoint(spec: &ProviderSpec, seed: u64) -> String {
-    use provider::{anthropic, gemini, openai};
     let base = |default: &str| spec.base_url.clone().unwrap_or_else(|| default.to_string());
     let (url, builtin, defaults) = match spec.kind {
         ProviderKind::Sim => (format!("sim:seed={seed}"), None, None),
         ProviderKind::Openai | ProviderKind::Azure => (
-            openai::endpoint(spec, &base(openai::default_base_url(spec.kind))),
+            provider::openai_endpoint(spec, &base(provider::openai_default_base_url(spec.kind))),
             None,
             None,
         ),
         ProviderKind::Anthropic => (
-            anthropic::endpoint(&base(anthropic::DEFAULT_BASE_URL)),
-            Some(("anthropic-version", anthropic::API_VERSION)),
-            Some(serde_json::json!({"max_tokens": anthropic::DEFAULT_MAX_TOKENS})),
+            provider::anthropic_endpoint(&base(provider::ANTHROPIC_BASE_URL)),
+            Some(("anthropic-version", provider::ANTHROPIC_API_VERSION)),
+            Some(serde_json::json!({"max_tokens": provider::ANTHROPIC_DEFAULT_MAX_TOKENS})),
         ),
         ProviderKind::Gemini => (
-            gemini::endpoint(&base(gemini::DEFAULT_BASE_URL), &spec.model, spec.stream),
+            provider::gemini_endpoint(&base(provider::GEMINI_BASE_URL), &spec.model, spec.stream),
             None,
             None,
         ),
@@ -241,10 +240,10 @@ params: {temperature: 0.25, max_tokens: 10, top_p: 1.0e-3, stop: ["\n", "é"]}
         // Azure: the deployment URL carries the api-version.
         let az = |v: &str| hash_endpoint(&spec_of("azure", "https://r.openai.azure.com", v), 7);
         assert_ne!(az(""), az(", api_version: '2024-10-21'"));
-        assert!(az("").contains(crate::provider::openai::AZURE_API_VERSION));
+        assert!(az("").contains(crate::provider::AZURE_API_VERSION));
         // Anthropic: its version header and default max_tokens; a suite header overrides the version.
         let an = |h: &str| hash_endpoint(&spec_of("anthropic", "http://gw", h), 7);
-        assert!(an("").contains(crate::provider::anthropic::API_VERSION));
+        assert!(an("").contains(crate::provider::ANTHROPIC_API_VERSION));
         assert_ne!(an(""), an(", headers: {anthropic-version: '2099-01-01'}"));
         // A trailing slash is the same endpoint; the seed matters only to the simulator.
         assert_eq!(

@@ -11,7 +11,7 @@ use crate::chat::{Message, Role};
 use crate::dataset::Item;
 use crate::error::{Error, Result};
 use crate::journal::{self, ErrorInfo, Record};
-use crate::judge::{self as judge, record, reference_text, JudgeRecord, Key, Order};
+use crate::judge::{self as judge, reference_text, JudgeRecord, Key, Order};
 use crate::prompt::Prompter;
 use crate::provider::{self, ChatRequest, Provider, RequestMeta, Timeouts};
 use crate::suite::{JudgeMode, JudgeSpec, RubricScale};
@@ -190,7 +190,7 @@ pub async fn execute(
         return Ok(JudgeOutcome::default());
     };
     let (answers, provider_spent) = answers(run_dir)?;
-    let (done, _) = record::read(run_dir)?;
+    let (done, _) = judge::read_records(run_dir)?;
     let judge_spent: f64 = done.values().map(|r| r.cost_usd).sum();
     let calls = plan(ls, &spec, items, prompter, &answers)?;
     drop(answers);
@@ -257,7 +257,7 @@ async fn send_all(
         .unwrap_or(phase.run.concurrency)
         .max(1);
     let sem = Arc::new(tokio::sync::Semaphore::new(conc));
-    let writer = Arc::new(record::Writer::open(run_dir)?);
+    let writer = Arc::new(judge::RecordWriter::open(run_dir)?);
     let spent = Arc::new(AtomicU64::new((spent_before * 1e6).round() as u64));
     let reserved = Arc::new(AtomicU64::new(0));
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -451,9 +451,9 @@ impl Phase {
         let key = &rec.request_hash;
         let text = match sim {
             SimInput::Pairwise { a, b } => {
-                judge::sim::pairwise(&profile, self.seed, key, reference, a, b)
+                judge::sim_pairwise(&profile, self.seed, key, reference, a, b)
             }
-            SimInput::Rubric { output } => judge::sim::rubric(
+            SimInput::Rubric { output } => judge::sim_rubric(
                 &profile,
                 self.seed,
                 key,

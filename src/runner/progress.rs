@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Time between two lines unless `EVALH_PROGRESS_INTERVAL_MS` says otherwise.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Environment variable overriding [`DEFAULT_INTERVAL`], in milliseconds (at least 10).
-pub const INTERVAL_ENV: &str = "EVALH_PROGRESS_INTERVAL_MS";
+pub(super) const INTERVAL_ENV: &str = "EVALH_PROGRESS_INTERVAL_MS";
 
 /// One provider's counters at one moment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
+pub(super) struct Snapshot {
     /// Provider id.
     pub id: String,
     /// Requests done (resumed ones included).
@@ -32,7 +32,7 @@ pub struct Snapshot {
 }
 
 /// The interval in force.
-pub fn interval() -> Duration {
+pub(super) fn interval() -> Duration {
     std::env::var(INTERVAL_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -96,7 +96,7 @@ fn snapshot(runs: &[Arc<ProviderRun>], total: u64) -> Vec<Snapshot> {
 /// "progress 1:10 | premium 80/110, 0 errors, $0.0201 | flash 110/110, 1 error, $0.0011 | 190/220 done, $0.0212
 /// spent, ETA 0:12" — `done_at_start` (per provider) is what the journal already held, so a resumed run's rates
 /// count only this invocation's requests. The ETA is the slowest provider's: its requests left at its own rate.
-pub fn line(snaps: &[Snapshot], elapsed: Duration, done_at_start: &[u64]) -> String {
+pub(super) fn line(snaps: &[Snapshot], elapsed: Duration, done_at_start: &[u64]) -> String {
     let mut parts = vec![format!("progress {}", clock(elapsed))];
     for s in snaps {
         parts.push(format!(

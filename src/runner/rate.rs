@@ -19,7 +19,7 @@ use std::time::Duration;
 type Bucket<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 /// Request-per-minute and token-per-minute buckets for one provider.
-pub struct RateGate<C: Clock = DefaultClock> {
+pub(super) struct RateGate<C: Clock = DefaultClock> {
     rpm: Option<Bucket<C>>,
     tpm: Option<(Bucket<C>, NonZeroU32)>,
 }
@@ -36,7 +36,7 @@ impl<C: Clock> std::fmt::Debug for RateGate<C> {
 /// Where an admission stands: the request bucket is passed before the token bucket, so a wait on tokens never
 /// takes a second request cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Stage {
+pub(super) enum Stage {
     /// Waiting for a request cell.
     #[default]
     Requests,
@@ -48,12 +48,12 @@ pub enum Stage {
 
 impl RateGate<DefaultClock> {
     /// Buckets on the real clock; `None` or 0 means no limit.
-    pub fn new(rpm: Option<u32>, tpm: Option<u32>) -> Self {
+    pub(super) fn new(rpm: Option<u32>, tpm: Option<u32>) -> Self {
         Self::with_clock(rpm, tpm, DefaultClock::default())
     }
 
     /// Wait until one more attempt costing `tokens` tokens may be sent.
-    pub async fn admit(&self, tokens: u64) {
+    pub(super) async fn admit(&self, tokens: u64) {
         let mut stage = Stage::Requests;
         while let Some(wait) = self.step(&mut stage, tokens) {
             tokio::time::sleep(wait).await;
@@ -63,7 +63,7 @@ impl RateGate<DefaultClock> {
 
 impl<C: Clock + Clone> RateGate<C> {
     /// Buckets on a given clock (tests use governor's fake clock).
-    pub fn with_clock(rpm: Option<u32>, tpm: Option<u32>, clock: C) -> Self {
+    pub(super) fn with_clock(rpm: Option<u32>, tpm: Option<u32>, clock: C) -> Self {
         let bucket = |n: u32| {
             NonZeroU32::new(n).map(|n| {
                 (
@@ -82,13 +82,13 @@ impl<C: Clock + Clone> RateGate<C> {
 impl<C: Clock> RateGate<C> {
     /// True when neither limit is set.
     #[cfg(test)]
-    pub fn is_unlimited(&self) -> bool {
+    pub(super) fn is_unlimited(&self) -> bool {
         self.rpm.is_none() && self.tpm.is_none()
     }
 
     /// Advance `stage` as far as the buckets allow now. Returns how long to wait before calling again, or `None`
     /// once admitted. A cost above the token limit is clamped to the whole limit (it could never pass otherwise).
-    pub fn step(&self, stage: &mut Stage, tokens: u64) -> Option<Duration> {
+    pub(super) fn step(&self, stage: &mut Stage, tokens: u64) -> Option<Duration> {
         if *stage == Stage::Requests {
             if let Some(b) = &self.rpm {
                 if let Err(not_until) = b.check() {

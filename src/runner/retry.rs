@@ -16,7 +16,7 @@ use rand::Rng;
 use std::time::Duration;
 
 /// Exponential backoff without a hint is capped at this (SDK `MAX_RETRY_DELAY`).
-pub const MAX_EXPONENTIAL: Duration = Duration::from_secs(8);
+pub(super) const MAX_EXPONENTIAL: Duration = Duration::from_secs(8);
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,12 @@ pub enum Decision {
 
 /// The wait before retry number `retry` (0-based), given the provider's hint and the cap; `u` in [0, 1) is the
 /// jitter draw. `None` when the hint exceeds the cap (do not retry).
-pub fn backoff_with(retry: u32, hint: Option<Duration>, cap: Duration, u: f64) -> Option<Duration> {
+pub(super) fn backoff_with(
+    retry: u32,
+    hint: Option<Duration>,
+    cap: Duration,
+    u: f64,
+) -> Option<Duration> {
     let u = if u.is_finite() {
         u.clamp(0.0, 1.0)
     } else {

@@ -7,8 +7,8 @@
 //! forbids loading anything, every name from a suite or a run escaped. Charts are inline SVG.
 
 use super::RunInfo;
-use crate::report::chart::color_hex;
-use crate::report::html::escape;
+use crate::report::color_hex;
+use crate::report::escape;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -36,7 +36,7 @@ svg text{font:11px system-ui,sans-serif;fill:#5f6368}
 "#;
 
 /// Render the page for the runs `runs::scan` found (groups by suite, each newest first).
-pub fn render(groups: &BTreeMap<String, Vec<RunInfo>>, generated: &str) -> String {
+pub(super) fn render(groups: &BTreeMap<String, Vec<RunInfo>>, generated: &str) -> String {
     let mut body = String::with_capacity(64 * 1024);
     let n_runs: usize = groups.values().map(Vec::len).sum();
     let _ = writeln!(

@@ -189,7 +189,7 @@ pub fn scan(out: &Path) -> Result<BTreeMap<String, Vec<RunInfo>>> {
             continue;
         }
         let results: Option<ResultsSummary> =
-            std::fs::read_to_string(dir.join(crate::report::json::RESULTS_FILE))
+            std::fs::read_to_string(dir.join(crate::report::RESULTS_FILE))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok());
         let suite = results
@@ -202,7 +202,7 @@ pub fn scan(out: &Path) -> Result<BTreeMap<String, Vec<RunInfo>>> {
             suite: suite.clone(),
             started: pretty_stamp(stamp),
             key: (stamp.to_string(), n),
-            has_report: dir.join(crate::report::html::REPORT_FILE).is_file(),
+            has_report: dir.join(crate::report::REPORT_FILE).is_file(),
             running: lock_held(&dir),
             results,
             dir,

@@ -5,9 +5,7 @@
 //! chart; as typed fields, a rename does not compile. Each variant serialises to exactly the object results.json has
 //! always held.
 
-use crate::metrics::classification::{ClassReport, Prf};
-use crate::metrics::extraction::CorpusScore;
-use crate::metrics::function_call::Compat;
+use crate::metrics::{ClassReport, Compat, CorpusScore, Prf};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -129,7 +127,7 @@ pub struct FunctionCallDetails {
     pub irrelevance: Irrelevance,
     /// The checker's rules.
     pub compat: Compat,
-    /// Accuracy per BFCL category (`metrics::function_call::category_summary`).
+    /// Accuracy per BFCL category (`metrics::category_summary`).
     pub per_category: Value,
     /// Where the categories came from.
     pub category_source: Value,

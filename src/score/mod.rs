@@ -16,7 +16,7 @@ pub use details::{
 };
 
 use crate::metrics::{
-    extraction, function_call, metric, metrics, FieldStat, LabelCounts, LabelIds, MetricKind, Stat,
+    metric, metrics, Compat, FieldStat, LabelCounts, LabelIds, LeafCounts, MetricKind, Stat,
     TaskScorer,
 };
 
@@ -87,7 +87,7 @@ enum Counts {
     /// Classification: each item's (truth, prediction) cell.
     Labels(LabelIds),
     /// Extraction: each item's matched / predicted / expected leaves.
-    Leaves(Vec<extraction::LeafCounts>),
+    Leaves(Vec<LeafCounts>),
 }
 
 /// Compiled scorers for one suite.
@@ -95,7 +95,7 @@ pub struct Scorer {
     task: TaskKind,
     by_task: TaskScorer,
     tools: Vec<ToolDef>,
-    fc_compat: function_call::Compat,
+    fc_compat: Compat,
 }
 
 impl Scorer {
@@ -135,7 +135,7 @@ impl Scorer {
     /// all corpus metrics, instead of once per metric, for the bootstrap intervals.
     pub fn metrics_on(&self, s: &ProviderScores, names: &[&str], idx: &[usize], out: &mut [f64]) {
         let mut labels: Option<LabelCounts> = None;
-        let mut leaves: Option<extraction::LeafCounts> = None;
+        let mut leaves: Option<LeafCounts> = None;
         for (o, name) in out.iter_mut().zip(names) {
             let Some(def) = metric(self.task, name) else {
                 *o = f64::NAN;
@@ -152,7 +152,7 @@ impl Scorer {
                 }
                 (MetricKind::Corpus, Stat::Field(m), Counts::Leaves(c)) => {
                     let sum = leaves.get_or_insert_with(|| {
-                        let mut sum = extraction::LeafCounts::default();
+                        let mut sum = LeafCounts::default();
                         for &i in idx {
                             sum.add(c[i]);
                         }
@@ -193,7 +193,7 @@ fn fill_table(
 }
 
 /// An extraction corpus metric from the leaf counts summed over `n_items` items.
-fn leaf_metric(sum: &extraction::LeafCounts, n_items: usize, m: FieldStat) -> f64 {
+fn leaf_metric(sum: &LeafCounts, n_items: usize, m: FieldStat) -> f64 {
     match m {
         FieldStat::MicroF1 => sum.micro_prf(n_items).2,
         // Mean metrics: resampled from their per-item scores, not from counts.

@@ -8,13 +8,11 @@ use super::details::{
 use super::{answered, fill_table, mean, Counts, ProviderScores};
 use crate::chat::{ToolCall, ToolDef};
 use crate::dataset::Item;
-use crate::metrics::extraction;
-use crate::metrics::function_call::{self, Compat};
-use crate::metrics::labels::LabelExtractor;
-use crate::metrics::rouge;
 use crate::metrics::{
-    classification_metric, report_without_marker, CallStat, FieldStat, LabelIds, LabelStat,
-    RougeStat, Stat, TaskKind, UNPARSEABLE,
+    aggregate_extraction, category_summary, classification_metric, report_without_marker, CallStat,
+    CallVerdict, Category, Compat, ExpectedCall, ExtractionScorer, FieldStat, ItemScore,
+    LabelExtractor, LabelIds, LabelStat, LeafCounts, RougePrf, RougeScorer, RougeScores, RougeStat,
+    Stat, TaskKind, ToolSet, UNPARSEABLE,
 };
 use crate::outcome::Outcome;
 use rayon::prelude::*;
@@ -91,21 +89,21 @@ pub(super) fn function_calling(
     items: &[Item],
     records: &[Option<&Outcome>],
 ) -> ProviderScores {
-    let tool_set = function_call::ToolSet::cached(tools);
-    let expected: Vec<Vec<function_call::ExpectedCall>> = items
+    let tool_set = ToolSet::cached(tools);
+    let expected: Vec<Vec<ExpectedCall>> = items
         .par_iter()
         .map(|it| serde_json::from_value(it.expected.clone()).unwrap_or_default())
         .collect();
     // BFCL category from the item id, else from the shape of the expected calls.
-    let categories: Vec<(function_call::Category, bool)> = items
+    let categories: Vec<(Category, bool)> = items
         .iter()
         .zip(&expected)
-        .map(|(it, e)| match function_call::Category::from_id(&it.id) {
+        .map(|(it, e)| match Category::from_id(&it.id) {
             Some(c) => (c, true),
-            None => (function_call::Category::from_shape(e, tools.len()), false),
+            None => (Category::from_shape(e, tools.len()), false),
         })
         .collect();
-    let verdicts: Vec<function_call::CallVerdict> = expected
+    let verdicts: Vec<CallVerdict> = expected
         .par_iter()
         .zip(records.par_iter())
         .zip(categories.par_iter())
@@ -177,7 +175,7 @@ pub(super) fn function_calling(
             })
         })
         .collect();
-    let by_category = function_call::category_summary(
+    let by_category = category_summary(
         categories
             .iter()
             .zip(&verdicts)
@@ -246,11 +244,11 @@ fn label_pairs(items: &[Item], predicted: &[Option<String>]) -> (Vec<String>, Ve
 
 /// Summarization: ROUGE of each answer against its reference(s).
 pub(super) fn summarization(
-    scorer: &rouge::RougeScorer,
+    scorer: &RougeScorer,
     items: &[Item],
     records: &[Option<&Outcome>],
 ) -> ProviderScores {
-    let scores: Vec<Option<rouge::RougeScores>> = items
+    let scores: Vec<Option<RougeScores>> = items
         .par_iter()
         .zip(records.par_iter())
         .map(|(it, r)| {
@@ -272,7 +270,7 @@ pub(super) fn summarization(
             })
         })
         .collect();
-    let prf_of = |m: RougeStat| -> fn(&rouge::RougeScores) -> rouge::Prf {
+    let prf_of = |m: RougeStat| -> fn(&RougeScores) -> RougePrf {
         match m {
             RougeStat::Rouge1 => |x| x.rouge1,
             RougeStat::Rouge2 => |x| x.rouge2,
@@ -280,7 +278,7 @@ pub(super) fn summarization(
             RougeStat::RougeLsum => |x| x.rouge_lsum,
         }
     };
-    let column = |f: &dyn Fn(&rouge::RougeScores) -> f64| -> Vec<f64> {
+    let column = |f: &dyn Fn(&RougeScores) -> f64| -> Vec<f64> {
         scores
             .iter()
             .map(|s| s.as_ref().map(f).unwrap_or(0.0))
@@ -342,11 +340,11 @@ pub(super) fn summarization(
 
 /// Extraction: each answer's JSON compared field by field with the expected record.
 pub(super) fn extraction(
-    x: &extraction::ExtractionScorer,
+    x: &ExtractionScorer,
     items: &[Item],
     records: &[Option<&Outcome>],
 ) -> ProviderScores {
-    let scored: Vec<Option<extraction::ItemScore>> = items
+    let scored: Vec<Option<ItemScore>> = items
         .par_iter()
         .zip(records.par_iter())
         .map(|(it, r)| {
@@ -355,17 +353,17 @@ pub(super) fn extraction(
         })
         .collect();
     // Errored items are scored as an unparseable answer so they count as failures.
-    let full: Vec<extraction::ItemScore> = items
+    let full: Vec<ItemScore> = items
         .iter()
         .zip(&scored)
         .map(|(it, s)| s.clone().unwrap_or_else(|| x.score(&it.expected, "")))
         .collect();
-    let corpus = extraction::aggregate(&full);
+    let corpus = aggregate_extraction(&full);
     let (metrics, per_item) = fill_table(
         TaskKind::Extraction,
         |stat| {
             let Stat::Field(m) = stat else { return None };
-            let f: fn(&extraction::ItemScore) -> f64 = match m {
+            let f: fn(&ItemScore) -> f64 = match m {
                 FieldStat::F1 => |s| s.f1,
                 FieldStat::Accuracy => |s| s.field_accuracy,
                 FieldStat::RecordExact => |s| f64::from(u8::from(s.record_exact)),
@@ -409,6 +407,6 @@ pub(super) fn extraction(
         notes,
         details: Details::Extraction(corpus),
         per_item,
-        counts: Counts::Leaves(full.iter().map(extraction::LeafCounts::of).collect()),
+        counts: Counts::Leaves(full.iter().map(LeafCounts::of).collect()),
     }
 }

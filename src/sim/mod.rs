@@ -9,12 +9,13 @@
 //! truncated streams, in-band stream errors, slow first bytes) at configured rates. Every decision is a pure
 //! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
 
-pub mod answer;
+mod answer;
+
+pub use answer::{answer, Answer, Truth};
 
 use crate::dataset::Item;
 use crate::error::Result;
 use crate::suite::{LoadedSuite, ProviderKind, SimSpec, TaskKind};
-use answer::{Answer, Truth};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -136,7 +136,7 @@ completeness, faithfulness to the input and the reference), not length or style.
 
 /// Default pairwise prompt: variables `input`, `reference` (empty when the dataset has none), `output_a`, `output_b`,
 /// `item` (the dataset row).
-pub const PAIRWISE_USER: &str = "The assistant was given this task:
+pub(super) const PAIRWISE_USER: &str = "The assistant was given this task:
 <task>
 {{ input }}
 </task>
@@ -156,7 +156,7 @@ Which answer is better? Choose one: A (A is better), B (B is better), BOTH_FINE 
 good), BOTH_BAD (neither is acceptable). Explain briefly, then end with a last line `VERDICT: <choice>`.";
 
 /// Default 1-5 rubric prompt: variables `input`, `reference`, `output`, `item`.
-pub const RUBRIC_USER: &str = "The assistant was given this task:
+pub(super) const RUBRIC_USER: &str = "The assistant was given this task:
 <task>
 {{ input }}
 </task>
@@ -173,7 +173,7 @@ omissions, 3 usable with notable gaps, 2 mostly wrong, 1 wrong or empty. Explain
 `SCORE: <1-5>`.";
 
 /// Default pass/fail rubric prompt.
-pub const PASS_FAIL_USER: &str = "The assistant was given this task:
+pub(super) const PASS_FAIL_USER: &str = "The assistant was given this task:
 <task>
 {{ input }}
 </task>
@@ -203,7 +203,7 @@ pub fn default_prompt(mode: JudgeMode, scale: RubricScale) -> JudgePrompt {
 
 /// A problem with the gate metric and the judge: (message, fix); None when the metric is not a judge metric or the
 /// judge produces it.
-pub fn gate_metric_problem(s: &Suite) -> Option<(String, String)> {
+pub(super) fn gate_metric_problem(s: &Suite) -> Option<(String, String)> {
     let metric = s.gate_metric();
     let needs = match metric.as_str() {
         JUDGE_PREFERENCE => JudgeMode::Pairwise,
@@ -232,7 +232,7 @@ pub fn gate_metric_problem(s: &Suite) -> Option<(String, String)> {
 
 /// Problems of the suite's `judge:` entry that its schema cannot express: (key path, message, fix). The judge's
 /// prompt is checked against the dataset where the dataset is read (`crate::judge::check_prompt`).
-pub fn validate_judge(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
+pub(super) fn validate_judge(ls: &LoadedSuite) -> Vec<(Vec<&'static str>, String, String)> {
     let mut out = Vec::new();
     let Some(j) = &ls.suite.judge else {
         return out;

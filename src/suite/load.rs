@@ -453,7 +453,7 @@ pub fn locate_path(src: &str, path: &[&str]) -> Option<(usize, usize)> {
 
 /// Find the 1-based (line, column) of `key` inside the provider entry whose id is `id` (block or flow style), or of
 /// the entry itself when `key` is `None` or absent from it. `key` may be a nested path such as `["sim", "latency_ms"]`.
-pub fn locate_provider(src: &str, id: &str, key: &[&str]) -> Option<(usize, usize)> {
+pub(super) fn locate_provider(src: &str, id: &str, key: &[&str]) -> Option<(usize, usize)> {
     let lines: Vec<&str> = src.lines().collect();
     let (id_line, id_col) = (0..lines.len()).find_map(|i| {
         let mut from = 0;

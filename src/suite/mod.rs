@@ -7,13 +7,22 @@
 
 mod headers;
 mod judge;
-pub mod load;
-pub mod model;
-pub mod preflight;
-pub mod validate;
+mod load;
+mod model;
+mod preflight;
+mod validate;
 
 pub use headers::{env_refs, expand_env, is_credential_header};
 pub use judge::{default_prompt, JudgeMode, JudgePrompt, JudgeSpec, RubricScale};
-pub use load::{load_suite, LoadedSuite};
-pub use model::*;
+pub use load::{
+    load_suite, locate, locate_path, parse_yaml, read_user_file, read_user_file_capped, yaml_error,
+    LoadedSuite, MAX_CONFIG_BYTES,
+};
+pub use model::{
+    AuthMode, DatasetFormat, DatasetSpec, Decision, FaultSpec, FewShot, GateSpec, GuardMode,
+    GuardsSpec, HumanGateSpec, LatencySpec, OnInconclusive, Price, PromptSpec, ProviderKind,
+    ProviderRole, ProviderSpec, ProvidersFile, Reference, Require, RunSpec, ScoringSpec,
+    SimJudgeSpec, SimSpec, Suite, TaskKind, ToolsSpec,
+};
 pub use preflight::preflight;
+pub use validate::validate;

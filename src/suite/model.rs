@@ -148,7 +148,7 @@ pub(super) mod yaml_tool {
     }
 
     /// Deserialize a suite's tool list.
-    pub fn list<'de, D: serde::Deserializer<'de>>(
+    pub(crate) fn list<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Vec<crate::chat::ToolDef>, D::Error> {
         Vec::<ToolDef>::deserialize(d).map(|v| v.into_iter().map(Into::into).collect())

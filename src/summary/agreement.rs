@@ -46,7 +46,7 @@
 use crate::chat::ToolCall;
 use crate::dataset::Item;
 use crate::dataset::LOGGED_FIELD;
-use crate::metrics::labels::LabelExtractor;
+use crate::metrics::LabelExtractor;
 use crate::outcome::Outcome;
 use crate::suite::{LoadedSuite, Reference, TaskKind};
 use serde::Serialize;
@@ -55,7 +55,7 @@ use std::collections::BTreeMap;
 
 /// The reference of every item that has one.
 #[derive(Debug, Clone)]
-pub struct References {
+pub(super) struct References {
     /// Dataset indices of the items with a reference, ascending.
     pub idx: Vec<usize>,
     /// Those items, with `expected` replaced by the reference (what the scorer compares with).
@@ -114,7 +114,7 @@ pub struct LabelledSubset {
 impl References {
     /// The references of `items` from the baseline's repeat-0 records (`baseline[i]` for `items[i]`) or the logged
     /// answers.
-    pub fn new(
+    pub(super) fn new(
         ls: &LoadedSuite,
         scorer: &crate::score::Scorer,
         items: &[Item],
@@ -180,7 +180,7 @@ impl References {
     }
 
     /// The summary for results.json.
-    pub fn summary(&self, ls: &LoadedSuite, items: &[Item]) -> ReferenceSummary {
+    pub(super) fn summary(&self, ls: &LoadedSuite, items: &[Item]) -> ReferenceSummary {
         let kind = ls.suite.scoring.reference;
         let baseline = ls
             .suite
@@ -232,7 +232,7 @@ pub fn check_dataset(ls: &LoadedSuite, items: &[Item]) -> crate::error::Result<(
         "make the dataset with `evalh dataset from-logs` (it keeps the production answer as `{LOGGED_FIELD}`), or score \
          against the baseline's answers with `reference: baseline`"
     ));
-    if let Some((line, col)) = crate::suite::load::locate(&ls.src, "reference", Some("logged"), 0) {
+    if let Some((line, col)) = crate::suite::locate(&ls.src, "reference", Some("logged"), 0) {
         e = e.at(line, col);
     }
     Err(e.into())
@@ -256,7 +256,7 @@ pub fn validate_line(ls: &LoadedSuite, items: &[Item]) -> Option<String> {
 
 /// Under agreement scoring the recommendation's quality figure is an agreement: "96.4% of its quality" becomes
 /// "96.4% agreement with its answers (not correctness)".
-pub fn reword(rec: &mut crate::summary::Recommendation) {
+pub(super) fn reword(rec: &mut crate::summary::Recommendation) {
     rec.text = rec.text.replacen(
         "% of its quality",
         "% agreement with its answers (not correctness)",
@@ -265,7 +265,7 @@ pub fn reword(rec: &mut crate::summary::Recommendation) {
 }
 
 /// Indices of the items that carry the ground-truth field.
-pub fn labelled(items: &[Item]) -> Vec<usize> {
+pub(super) fn labelled(items: &[Item]) -> Vec<usize> {
     items
         .iter()
         .enumerate()
@@ -291,7 +291,7 @@ fn from_baseline(
     let v = match task {
         TaskKind::Classification => labels.and_then(|x| x.extract(text)).map(Value::String),
         TaskKind::Summarization => (!text.trim().is_empty()).then(|| Value::String(text.into())),
-        TaskKind::Extraction => crate::metrics::jsonparse::parse_model_json(text).ok(),
+        TaskKind::Extraction => crate::metrics::parse_model_json(text).ok(),
         TaskKind::FunctionCalling => calls_as_expected(&r.tool_calls),
     };
     v.ok_or("baseline_unparseable")
@@ -313,12 +313,10 @@ fn logged(
         }
         (TaskKind::Summarization, Value::String(s)) => (!s.trim().is_empty()).then_some(v),
         (TaskKind::Summarization, Value::Array(a)) => (!a.is_empty()).then_some(v),
-        (TaskKind::Extraction, Value::String(s)) => {
-            crate::metrics::jsonparse::parse_model_json(s).ok()
-        }
+        (TaskKind::Extraction, Value::String(s)) => crate::metrics::parse_model_json(s).ok(),
         (TaskKind::Extraction, Value::Object(_)) => Some(v),
         (TaskKind::FunctionCalling, Value::Array(_)) => {
-            serde_json::from_value::<Vec<crate::metrics::function_call::ExpectedCall>>(v.clone())
+            serde_json::from_value::<Vec<crate::metrics::ExpectedCall>>(v.clone())
                 .ok()
                 .map(|_| v)
         }
@@ -330,7 +328,7 @@ fn logged(
 /// The baseline's tool calls as expected calls (`{name, arguments: {param: [value]}}`): each argument must take the
 /// baseline's value; `[]` when it called no tool (the candidate should not call one either). None when an argument
 /// list is not a JSON object.
-pub fn calls_as_expected(calls: &[ToolCall]) -> Option<Value> {
+pub(super) fn calls_as_expected(calls: &[ToolCall]) -> Option<Value> {
     let mut out = Vec::with_capacity(calls.len());
     for c in calls {
         let args = match &c.arguments {
@@ -352,7 +350,7 @@ pub fn calls_as_expected(calls: &[ToolCall]) -> Option<Value> {
 /// Cohen's kappa of predicted labels against reference labels, as scikit-learn's `cohen_kappa_score(reference,
 /// predicted)` with an unreadable answer (`None`) as a category of its own. NaN when undefined (empty, or both sides
 /// used one and the same category only).
-pub fn label_kappa(reference: &[&str], predicted: &[Option<&str>]) -> f64 {
+pub(super) fn label_kappa(reference: &[&str], predicted: &[Option<&str>]) -> f64 {
     let mut vocab: Vec<&str> = reference
         .iter()
         .copied()
@@ -369,7 +367,7 @@ pub fn label_kappa(reference: &[&str], predicted: &[Option<&str>]) -> f64 {
 
 /// A provider's kappa against the reference labels over the reference items it answered or refused (`records[j]`
 /// for `refs.items[j]`): (kappa, n). None for other tasks.
-pub fn provider_kappa(
+pub(super) fn provider_kappa(
     ls: &LoadedSuite,
     refs: &References,
     records: &[Option<&Outcome>],
@@ -400,7 +398,7 @@ pub fn provider_kappa(
 
 /// One provider's agreement extras: kappa against the reference labels (classification) and the task's metrics
 /// against the ground truth on the labelled subset. `records[i]` is the provider's repeat-0 record for `items[i]`.
-pub fn provider_agreement(
+pub(super) fn provider_agreement(
     ls: &LoadedSuite,
     scorer: &crate::score::Scorer,
     refs: &References,

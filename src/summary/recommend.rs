@@ -248,7 +248,7 @@ pub(crate) mod fixture {
 
     /// How a fixture candidate fares.
     #[derive(Debug, Clone, Copy, PartialEq)]
-    pub enum Fares {
+    pub(crate) enum Fares {
         /// Every rule passes.
         Pass,
         /// Quality's upper bound is below θ.
@@ -260,7 +260,7 @@ pub(crate) mod fixture {
     }
 
     /// Evidence for a candidate with quality ratio `q` and cost ratio `c` on 110 paired items.
-    pub fn evidence(fares: Fares, q: f64, c: f64) -> Evidence {
+    pub(crate) fn evidence(fares: Fares, q: f64, c: f64) -> Evidence {
         Evidence {
             human: None,
             metric: "macro_f1".into(),
@@ -316,7 +316,11 @@ pub(crate) mod fixture {
     }
 
     /// A provider's results: `cost_per_1k` USD per 1,000 items, judged as `fares` when it is a candidate.
-    pub fn provider(id: &str, cost_per_1k: f64, fares: Option<(Fares, f64)>) -> ProviderResult {
+    pub(crate) fn provider(
+        id: &str,
+        cost_per_1k: f64,
+        fares: Option<(Fares, f64)>,
+    ) -> ProviderResult {
         let base_cost = 0.24;
         let gate = fares.map(|(f, q)| {
             gate::decide(
@@ -386,7 +390,7 @@ pub(crate) mod fixture {
     }
 
     /// A complete run's results over `providers`.
-    pub fn results(providers: Vec<ProviderResult>) -> Results {
+    pub(crate) fn results(providers: Vec<ProviderResult>) -> Results {
         let gate_config = GateSpec::default();
         let refs: Vec<&gate::GateResult> =
             providers.iter().filter_map(|p| p.gate.as_ref()).collect();

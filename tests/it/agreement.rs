@@ -214,7 +214,7 @@ fn a_baseline_failure_leaves_the_item_without_a_reference_never_a_zero() {
     assert_eq!(an.scores[1].notes[0], "(no reference)");
     assert_eq!(an.scores[1].notes[5], LABELS[1]);
     // Every output says what is measured.
-    let term = plain(&evalh::report::terminal::render(r, Default::default())).replace("\n  ", " ");
+    let term = plain(&evalh::report::render_terminal(r, Default::default())).replace("\n  ", " ");
     assert!(term.contains("AGREEMENT, NOT CORRECTNESS"), "{term}");
     assert!(
         term.contains("4 have none (baseline_error 3, baseline_unparseable 1)"),

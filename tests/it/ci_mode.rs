@@ -181,14 +181,14 @@ fn every_demo_suite_fits_100_columns_and_its_markdown_has_no_local_image() {
                 String::from_utf8_lossy(&verbose.stdout).contains("95% bounds"),
                 "{name}: -v"
             );
-            let images = evalh::report::markdown::local_images(&md);
+            let images = evalh::report::local_images(&md);
             assert!(images.is_empty(), "{name}: {images:?}");
             assert!(md.contains("charts/quality_vs_cost.png"), "{name}: {md}");
         }
     });
     let all = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(all.matches("## evalh: ").count(), suites.len());
-    assert!(evalh::report::markdown::local_images(&all).is_empty());
+    assert!(evalh::report::local_images(&all).is_empty());
 }
 
 #[test]

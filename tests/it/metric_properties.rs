@@ -1,7 +1,10 @@
 //! Property tests of the scorers over random inputs (seeded, hand-rolled generator): identical texts score 1,
 //! empty inputs score 0, and results are invariant under the permutations where the definition says they must be.
 
-use evalh::metrics::{classification, function_call, rouge, squad};
+use evalh::metrics::{
+    check_calls, classification_report, normalize_answer, squad_best, squad_exact_match, squad_f1,
+    ExpectedCall, RougeScorer,
+};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -40,7 +43,7 @@ fn text(rng: &mut ChaCha8Rng, max_words: usize) -> String {
 fn rouge_identical_is_one_empty_is_zero_and_unigram_f_is_symmetric() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for stem in [false, true] {
-        let sc = rouge::RougeScorer::new(stem);
+        let sc = RougeScorer::new(stem);
         for _ in 0..300 {
             let a = text(&mut rng, 30);
             let same = sc.score(&a, &a);
@@ -84,18 +87,18 @@ fn squad_identical_is_one_and_em_implies_f1() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for _ in 0..300 {
         let a = text(&mut rng, 8);
-        let (em, f1) = squad::best(&a, std::slice::from_ref(&a));
-        if !squad::normalize_answer(&a).is_empty() {
+        let (em, f1) = squad_best(&a, std::slice::from_ref(&a));
+        if !normalize_answer(&a).is_empty() {
             assert_eq!((em, f1), (1.0, 1.0), "{a:?}");
         }
         let b = text(&mut rng, 8);
-        if squad::exact_match(&b, &a) == 1.0 && !squad::normalize_answer(&a).is_empty() {
-            assert_eq!(squad::f1(&b, &a), 1.0);
+        if squad_exact_match(&b, &a) == 1.0 && !normalize_answer(&a).is_empty() {
+            assert_eq!(squad_f1(&b, &a), 1.0);
         }
-        assert!((0.0..=1.0).contains(&squad::f1(&b, &a)));
+        assert!((0.0..=1.0).contains(&squad_f1(&b, &a)));
     }
     assert_eq!(
-        squad::f1("", ""),
+        squad_f1("", ""),
         0.0,
         "SQuAD v1.1: no common tokens gives 0 even for two empty answers"
     );
@@ -115,13 +118,13 @@ fn classification_report_is_invariant_under_item_permutation() {
                 )
             })
             .collect();
-        let r1 = classification::report(
+        let r1 = classification_report(
             &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
             &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
             None,
         );
         pairs.shuffle(&mut rng);
-        let r2 = classification::report(
+        let r2 = classification_report(
             &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
             &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
             None,
@@ -130,7 +133,7 @@ fn classification_report_is_invariant_under_item_permutation() {
         assert_eq!(r1.per_class, r2.per_class);
         assert_eq!(r1.confusion, r2.confusion);
         assert!((r1.macro_avg.f1 - r2.macro_avg.f1).abs() < 1e-15);
-        let perfect = classification::report(
+        let perfect = classification_report(
             &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
             &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
             None,
@@ -146,7 +149,7 @@ fn parallel_calls_are_order_invariant() {
         {"name": "s", "parameters": {"type": "object", "properties": {"t": {"type": "string"}}, "required": ["t"]}}
     ]))
     .unwrap();
-    let expected: Vec<function_call::ExpectedCall> = serde_json::from_value(json!([
+    let expected: Vec<ExpectedCall> = serde_json::from_value(json!([
         {"name": "w", "arguments": {"city": ["Paris"]}}, {"name": "w", "arguments": {"city": ["Rome"]}}, {"name": "s", "arguments": {"t": ["KO"]}}
     ]))
     .unwrap();
@@ -157,6 +160,6 @@ fn parallel_calls_are_order_invariant() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for _ in 0..20 {
         actual.shuffle(&mut rng);
-        assert!(function_call::check(&expected, &actual, &tools).correct);
+        assert!(check_calls(&expected, &actual, &tools).correct);
     }
 }

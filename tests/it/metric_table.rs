@@ -16,7 +16,7 @@ use evalh::journal::Record;
 use evalh::metrics::{self, MetricKind};
 use evalh::outcome::Outcome;
 use evalh::score::Scorer;
-use evalh::sim::answer::{answer, Truth};
+use evalh::sim::{answer, Truth};
 use evalh::suite::{LoadedSuite, ProviderRole, TaskKind};
 use rand::SeedableRng;
 use serde_json::{json, Value};
@@ -115,7 +115,7 @@ fn every_gate_metric_has_a_finite_interval_and_a_decisive_verdict() {
         for def in metrics::metrics(task) {
             let what = format!("{} / {}", task.as_str(), def.name);
             ls.suite.gate.metric = Some(def.name.to_string());
-            let errs = evalh::suite::validate::validate(&ls);
+            let errs = evalh::suite::validate(&ls);
             assert!(errs.is_empty(), "{what}: {errs:?}");
             let an = evalh::summary::analyse(&ls, &items, recs.clone()).expect("analyse");
             let r = &an.results;
@@ -263,7 +263,7 @@ fn the_validator_accepts_exactly_the_table_and_lists_it() {
         for other in metrics::TASKS {
             for def in metrics::metrics(other) {
                 ls.suite.gate.metric = Some(def.name.to_string());
-                let errs = evalh::suite::validate::validate(&ls);
+                let errs = evalh::suite::validate(&ls);
                 let rejected = errs.iter().any(|e| e.to_string().contains("gate metric"));
                 assert_eq!(
                     rejected,

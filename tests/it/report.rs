@@ -135,7 +135,7 @@ fn run_writes_report_and_charts_and_markdown_names_them_without_images() {
     assert!(md.contains(&run_name), "{md}");
     assert!(md.contains("`charts/quality_vs_cost.png`"), "{md}");
     assert!(md.contains("`report.html`"), "{md}");
-    let images = evalh::report::markdown::local_images(&md);
+    let images = evalh::report::local_images(&md);
     assert!(
         images.is_empty(),
         "image references that are not URLs: {images:?}\n{md}"

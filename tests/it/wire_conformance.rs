@@ -16,7 +16,8 @@ use axum::response::Response;
 use evalh::chat::ToolDef;
 use evalh::chat::{ErrorClass, Message, Role};
 use evalh::provider::{
-    self, anthropic, gemini, openai, openai_stream, stream, ChatRequest, Completion, ProviderError,
+    self, assemble_bytes, openai_endpoint, AnthropicAssembler, AnthropicClient, ChatRequest,
+    Completion, GeminiAssembler, GeminiClient, OpenAiAssembler, OpenAiClient, ProviderError,
     RequestMeta, Timeouts,
 };
 use evalh::suite::ProviderSpec;
@@ -505,9 +506,9 @@ fn check_request(srv: &Server, kind: &str, stream: bool) -> Result<(), String> {
 fn assemble_one_byte_at_a_time(kind: &str, body: &[u8]) -> Result<Completion, ProviderError> {
     let chunks: Vec<&[u8]> = body.chunks(1).collect();
     match kind {
-        "anthropic" => stream::assemble_bytes(anthropic::Assembler::default(), &chunks),
-        "gemini" => stream::assemble_bytes(gemini::Assembler::default(), &chunks),
-        _ => stream::assemble_bytes(openai_stream::Assembler::default(), &chunks),
+        "anthropic" => assemble_bytes(AnthropicAssembler::default(), &chunks),
+        "gemini" => assemble_bytes(GeminiAssembler::default(), &chunks),
+        _ => assemble_bytes(OpenAiAssembler::default(), &chunks),
     }
 }
 
@@ -784,7 +785,7 @@ fn recorded_requests_match_built_bodies() {
         false,
         json!({"max_tokens": 4000, "tool_choice": "auto"}),
     );
-    let client = openai::OpenAiClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
+    let client = OpenAiClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
     assert_eq!(client.body(&req(msgs, tools)), rec);
 
     // Azure deployment URL: path and body (no model: the deployment chooses it).
@@ -807,10 +808,10 @@ fn recorded_requests_match_built_bodies() {
     let mut s = with_params("azure", "gpt-4.1", false, json!({"max_tokens": 5}));
     s.base_url = Some(format!("https://{host}"));
     assert_eq!(
-        openai::endpoint(&s, &format!("https://{host}")),
+        openai_endpoint(&s, &format!("https://{host}")),
         format!("https://{host}{path}")
     );
-    let client = openai::OpenAiClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
+    let client = OpenAiClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
     assert_eq!(
         client.body(&req(vec![message("user", "Hello")], vec![])),
         body
@@ -860,8 +861,7 @@ fn recorded_requests_match_built_bodies() {
             stream,
             Value::Object(params),
         );
-        let client =
-            anthropic::AnthropicClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
+        let client = AnthropicClient::new(&s, http.clone(), timeouts(), None, None).unwrap();
         assert_eq!(client.body(&req(msgs, tools)), rec, "{f}");
     }
 
@@ -899,7 +899,7 @@ fn recorded_requests_match_built_bodies() {
         false,
         json!({"max_tokens": 4000, "tool_config": rec["toolConfig"]}),
     );
-    let client = gemini::GeminiClient::new(&s, http, timeouts(), None, None).unwrap();
+    let client = GeminiClient::new(&s, http, timeouts(), None, None).unwrap();
     assert_eq!(client.body(&req(msgs, tools)), rec);
 }
 

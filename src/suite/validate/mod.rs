@@ -17,26 +17,26 @@ mod run;
 mod task;
 
 /// Longest suite name: it names the run directory (`<name>-<timestamp>`), and file names stop at 255 bytes.
-pub const MAX_NAME_CHARS: usize = 100;
+pub(super) const MAX_NAME_CHARS: usize = 100;
 /// Most in-flight requests per provider: no hosted API accepts more concurrent connections from one client, and each
 /// one holds a socket and a task.
-pub const MAX_CONCURRENCY: usize = 10_000;
+pub(super) const MAX_CONCURRENCY: usize = 10_000;
 /// Most repeats of each item. Repeats measure run-to-run variation; 5-10 are typical and beyond 100 the estimate no
 /// longer changes while the bill grows linearly (and every repeat is a journal slot per item and provider).
-pub const MAX_REPEATS: u32 = 100;
+pub(super) const MAX_REPEATS: u32 = 100;
 /// Most retries of one request; with backoff, more would keep a dead endpoint busy for hours.
-pub const MAX_RETRIES: u32 = 100;
+pub(super) const MAX_RETRIES: u32 = 100;
 /// Longest timeout (one day) and longest backoff wait (one hour), in seconds.
-pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+pub(super) const MAX_TIMEOUT_S: f64 = 86_400.0;
 /// See [`MAX_TIMEOUT_S`].
-pub const MAX_BACKOFF_S: f64 = 3_600.0;
+pub(super) const MAX_BACKOFF_S: f64 = 3_600.0;
 /// Longest simulated latency or delay, in ms (ten minutes).
-pub const MAX_SIM_MS: f64 = 600_000.0;
+pub(super) const MAX_SIM_MS: f64 = 600_000.0;
 /// Highest price accepted, USD per million tokens (the dearest real models cost a few hundred).
-pub const MAX_PRICE_PER_MTOK: f64 = 100_000.0;
+pub(super) const MAX_PRICE_PER_MTOK: f64 = 100_000.0;
 /// Bootstrap resamples: below 100 a 95% percentile interval rests on a handful of draws; above 100,000 the
 /// resampling takes minutes and the interval no longer moves.
-pub const BOOTSTRAP_ITERS: std::ops::RangeInclusive<usize> = 100..=100_000;
+pub(super) const BOOTSTRAP_ITERS: std::ops::RangeInclusive<usize> = 100..=100_000;
 
 /// All problems in a loaded suite; empty when it is valid.
 pub fn validate(ls: &LoadedSuite) -> Vec<InputError> {
