@@ -297,7 +297,8 @@ fn runs_list_prune_and_the_index_of_every_run() {
     let pos: Vec<usize> = t_runs
         .iter()
         .map(|r| {
-            list.find(&*r.file_name().unwrap().to_string_lossy())
+            // The whole name up to its line end: two runs started in the same second are `<stamp>` and `<stamp>-2`.
+            list.find(&format!("{}\n", r.file_name().unwrap().to_string_lossy()))
                 .expect("listed")
         })
         .collect();
