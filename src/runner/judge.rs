@@ -319,10 +319,14 @@ async fn send_all(
         );
         set.spawn(async move {
             let rec = phase.call(call, est_in).await;
+            // Charge what was paid before the reservation and the permit are let go: the next call's budget check
+            // must never see neither (it did once, and a run overspent its budget by one call).
+            if let Ok(rec) = &rec {
+                spent.fetch_add((rec.cost_usd * 1e6).round() as u64, Ordering::SeqCst);
+            }
             reserved.fetch_sub(est_micros, Ordering::SeqCst);
             drop(permit);
             let rec = rec?;
-            spent.fetch_add((rec.cost_usd * 1e6).round() as u64, Ordering::SeqCst);
             writer.append(&rec)?;
             Ok::<bool, Error>(rec.error.is_some())
         });
