@@ -27,8 +27,8 @@ pub use extraction::{
     LeafCounts,
 };
 pub use function_call::{
-    category_summary, check as check_calls, check_compat as check_calls_compat, CallVerdict,
-    Category, Compat, ExpectedCall, FunctionCallConfig, ToolSet,
+    category_summary, check as check_calls, check_compat as check_calls_compat, may_hold_big_int,
+    parse_exact_json, CallVerdict, Category, Compat, ExpectedCall, FunctionCallConfig, ToolSet,
 };
 pub use jsonparse::parse_model_json;
 pub use label_counts::{

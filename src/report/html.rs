@@ -578,8 +578,24 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             "<p class=\"note\">No candidate was gated (the suite has no baseline or no candidates).</p>"
         );
     }
+    let any_pass = r
+        .providers
+        .iter()
+        .filter_map(|p| p.gate.as_ref())
+        .any(|g| g.gated && g.verdict == crate::gate::Verdict::Pass);
+    let any_waived = r
+        .providers
+        .iter()
+        .filter_map(|p| p.gate.as_ref())
+        .any(|g| g.gated && g.verdict == crate::gate::Verdict::Inconclusive);
     let overall = match (r.gate_config.require, r.gate_exit_code) {
         (_, 3) => "the run is incomplete (exit code 3)",
+        (crate::suite::Require::All, 0) if any_waived => {
+            "no gated candidate failed; the INCONCLUSIVE ones are let through by gate.on_inconclusive (require: all; exit code 0)"
+        }
+        (crate::suite::Require::Any, 0) if !any_pass => {
+            "no gated candidate passed; INCONCLUSIVE ones are let through by gate.on_inconclusive (require: any; exit code 0)"
+        }
         (crate::suite::Require::All, 0) => {
             "every gated candidate passed (require: all; exit code 0)"
         }

@@ -364,9 +364,43 @@ fn exit_line(r: &Results) -> String {
             .join(", ")
     };
     let code = r.gate_exit_code;
+    // INCONCLUSIVE candidates that `on_inconclusive: warn|pass` lets through: never called "passed".
+    let waived: Vec<&ProviderResult> = ok
+        .iter()
+        .copied()
+        .filter(|p| p.gate.as_ref().is_some_and(|g| g.verdict != Verdict::Pass))
+        .collect();
+    let passed: Vec<&ProviderResult> = ok
+        .iter()
+        .copied()
+        .filter(|p| p.gate.as_ref().is_some_and(|g| g.verdict == Verdict::Pass))
+        .collect();
+    let waiver = || {
+        format!(
+            "{} INCONCLUSIVE, let through by gate.on_inconclusive: {}",
+            ids(&waived),
+            if g.on_inconclusive == OnInconclusive::Warn {
+                "warn"
+            } else {
+                "pass"
+            }
+        )
+    };
     match (g.require, code) {
         (_, 0) if gated.is_empty() => "exit 0: no candidate is gated".into(),
-        (Require::All, 0) => "exit 0: every gated candidate passed (require: all)".into(),
+        (Require::All, 0) if waived.is_empty() => {
+            "exit 0: every gated candidate passed (require: all)".into()
+        }
+        (Require::All, 0) => format!(
+            "exit 0: no gated candidate failed; {} (require: all)",
+            waiver()
+        ),
+        (Require::Any, 0) if passed.is_empty() => {
+            format!(
+                "exit 0: require any; no gated candidate passed, {}",
+                waiver()
+            )
+        }
         (Require::All, _) => {
             let mut s = format!(
                 "exit {code}: require all, and {} did not pass",
@@ -380,7 +414,7 @@ fn exit_line(r: &Results) -> String {
             }
             s
         }
-        (Require::Any, 0) => format!("exit 0: require any, and {} passed", ids(&ok)),
+        (Require::Any, 0) => format!("exit 0: require any, and {} passed", ids(&passed)),
         (Require::Any, _) => format!("exit {code}: require any, and no gated candidate passed"),
     }
 }

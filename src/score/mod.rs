@@ -96,6 +96,8 @@ pub struct Scorer {
     by_task: TaskScorer,
     tools: Vec<ToolDef>,
     fc_compat: Compat,
+    /// The dataset field holding the ground truth (re-read exactly for function calling).
+    expected_field: String,
 }
 
 impl Scorer {
@@ -106,6 +108,7 @@ impl Scorer {
             by_task: ls.task_scorer()?,
             tools: ls.tools.clone(),
             fc_compat: ls.suite.scoring.function_call.compat,
+            expected_field: ls.suite.dataset.expected.clone(),
         })
     }
 
@@ -115,9 +118,13 @@ impl Scorer {
             TaskScorer::Classification(x) => tasks::classification(x, items, records),
             TaskScorer::Summarization(r) => tasks::summarization(r, items, records),
             TaskScorer::Extraction(x) => tasks::extraction(x, items, records),
-            TaskScorer::FunctionCalling => {
-                tasks::function_calling(&self.tools, self.fc_compat, items, records)
-            }
+            TaskScorer::FunctionCalling => tasks::function_calling(
+                &self.tools,
+                self.fc_compat,
+                &self.expected_field,
+                items,
+                records,
+            ),
         }
     }
 

@@ -9,10 +9,10 @@ use super::{answered, fill_table, mean, Counts, ProviderScores};
 use crate::chat::{ToolCall, ToolDef};
 use crate::dataset::Item;
 use crate::metrics::{
-    aggregate_extraction, category_summary, classification_metric, report_without_marker, CallStat,
-    CallVerdict, Category, Compat, ExpectedCall, ExtractionScorer, FieldStat, ItemScore,
-    LabelExtractor, LabelIds, LabelStat, LeafCounts, RougePrf, RougeScorer, RougeScores, RougeStat,
-    Stat, TaskKind, ToolSet, UNPARSEABLE,
+    aggregate_extraction, category_summary, classification_metric, may_hold_big_int,
+    parse_exact_json, report_without_marker, CallStat, CallVerdict, Category, Compat, ExpectedCall,
+    ExtractionScorer, FieldStat, ItemScore, LabelExtractor, LabelIds, LabelStat, LeafCounts,
+    RougePrf, RougeScorer, RougeScores, RougeStat, Stat, TaskKind, ToolSet, UNPARSEABLE,
 };
 use crate::outcome::Outcome;
 use rayon::prelude::*;
@@ -86,13 +86,14 @@ pub(super) fn classification(
 pub(super) fn function_calling(
     tools: &[ToolDef],
     compat: Compat,
+    expected_field: &str,
     items: &[Item],
     records: &[Option<&Outcome>],
 ) -> ProviderScores {
     let tool_set = ToolSet::cached(tools);
     let expected: Vec<Vec<ExpectedCall>> = items
         .par_iter()
-        .map(|it| serde_json::from_value(it.expected.clone()).unwrap_or_default())
+        .map(|it| serde_json::from_value(exact_expected(it, expected_field)).unwrap_or_default())
         .collect();
     // BFCL category from the item id, else from the shape of the expected calls.
     let categories: Vec<(Category, bool)> = items
@@ -408,5 +409,19 @@ pub(super) fn extraction(
         details: Details::Extraction(corpus),
         per_item,
         counts: Counts::Leaves(full.iter().map(LeafCounts::of).collect()),
+    }
+}
+
+/// An item's expected calls, with integers beyond 64 bits kept exact: the row is decoded again with
+/// [`parse_exact_json`] (the dataset's own decoding rounds them to doubles, as serde_json does).
+fn exact_expected(it: &Item, field: &str) -> serde_json::Value {
+    if !may_hold_big_int(it.fields_json()) {
+        return it.expected.clone();
+    }
+    match parse_exact_json(it.fields_json()) {
+        Ok(serde_json::Value::Object(mut row)) => {
+            row.remove(field).unwrap_or_else(|| it.expected.clone())
+        }
+        _ => it.expected.clone(),
     }
 }

@@ -96,6 +96,13 @@ fn init_writes_a_suite_for_every_task_that_validates_and_runs_offline_with_no_ed
             r["providers"][1]["gate"]["verdict"], "INCONCLUSIVE",
             "{task}: 5 items settle nothing"
         );
+        // Exit 0 by `on_inconclusive: warn`, and the last line says so: nothing "passed".
+        let said = text(&out).replace("\n  ", " ");
+        assert!(
+            said.contains("exit 0: no gated candidate failed; cheap INCONCLUSIVE, let through by gate.on_inconclusive: warn"),
+            "{task}: {said}"
+        );
+        assert!(!said.contains("passed"), "{task}: {said}");
         // The providers file, as written, runs offline too.
         let out = evalh(
             &w,

@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value};
 
+use super::exact;
 use super::matching::max_matching;
 use super::schema::CompiledTool;
 use super::values::{acceptable, py_eq, py_in, py_type, standardize, PyType};
@@ -53,7 +54,7 @@ fn decode(actual: &[ToolCall]) -> Result<Vec<Map<String, Value>>, Fail> {
     let mut decoded = Vec::with_capacity(actual.len());
     for (j, c) in actual.iter().enumerate() {
         let v = match &c.arguments {
-            Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| {
+            Value::String(s) => exact::parse(s).map_err(|e| {
                 fail(
                     "ast_decoder:decoder_failed",
                     format!("call {j} ({}): arguments are not valid JSON: {e}", c.name),
@@ -382,13 +383,20 @@ fn param_check(param: &str, value: &Value, alts: &[Value], prop: &Value) -> Resu
                 .map_or(Value::Null, Value::Number);
             &converted
         }
+        v if expected == PyType::Float && exact::is_big_int(v) => {
+            converted = exact::plain(v);
+            &converted
+        }
         v => v,
     };
     let tc = type_checker(value, alts, expected, nested);
     if !tc.valid {
         return Err(fail(
             tc.error,
-            format!("parameter {param:?}: incorrect type for {type_name}: {value}"),
+            format!(
+                "parameter {param:?}: incorrect type for {type_name}: {}",
+                exact::to_text(value)
+            ),
         ));
     }
     if !tc.is_variable {
@@ -406,8 +414,9 @@ fn param_check(param: &str, value: &Value, alts: &[Value], prop: &Value) -> Resu
                 fail(
                     kind,
                     format!(
-                        "parameter {param:?} = {value} is not among the acceptable values {}",
-                        Value::Array(alts.to_vec())
+                        "parameter {param:?} = {} is not among the acceptable values {}",
+                        exact::to_text(value),
+                        exact::to_text(&Value::Array(alts.to_vec()))
                     ),
                 )
             });
@@ -423,8 +432,9 @@ fn in_check(param: &str, value: &Value, alts: &[Value]) -> Result<(), Fail> {
         Err(fail(
             "value_error:others",
             format!(
-                "parameter {param:?} = {value} is not among {} (compared exactly)",
-                Value::Array(alts.to_vec())
+                "parameter {param:?} = {} is not among {} (compared exactly)",
+                exact::to_text(value),
+                exact::to_text(&Value::Array(alts.to_vec()))
             ),
         ))
     }

@@ -50,9 +50,9 @@
 //! them (`1 == 1.0`, but `9007199254740993 != 9007199254740992.0`: integers are
 //! never rounded to a double); lists element by element in order; dicts
 //! recursively, where each expected field again lists acceptable values (`""` =
-//! may be omitted); lists of dicts likewise. JSON numbers are parsed as serde_json
-//! does: integers exactly up to 64 bits, decimals to the nearest double (as
-//! Python's `json` does); integers beyond 64 bits become doubles.
+//! may be omitted); lists of dicts likewise. JSON numbers are parsed as Python's
+//! `json` does: integers exactly at any size (argument strings and answer keys;
+//! see `exact.rs`), decimals to the nearest double.
 //!
 //! * **fix 1** (both modes): parallel calls are paired by a *maximum* bipartite
 //!   matching (augmenting paths), not BFCL's greedy first match, so a correct
@@ -104,6 +104,7 @@
 
 mod bfcl;
 mod category;
+mod exact;
 mod matching;
 mod schema;
 mod strict;
@@ -113,6 +114,7 @@ mod values;
 mod tests;
 
 pub use category::{category_summary, Category};
+pub use exact::{has_long_digit_run as may_hold_big_int, parse as parse_exact_json};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -362,7 +364,7 @@ fn parse_args(v: &Value) -> Result<Map<String, Value>, String> {
         Value::Object(m) => Ok(m.clone()),
         Value::Null => Ok(Map::new()),
         Value::String(s) if s.trim().is_empty() => Ok(Map::new()),
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
+        Value::String(s) => match exact::parse(s) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(other) => Err(format!(
                 "arguments are a JSON {} string, not an object",
@@ -383,6 +385,7 @@ fn json_type(v: &Value) -> &'static str {
         Value::Bool(_) => "boolean",
         Value::Number(n) if n.is_f64() => "number",
         Value::Number(_) => "integer",
+        Value::String(_) if exact::is_big_int(v) => "integer",
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::exact;
 use super::matching::max_matching;
 use super::schema::CompiledTool;
 use super::values::{acceptable, is_optional_marker, standardize, values_match};
@@ -291,8 +292,9 @@ fn check_call(
                 return Err((
                     CallError::WrongValue,
                     format!(
-                        "argument {key:?} = {value} is not among the acceptable values {}",
-                        Value::Array(alts.to_vec())
+                        "argument {key:?} = {} is not among the acceptable values {}",
+                        exact::to_text(value),
+                        exact::to_text(&Value::Array(alts.to_vec()))
                     ),
                 ));
             }
@@ -300,7 +302,8 @@ fn check_call(
     }
 
     if let Some(Ok(validator)) = tool.map(|t| &t.validator) {
-        let instance = Value::Object(args.clone());
+        // The validator reads plain JSON: an integer kept exact is checked as the double nearest to it.
+        let instance = exact::plain(&Value::Object(args.clone()));
         let is_listed = |key: &str| args.get(key).is_some_and(|v| listed(key, v));
         let first = validator
             .iter_errors(&instance)
@@ -362,15 +365,16 @@ fn type_check(value: &Value, schema: &Value) -> Result<(), String> {
     let mut last_err = None;
     for t in &types {
         let shallow = match *t {
-            "string" => value.is_string(),
+            "string" => value.is_string() && !exact::is_big_int(value),
             "integer" => {
-                value.is_i64()
+                exact::is_big_int(value)
+                    || value.is_i64()
                     || value.is_u64()
                     || value
                         .as_f64()
                         .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
             }
-            "number" => value.is_number(),
+            "number" => value.is_number() || exact::is_big_int(value),
             "boolean" => value.is_boolean(),
             "null" => value.is_null(),
             "array" => value.is_array(),

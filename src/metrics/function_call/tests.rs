@@ -691,3 +691,64 @@ fn odd_inputs_never_panic() {
     }
     assert!(n > 10_000, "{n}");
 }
+
+/// Integers beyond 64 bits, in the answer key and in the model's argument string, compare exactly in both modes (as
+/// Python's `json.loads` and `==` do); through serde_json alone both sides would round to the same double.
+#[test]
+fn integers_of_any_size_compare_exactly() {
+    let tools = vec![ToolDef {
+        name: "f".into(),
+        description: String::new(),
+        parameters: json!({"type": "object", "properties": {
+            "n": {"type": "integer"}, "x": {"type": "number"}, "s": {"type": "string"}
+        }}),
+    }];
+    let set = ToolSet::new(&tools);
+    let row = parse_exact_json(
+        r#"{"expected": [{"name": "f", "arguments": {"n": [123456789012345678901, -99999999999999999999999]}}]}"#,
+    )
+    .unwrap();
+    let expected: Vec<ExpectedCall> = serde_json::from_value(row["expected"].clone()).unwrap();
+    let args = |n: &str| call("f", json!(format!(r#"{{"n": {n}}}"#)));
+    for compat in [Compat::Strict, Compat::Bfcl] {
+        for n in ["123456789012345678901", "-99999999999999999999999"] {
+            let v = set.check_compat(&expected, &[args(n)], compat, None);
+            assert!(v.correct, "{compat:?} {n}: {}", v.detail);
+        }
+        // Each of these is the same double as an acceptable value, but a different integer.
+        for n in [
+            "123456789012345678900",
+            "123456789012345678902",
+            "-99999999999999999999998",
+        ] {
+            let v = set.check_compat(&expected, &[args(n)], compat, None);
+            assert!(!v.correct, "{compat:?} {n}");
+            assert!(
+                v.detail.contains(n),
+                "the message shows the digits: {}",
+                v.detail
+            );
+            assert!(v.detail.contains("123456789012345678901"), "{}", v.detail);
+        }
+    }
+    // Strict mode: an integral double equals the integer it is exactly (2^70 both ways), a big integer is an
+    // integer and a number for the schema, not a string.
+    let two70 = parse_exact_json(r#"{"n": [1180591620717411303424]}"#).unwrap();
+    let e = [exp("f", two70)];
+    let v = set.check(
+        &e,
+        &[call("f", json!(r#"{"n": 1.180591620717411303424e21}"#))],
+    );
+    assert!(v.correct, "{}", v.detail);
+    let v = set.check(&e, &[call("f", json!(r#"{"n": 1180591620717411303424}"#))]);
+    assert!(v.correct, "{}", v.detail);
+    let e = [exp("f", json!({"s": ["x", "y"]}))];
+    let v = set.check(&e, &[call("f", json!(r#"{"s": 123456789012345678901}"#))]);
+    assert_eq!(v.error, Some(CallError::WrongType), "{}", v.detail);
+    let e = [exp(
+        "f",
+        parse_exact_json(r#"{"x": [123456789012345678901]}"#).unwrap(),
+    )];
+    let v = set.check(&e, &[call("f", json!(r#"{"x": 123456789012345678901}"#))]);
+    assert!(v.correct, "{}", v.detail);
+}

@@ -1,6 +1,7 @@
 //! Comparing argument values: BFCL's string standardisation, exact number comparison, evalh's recursive matching
 //! (strict mode) and Python's `==` on decoded JSON (BFCL mode).
 
+use super::exact;
 use serde_json::{Map, Number, Value};
 
 /// The acceptable values of an expected argument: a list as is, anything else as a one-element list.
@@ -25,11 +26,13 @@ pub(super) fn standardize(s: &str) -> String {
         .replace('\'', "\"")
 }
 
-/// A JSON number as parsed: an integer (exact) or a double.
-#[derive(Debug, Clone, Copy)]
+/// A JSON number as parsed: an integer (exact), a double, or an integer beyond `i128` kept as its digits
+/// (see [`super::exact`]).
+#[derive(Debug, Clone)]
 enum Num {
     Int(i128),
     Float(f64),
+    Big(String),
 }
 
 fn num(n: &Number) -> Num {
@@ -42,23 +45,41 @@ fn num(n: &Number) -> Num {
     }
 }
 
+/// The number a value holds: a JSON number or an integer kept exact by [`super::exact::parse`].
+fn value_num(v: &Value) -> Option<Num> {
+    match v {
+        Value::Number(n) => Some(num(n)),
+        Value::String(_) => exact::big_int(v).map(|d| match d.parse::<i128>() {
+            Ok(i) => Num::Int(i),
+            Err(_) => Num::Big(d.to_string()),
+        }),
+        _ => None,
+    }
+}
+
 /// Exact equality of two numbers, as Python compares `int` and `float`: integers
 /// exactly (never through a double: `9007199254740993 != 9007199254740992.0`),
 /// a double against an integer by the double's exact value, doubles as doubles.
-fn num_eq(a: Num, b: Num) -> bool {
+fn num_eq(a: &Num, b: &Num) -> bool {
     match (a, b) {
         (Num::Int(x), Num::Int(y)) => x == y,
         (Num::Float(x), Num::Float(y)) => x == y,
+        (Num::Big(x), Num::Big(y)) => x == y,
+        // A `Big` is outside the i128 range, an `Int` inside it.
+        (Num::Big(_), Num::Int(_)) | (Num::Int(_), Num::Big(_)) => false,
         (Num::Int(i), Num::Float(f)) | (Num::Float(f), Num::Int(i)) => {
             // |f| < 2^127: the cast is exact for an integral double.
-            f.is_finite() && f.fract() == 0.0 && f.abs() < 1.7e38 && f as i128 == i
+            f.is_finite() && f.fract() == 0.0 && f.abs() < 1.7e38 && *f as i128 == *i
+        }
+        (Num::Big(d), Num::Float(f)) | (Num::Float(f), Num::Big(d)) => {
+            exact::integral_double_digits(*f).is_some_and(|e| &e == d)
         }
     }
 }
 
 /// Exact equality of two JSON numbers (see [`num_eq`]).
 pub(super) fn numbers_equal(a: &Number, b: &Number) -> bool {
-    num_eq(num(a), num(b))
+    num_eq(&num(a), &num(b))
 }
 
 /// Strict mode: does the model's `value` equal the acceptable value `want`?
@@ -66,6 +87,9 @@ pub(super) fn numbers_equal(a: &Number, b: &Number) -> bool {
 /// order, dicts as patterns (see [`dict_match`]).
 pub(super) fn values_match(value: &Value, want: &Value) -> bool {
     match (value, want) {
+        _ if exact::is_big_int(value) || exact::is_big_int(want) => {
+            matches!((value_num(value), value_num(want)), (Some(a), Some(b)) if num_eq(&a, &b))
+        }
         (Value::String(a), Value::String(b)) => standardize(a) == standardize(b),
         (Value::Number(a), Value::Number(b)) => numbers_equal(a, b),
         (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -107,6 +131,7 @@ pub(super) fn py_type(v: &Value) -> PyType {
         Value::Bool(_) => PyType::Bool,
         Value::Number(n) if n.is_f64() => PyType::Float,
         Value::Number(_) => PyType::Int,
+        Value::String(_) if exact::is_big_int(v) => PyType::Int,
         Value::String(_) => PyType::Str,
         Value::Array(_) => PyType::List,
         Value::Object(_) => PyType::Dict,
@@ -118,10 +143,12 @@ pub(super) fn py_type(v: &Value) -> PyType {
 pub(super) fn py_eq(a: &Value, b: &Value) -> bool {
     let as_num = |v: &Value| match v {
         Value::Bool(x) => Some(Num::Int(i128::from(*x))),
-        Value::Number(n) => Some(num(n)),
-        _ => None,
+        other => value_num(other),
     };
     match (a, b) {
+        _ if exact::is_big_int(a) || exact::is_big_int(b) => {
+            matches!((as_num(a), as_num(b)), (Some(x), Some(y)) if num_eq(&x, &y))
+        }
         (Value::Null, Value::Null) => true,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
@@ -131,7 +158,7 @@ pub(super) fn py_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
         }
         _ => match (as_num(a), as_num(b)) {
-            (Some(x), Some(y)) => num_eq(x, y),
+            (Some(x), Some(y)) => num_eq(&x, &y),
             _ => false,
         },
     }
