@@ -295,3 +295,38 @@ fn verdicts_are_coloured_on_a_terminal_unless_no_color_is_set() {
         "{plain:?}"
     );
 }
+
+/// Every shipped suite validates as written — real-endpoint suites with a dummy value for each key they name (a
+/// local endpoint must say `auth: none`; nothing is sent by `validate`).
+#[test]
+fn every_shipped_suite_validates_as_written() {
+    let d = fixture(&[]);
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("suites")).unwrap() {
+        let suite = e.unwrap().path();
+        if suite.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let yaml = std::fs::read_to_string(&suite).unwrap();
+        let keys: Vec<String> = yaml
+            .lines()
+            .filter_map(|l| l.split("api_key_env:").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(|k| {
+                k.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .to_string()
+            })
+            .collect();
+        let env: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "dummy")).collect();
+        let out = run_with_env(d.path(), &["validate", suite.to_str().unwrap()], &env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            suite.display(),
+            text(&out)
+        );
+        n += 1;
+    }
+    assert!(n >= 7, "{n} suites");
+}
