@@ -425,3 +425,29 @@ fn huge_repeats_fail_plan_at_once() {
     );
     assert!(started.elapsed().as_secs() < 10);
 }
+
+/// Standard output closed before evalh writes (`evalh … | head -0`): status 141 as a tool stopped by SIGPIPE, no
+/// panic message, never 0 — for a command that prints a verdict and one that lists.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_with_141() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        &["init"][..],
+        &["validate", "suite.yaml"],
+        &["run", "suite.yaml", "--no-progress"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_evalh"))
+            .args(args)
+            .current_dir(d.path())
+            .env("EVALH_CACHE_DIR", d.path().join("cache"))
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
