@@ -49,7 +49,7 @@ def compare(a_path, b_path):
     first = None
     for i, (x, y) in enumerate(zip(a, b)):
         for t in x:
-            if t in y and [float(v) for v in x[t]] != [float(v) for v in y[t]]:
+            if t not in y or [float(v) for v in x[t]] != [float(v) for v in y[t]]:
                 bad += 1
                 if first is None:
                     first = (i + 1, t, x[t], y[t])

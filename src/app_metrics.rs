@@ -2,7 +2,7 @@
 //! numbers against a reference implementation line by line).
 
 use crate::chat::{ToolCall, ToolDef};
-use crate::cli::MetricsCommand;
+use crate::cli::{MetricsCommand, RougeType};
 use crate::error::{Error, InputError, Result};
 use crate::metrics::{
     classification_report, squad_best, CallVerdict, Category, Compat, ExpectedCall, Prf, RougePrf,
@@ -77,17 +77,51 @@ fn function_call_verdict(l: &FcLine, compat: Compat, n: usize) -> Result<CallVer
     Ok(set.check_compat(&l.expected, &l.actual, compat, category))
 }
 
+/// The requested ROUGE types of one pair, in rouge-score's names. All four together share one tokenization; a subset
+/// computes only what it names (so `--types rougeLsum` times ROUGE-Lsum alone, as rouge-score with that one type).
+fn rouge_line(s: &RougeScorer, types: &[RougeType], reference: &str, prediction: &str) -> Value {
+    let rprf = |p: &RougePrf| json!([p.precision, p.recall, p.fmeasure]);
+    let all = [
+        RougeType::Rouge1,
+        RougeType::Rouge2,
+        RougeType::RougeL,
+        RougeType::RougeLsum,
+    ];
+    let mut out = serde_json::Map::new();
+    if all.iter().all(|t| types.contains(t)) {
+        let x = s.score(reference, prediction);
+        for (k, p) in [
+            ("rouge1", x.rouge1),
+            ("rouge2", x.rouge2),
+            ("rougeL", x.rouge_l),
+            ("rougeLsum", x.rouge_lsum),
+        ] {
+            out.insert(k.into(), rprf(&p));
+        }
+        return Value::Object(out);
+    }
+    for t in types {
+        let (k, p) = match t {
+            RougeType::Rouge1 => ("rouge1", s.rouge_n(reference, prediction, 1)),
+            RougeType::Rouge2 => ("rouge2", s.rouge_n(reference, prediction, 2)),
+            RougeType::RougeL => ("rougeL", s.rouge_l(reference, prediction)),
+            RougeType::RougeLsum => ("rougeLsum", s.rouge_lsum(reference, prediction)),
+        };
+        out.insert(k.into(), rprf(&p));
+    }
+    Value::Object(out)
+}
+
 /// Run a metrics filter over stdin.
 pub fn metrics(m: MetricsCommand) -> Result<i32> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let scorer = match m {
-        MetricsCommand::Rouge { stem } => Some(RougeScorer::new(stem)),
+        MetricsCommand::Rouge { stem, .. } => Some(RougeScorer::new(stem)),
         _ => None,
     };
     let prf3 = |p: &Prf| json!([p.precision, p.recall, p.f1]);
-    let rprf = |p: &RougePrf| json!([p.precision, p.recall, p.fmeasure]);
     for (i, line) in stdin.lock().lines().enumerate() {
         let n = i + 1;
         let line = line.map_err(|e| {
@@ -121,13 +155,10 @@ pub fn metrics(m: MetricsCommand) -> Result<i32> {
                 let r = classification_report(&t, &p, None);
                 json!({"accuracy": r.accuracy, "micro": prf3(&r.micro), "macro": prf3(&r.macro_avg), "weighted": prf3(&r.weighted)})
             }
-            MetricsCommand::Rouge { .. } => {
+            MetricsCommand::Rouge { types, .. } => {
                 let l: RougeLine = parse(&line, n, r#"{"reference": str, "prediction": str}"#)?;
-                let s = scorer
-                    .as_ref()
-                    .map(|s| s.score(&l.reference, &l.prediction))
-                    .unwrap_or_default();
-                json!({"rouge1": rprf(&s.rouge1), "rouge2": rprf(&s.rouge2), "rougeL": rprf(&s.rouge_l), "rougeLsum": rprf(&s.rouge_lsum)})
+                let s = scorer.unwrap_or(RougeScorer::new(false));
+                rouge_line(&s, types, &l.reference, &l.prediction)
             }
             MetricsCommand::Squad => {
                 let l: SquadLine = parse(&line, n, r#"{"prediction": str, "answers": [str...]}"#)?;

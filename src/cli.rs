@@ -475,6 +475,13 @@ pub enum MetricsCommand {
         /// Use the Porter stemmer (rouge-score use_stemmer=True).
         #[arg(long)]
         stem: bool,
+        /// The ROUGE types to compute and print, as rouge-score's `rouge_types` (default: all four).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "rouge1,rouge2,rougeL,rougeLsum"
+        )]
+        types: Vec<RougeType>,
     },
     /// {"prediction": str, "answers": [str]} -> exact_match, f1 (SQuAD v1.1).
     Squad,
@@ -505,4 +512,21 @@ pub enum SimCommand {
         #[arg(long)]
         log: Option<PathBuf>,
     },
+}
+
+/// A ROUGE type of `evalh metrics rouge --types`, named as in rouge-score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RougeType {
+    /// Unigram overlap.
+    #[value(name = "rouge1")]
+    Rouge1,
+    /// Bigram overlap.
+    #[value(name = "rouge2")]
+    Rouge2,
+    /// Longest common subsequence over the whole text.
+    #[value(name = "rougeL")]
+    RougeL,
+    /// Summary-level LCS over newline-separated sentences.
+    #[value(name = "rougeLsum")]
+    RougeLsum,
 }

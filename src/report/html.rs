@@ -578,6 +578,16 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             "<p class=\"note\">No candidate was gated (the suite has no baseline or no candidates).</p>"
         );
     }
+    let overall = overall_gate(r);
+    let _ = writeln!(
+        out,
+        "</div><p class=\"note\">Gate: {overall}.</p></section>"
+    );
+}
+
+/// What the exit code says of the gated candidates, in words (an INCONCLUSIVE one let through by
+/// `on_inconclusive` is never called a pass).
+fn overall_gate(r: &crate::summary::Results) -> &'static str {
     let any_pass = r
         .providers
         .iter()
@@ -588,7 +598,7 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
         .iter()
         .filter_map(|p| p.gate.as_ref())
         .any(|g| g.gated && g.verdict == crate::gate::Verdict::Inconclusive);
-    let overall = match (r.gate_config.require, r.gate_exit_code) {
+    match (r.gate_config.require, r.gate_exit_code) {
         (_, 3) => "the run is incomplete (exit code 3)",
         (crate::suite::Require::All, 0) if any_waived => {
             "no gated candidate failed; the INCONCLUSIVE ones are let through by gate.on_inconclusive (require: all; exit code 0)"
@@ -606,11 +616,7 @@ fn verdicts(out: &mut String, r: &crate::summary::Results) {
             "at least one gated candidate passed (require: any; exit code 0)"
         }
         (crate::suite::Require::Any, _) => "no gated candidate passed (require: any; exit code 1)",
-    };
-    let _ = writeln!(
-        out,
-        "</div><p class=\"note\">Gate: {overall}.</p></section>"
-    );
+    }
 }
 
 fn metrics(out: &mut String, r: &crate::summary::Results) {

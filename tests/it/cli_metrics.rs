@@ -108,19 +108,35 @@ fn rouge_cli_matches_rouge_score() {
                 )
             })
             .collect();
-        let mut args = vec!["metrics", "rouge"];
-        args.extend(flag);
-        let out = evalh_stdin(&args, &input);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let lines: Vec<Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), cases.len());
-        for (c, got) in cases.iter().zip(&lines) {
-            for t in ["rouge1", "rouge2", "rougeL", "rougeLsum"] {
-                assert_eq!(prf(&got[t]), prf(&c[key][t]), "{} {key} {t}", c["name"]);
+        // All four types (one shared tokenization), then subsets, each computed alone.
+        for types in [
+            None,
+            Some("rougeLsum"),
+            Some("rougeL,rouge2"),
+            Some("rouge1"),
+        ] {
+            let mut args = vec!["metrics", "rouge"];
+            args.extend(flag);
+            if let Some(t) = types {
+                args.extend(["--types", t]);
+            }
+            let out = evalh_stdin(&args, &input);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            let lines: Vec<Value> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(lines.len(), cases.len());
+            let want: Vec<&str> = types
+                .map_or(vec!["rouge1", "rouge2", "rougeL", "rougeLsum"], |t| {
+                    t.split(',').collect()
+                });
+            for (c, got) in cases.iter().zip(&lines) {
+                assert_eq!(got.as_object().unwrap().len(), want.len(), "{got}");
+                for t in &want {
+                    assert_eq!(prf(&got[t]), prf(&c[key][t]), "{} {key} {t}", c["name"]);
+                }
             }
         }
     }

@@ -103,6 +103,11 @@ fn init_writes_a_suite_for_every_task_that_validates_and_runs_offline_with_no_ed
             "{task}: {said}"
         );
         assert!(!said.contains("passed"), "{task}: {said}");
+        let html = std::fs::read_to_string(run_dir(&w).join("report.html")).unwrap();
+        assert!(
+            html.contains("Gate: no gated candidate failed; the INCONCLUSIVE ones are let through by gate.on_inconclusive"),
+            "{task}: report.html"
+        );
         // The providers file, as written, runs offline too.
         let out = evalh(
             &w,
