@@ -4,7 +4,10 @@
 //! with a local tokenizer (o200k BPE; other vendors' tokenizers differ, so the estimate is marked as such), estimates
 //! output tokens from the dataset's expected answers, prices both per provider and flags prompts that do not fit a
 //! provider's context window. With a response cache it also counts the requests whose answer is already cached (the
-//! same canonical request hash the runner looks up), which a run would not pay for.
+//! same canonical request hash the runner looks up), which a run would not pay for. A suite's LLM judge gets its own
+//! row: the calls it will owe when every answer succeeds, its prompts rendered with each item's reference (or an
+//! answer of the estimated length) standing in for the answers it has not seen yet, and `max_tokens` of output per
+//! call — the same upper bound the run's budget reserves.
 
 use crate::cache::{Cache, Probe};
 use crate::dataset::Item;
@@ -51,6 +54,9 @@ pub struct Plan {
     pub total_cost_usd: f64,
     /// Sum of provider costs not covered by the cache.
     pub total_cost_usd_uncached: f64,
+    /// The LLM judge's calls and cost when every answer succeeds (None: the suite has no judge). Included in both
+    /// totals; its cache is not consulted.
+    pub judge: Option<ProviderPlan>,
 }
 
 fn output_estimate(item: &Item) -> u64 {
@@ -121,15 +127,97 @@ pub fn plan(
             cost_usd_uncached: price_of(uncached_in, uncached_out),
         });
     }
-    let total = providers.iter().map(|p| p.cost_usd).sum();
-    let total_uncached = providers.iter().map(|p| p.cost_usd_uncached).sum();
+    let judge = judge_plan(ls, items, prompter, &tokens)?;
+    let judge_cost = judge.as_ref().map_or(0.0, |j| j.cost_usd);
+    let total = providers.iter().map(|p| p.cost_usd).sum::<f64>() + judge_cost;
+    let total_uncached = providers.iter().map(|p| p.cost_usd_uncached).sum::<f64>() + judge_cost;
     Ok(Plan {
         suite: ls.suite.name.clone(),
         items: items.len(),
         providers,
         total_cost_usd: total,
         total_cost_usd_uncached: total_uncached,
+        judge,
     })
+}
+
+/// The judge's row: one call per (item, provider) in rubric mode, two per (item, candidate) in pairwise mode (both
+/// orders), each prompt rendered with the item's reference — or a stand-in of the estimated answer length — as the
+/// answers, and `max_tokens` (512 when unset) of output.
+fn judge_plan(
+    ls: &LoadedSuite,
+    items: &[Item],
+    prompter: &Prompter,
+    tokens: &crate::tokens::Tokenizer,
+) -> Result<Option<ProviderPlan>> {
+    use crate::suite::{JudgeMode, ProviderRole};
+    let Some(spec) = &ls.suite.judge else {
+        return Ok(None);
+    };
+    let Some(baseline) = ls
+        .suite
+        .providers
+        .iter()
+        .find(|p| p.role == ProviderRole::Baseline)
+    else {
+        return Ok(None);
+    };
+    let templates = crate::judge::Templates::new(&ls.path, &spec.prompt())?;
+    let per_item = match spec.mode {
+        JudgeMode::Rubric => ls.suite.providers.len(),
+        JudgeMode::Pairwise => {
+            2 * ls
+                .suite
+                .providers
+                .iter()
+                .filter(|p| p.role == ProviderRole::Candidate)
+                .count()
+        }
+    } as u64;
+    let max_out = spec
+        .provider
+        .params
+        .get("max_tokens")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(512);
+    let mut input_tokens = 0u64;
+    for it in items {
+        let input = prompter
+            .messages(it, &baseline.id)?
+            .into_iter()
+            .rev()
+            .find(|m| m.role == crate::chat::Role::User)
+            .map(|m| m.content)
+            .unwrap_or_default();
+        let reference = crate::judge::reference_text(it);
+        let answer = reference
+            .clone()
+            .unwrap_or_else(|| "x ".repeat(output_estimate(it) as usize));
+        let msgs = match spec.mode {
+            JudgeMode::Rubric => templates.rubric(it, &input, reference.as_deref(), &answer)?,
+            JudgeMode::Pairwise => {
+                templates.pairwise(it, &input, reference.as_deref(), &answer, &answer)?
+            }
+        };
+        input_tokens += tokens.estimate_tokens(&msgs) * per_item;
+    }
+    let calls = items.len() as u64 * per_item;
+    let output_tokens = calls * max_out;
+    let price = spec.provider.price_in_force().unwrap_or_default();
+    let cost = (input_tokens as f64 * price.input_per_mtok
+        + output_tokens as f64 * price.output_per_mtok)
+        * 1e-6;
+    Ok(Some(ProviderPlan {
+        id: format!("judge ({})", spec.provider.model),
+        requests: calls,
+        input_tokens,
+        output_tokens,
+        cost_usd: cost,
+        over_context: Vec::new(),
+        context_window: spec.provider.context_window_in_force(),
+        cache_hits: None,
+        cost_usd_uncached: cost,
+    }))
 }
 
 /// Human-readable plan.
@@ -172,6 +260,19 @@ pub fn render(p: &Plan) -> String {
                     pp.context_window.unwrap_or(0)
                 )
             }
+        );
+    }
+    if let Some(j) = &p.judge {
+        let _ = writeln!(
+            s,
+            "{:<20} {:>9} {:>14} {:>14} {:>12} {:>14} {:>12}  output: at most max_tokens per call",
+            j.id,
+            j.requests,
+            j.input_tokens,
+            j.output_tokens,
+            crate::report::usd(j.cost_usd),
+            "-",
+            crate::report::usd(j.cost_usd_uncached),
         );
     }
     let hits: Option<u64> = p.providers.iter().map(|pp| pp.cache_hits).sum();
