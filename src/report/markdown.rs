@@ -95,6 +95,14 @@ pub(super) fn render(r: &Results, artifacts: &Artifacts) -> String {
         g.require.as_str(),
         r.gate_exit_code
     );
+    let judge = super::judge::terminal_lines(r);
+    if !judge.trim().is_empty() {
+        // The judge's lines as in the terminal: calls, parse failures, evaluation cost, each provider's metric.
+        let _ = writeln!(s, "\n**LLM judge**\n");
+        for l in judge.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let _ = writeln!(s, "- {}", md(l));
+        }
+    }
     let notes: Vec<String> = r
         .providers
         .iter()

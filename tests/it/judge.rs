@@ -245,10 +245,26 @@ fn judge_human_agreement_is_cohens_kappa_over_the_shared_choices() {
 fn the_demo_suite_runs_offline_with_its_documented_verdicts() {
     let d = tempfile::tempdir().unwrap();
     let suite = root().join("suites/summarize-judge.yaml");
-    let o = evalh(d.path(), &["run", suite.to_str().unwrap(), "--no-progress"]);
+    let o = evalh(
+        d.path(),
+        &[
+            "run",
+            suite.to_str().unwrap(),
+            "--no-progress",
+            "--markdown",
+            "summary.md",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let r = results(d.path());
     assert_eq!(r["judge"]["calls"], 240);
+    // The CI step summary carries the judge's lines too: calls, parse failures, evaluation cost.
+    let md = std::fs::read_to_string(d.path().join("summary.md")).unwrap();
+    assert!(md.contains("**LLM judge**"), "{md}");
+    assert!(
+        md.contains("240 calls") && md.contains("0 parse failures"),
+        "{md}"
+    );
     assert_eq!(r["judge"]["parse_failures"], 0);
     assert_eq!(r["providers"][1]["gate"]["verdict"], "PASS");
     assert_eq!(r["providers"][2]["gate"]["verdict"], "INCONCLUSIVE");
