@@ -492,21 +492,12 @@ mod tests {
     use super::*;
     use crate::chat::Message;
     use crate::chat::ToolDef;
-    use crate::provider::stream::assemble_bytes;
+    use crate::provider::stream::wire_fixture as fixture;
     use crate::provider::RequestMeta;
     use std::sync::Arc;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/wire")
-            .join(name);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
     fn stream_fixture(name: &str, step: usize) -> Result<Completion, ProviderError> {
-        let bytes = fixture(name);
-        let chunks: Vec<&[u8]> = bytes.chunks(step).collect();
-        assemble_bytes(Assembler::default(), &chunks)
+        crate::provider::stream::assemble_fixture(Assembler::default(), name, step)
     }
 
     #[test]

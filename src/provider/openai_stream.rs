@@ -181,18 +181,9 @@ mod tests {
         assemble_bytes(Assembler::default(), &[s.as_bytes()])
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/wire")
-            .join(name);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
     /// Run a fixture through the assembler, split into `step`-byte pieces (awkward boundaries on purpose).
     fn run_fixture(name: &str, step: usize) -> Result<Completion, ProviderError> {
-        let bytes = fixture(name);
-        let chunks: Vec<&[u8]> = bytes.chunks(step).collect();
-        assemble_bytes(Assembler::default(), &chunks)
+        crate::provider::stream::assemble_fixture(Assembler::default(), name, step)
     }
 
     fn names(c: &Completion) -> Vec<&str> {

@@ -232,6 +232,28 @@ pub(super) fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
         .is_none_or(|ct| !ct.to_ascii_lowercase().contains("application/json"))
 }
 
+/// A recorded wire body from `tests/fixtures/wire/`.
+#[cfg(test)]
+pub(super) fn wire_fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/wire")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A recorded wire body from `tests/fixtures/wire/` run through `asm` in `step`-byte pieces (awkward boundaries on
+/// purpose): the one fixture reader of every dialect's tests.
+#[cfg(test)]
+pub(super) fn assemble_fixture<A: Assemble>(
+    asm: A,
+    name: &str,
+    step: usize,
+) -> Result<Completion, ProviderError> {
+    let bytes = wire_fixture(name);
+    let chunks: Vec<&[u8]> = bytes.chunks(step.max(1)).collect();
+    assemble_bytes(asm, &chunks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
