@@ -10,11 +10,14 @@
 //! The model, per limit (requests, tokens): a bucket of `limit` that refills continuously at `limit` per minute, as
 //! OpenAI's and Anthropic's limits do. Each attempt *reserves* its cost up front (one request; its prompt's local
 //! token estimate, scaled by what the provider has been reporting, plus its `max_tokens`) and is told how long to
-//! wait until the bucket covers it, so attempts queue in order instead of polling. A response re-anchors the model:
-//! the provider's `remaining` right after that attempt, plus the refill since it was sent, minus everything reserved
-//! after it (the provider has counted or will count those). Only an answer about a later attempt than the last one
-//! used can re-anchor, so late answers of old attempts never roll the model back. A small headroom (1% of the
-//! limit) absorbs the jitter between when an attempt is scheduled and when the provider counts it.
+//! wait until the bucket covers it, so attempts queue in order instead of polling. A response re-anchors the model
+//! within what it proves: the provider's `remaining` right after that attempt (rounded down by the provider, so up
+//! to one more), plus the refill since it was sent, minus everything sent after it or not sent yet — and, as the
+//! cautious end, minus the attempts that were in flight beside it too (the provider may have counted them after
+//! it). The model moves only as far as it must to lie within that range; if it has to drop, every attempt already
+//! scheduled is pushed back by the same amount. Only an answer about a later attempt than the last one used can
+//! re-anchor, so late answers of old attempts never roll the model back. A small headroom (1% of the limit) absorbs
+//! the jitter between when an attempt is scheduled and when the provider counts it.
 //!
 //! Until a response carries the headers the pacer admits everything at once, so a provider that sends none is run
 //! exactly as before. Times are seconds since the pacer was made, passed in explicitly, so tests need no clock.
@@ -38,38 +41,6 @@ struct Bucket {
     at: f64,
 }
 
-impl Bucket {
-    /// The bucket a response announced, for an attempt sent at `sent` and read at `now`, with `after` reserved since.
-    fn anchored(w: &LimitWindow, sent: f64, now: f64, after: f64) -> Self {
-        let limit = w.limit as f64;
-        let rate = refill_rate(w);
-        let level = (w.remaining as f64 + rate * (now - sent).max(0.0)).min(limit) - after;
-        Bucket {
-            limit,
-            rate,
-            level,
-            at: now,
-        }
-    }
-
-    fn refill(&mut self, now: f64) {
-        if now > self.at {
-            self.level = (self.level + self.rate * (now - self.at)).min(self.limit);
-            self.at = now;
-        }
-    }
-
-    /// Seconds from now until `cost` fits above the headroom.
-    fn wait_for(&self, cost: f64) -> f64 {
-        let need = cost + self.limit * HEADROOM - self.level;
-        if need > 0.0 {
-            need / self.rate
-        } else {
-            0.0
-        }
-    }
-}
-
 /// Refill per second of an announced window: its limit per minute, unless the reset says the window is much longer
 /// (a per-day limit refills far slower). Resets are rounded (Anthropic's to whole seconds), so only a long reset of
 /// a well-used window is trusted, and only to slow down.
@@ -89,14 +60,111 @@ fn refill_rate(w: &LimitWindow) -> f64 {
     }
 }
 
-/// One attempt's reservation: what was reserved up to and including it, and when it is to be sent.
+/// One limit (requests or tokens): the model of its bucket, once learned, and the bookkeeping every attempt
+/// updates whether or not it is: sent in all, reserved but not sent, sent but not answered.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Track {
+    bucket: Option<Bucket>,
+    sent: f64,
+    queued: f64,
+    outstanding: f64,
+    /// Seconds by which re-anchoring has pushed back attempts already scheduled, in all.
+    delay: f64,
+}
+
+/// An attempt's share of one limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Share {
+    cost: f64,
+    /// `Track::sent` right after this attempt was sent.
+    sent_through: f64,
+    /// Sent and unanswered attempts when this one was sent (the provider may count them after it).
+    outstanding_before: f64,
+    /// `Track::delay` this attempt's schedule already includes.
+    delay_seen: f64,
+}
+
+impl Track {
+    /// Reserve `cost` at `now`; the seconds until it fits above the headroom.
+    fn reserve(&mut self, cost: f64, now: f64) -> (f64, Share) {
+        let mut wait = 0.0;
+        let cost = match &mut self.bucket {
+            Some(b) => {
+                if now > b.at {
+                    // Attempts not yet sent still sit in the provider's bucket, which holds at most `limit`.
+                    let cap = b.limit - self.queued;
+                    b.level = (b.level + b.rate * (now - b.at)).min(cap.max(b.level));
+                    b.at = now;
+                }
+                let cost = cost.min(b.limit);
+                let need = cost + b.limit * HEADROOM - b.level;
+                if need > 0.0 {
+                    wait = need / b.rate;
+                }
+                b.level -= cost;
+                cost
+            }
+            None => cost,
+        };
+        self.queued += cost;
+        let share = Share {
+            cost,
+            sent_through: 0.0,
+            outstanding_before: 0.0,
+            delay_seen: self.delay,
+        };
+        (wait, share)
+    }
+
+    /// The attempt of `s` is sent now.
+    fn send(&mut self, s: &mut Share) {
+        self.sent += s.cost;
+        s.sent_through = self.sent;
+        s.outstanding_before = self.outstanding;
+        self.outstanding += s.cost;
+        self.queued = (self.queued - s.cost).max(0.0);
+    }
+
+    /// Re-anchor on what the provider said was left right after the attempt of `s`, sent at `sent` and answered at
+    /// `now`: at most that (a whole number, rounded down: one more) plus the refill since, minus all sent after it
+    /// and all not sent yet (an attempt scheduled earlier may go later); at least that minus the attempts that were in flight when it was sent too (the provider may have counted
+    /// them after it). The model moves only as far as it must to lie within; a first model takes the cautious end.
+    /// A drop pushes back what is scheduled.
+    fn anchor(&mut self, w: &LimitWindow, s: &Share, sent: f64, now: f64) {
+        let limit = w.limit as f64;
+        let rate = refill_rate(w);
+        let refill = rate * (now - sent).max(0.0);
+        let after = self.sent - s.sent_through + self.queued;
+        let hi = (w.remaining as f64 + 1.0 + refill).min(limit) - after;
+        let lo = (w.remaining as f64 + refill).min(limit) - after - s.outstanding_before;
+        let level = match &self.bucket {
+            None => lo,
+            Some(b) => {
+                let cap = (b.limit - self.queued).max(b.level);
+                let current = (b.level + b.rate * (now - b.at).max(0.0)).min(cap);
+                if current > hi {
+                    self.delay += (current - hi) / rate;
+                }
+                current.clamp(lo, hi)
+            }
+        };
+        self.bucket = Some(Bucket {
+            limit,
+            rate,
+            level,
+            at: now,
+        });
+    }
+}
+
+/// One attempt's reservation: its share of each limit, and when it is to be sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Ticket {
     seq: u64,
-    requests_through: f64,
-    tokens_through: f64,
-    /// Seconds since the origin at which the attempt may be sent.
+    shares: [Share; 2],
+    /// Seconds since the origin at which the attempt is (to be) sent.
     send_at: f64,
+    sent: bool,
     /// How long to wait before sending.
     pub(super) wait: Duration,
 }
@@ -104,11 +172,8 @@ pub(super) struct Ticket {
 /// The pacer's state (pure: every method takes the time).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct PaceState {
-    requests: Option<Bucket>,
-    tokens: Option<Bucket>,
-    /// Requests and tokens reserved so far.
-    requests_taken: f64,
-    tokens_taken: f64,
+    /// Requests, tokens.
+    tracks: [Track; 2],
     seq: u64,
     /// The latest attempt whose answer anchored the model.
     anchored_seq: u64,
@@ -118,27 +183,48 @@ struct PaceState {
 
 impl PaceState {
     fn reserve(&mut self, tokens: f64, now: f64) -> Ticket {
-        let mut wait = 0.0f64;
-        for (b, cost) in [(&mut self.requests, 1.0), (&mut self.tokens, tokens)] {
-            if let Some(b) = b {
-                b.refill(now);
-                wait = wait.max(b.wait_for(cost.min(b.limit)));
-            }
-        }
-        for (b, cost) in [(&mut self.requests, 1.0), (&mut self.tokens, tokens)] {
-            if let Some(b) = b {
-                b.level -= cost.min(b.limit);
-            }
-        }
-        self.requests_taken += 1.0;
-        self.tokens_taken += tokens;
+        let (wr, r) = self.tracks[0].reserve(1.0, now);
+        let (wt, t) = self.tracks[1].reserve(tokens, now);
+        let wait = wr.max(wt);
         self.seq += 1;
         Ticket {
             seq: self.seq,
-            requests_through: self.requests_taken,
-            tokens_through: self.tokens_taken,
+            shares: [r, t],
             send_at: now + wait,
+            sent: false,
             wait: Duration::from_secs_f64(wait),
+        }
+    }
+
+    /// The attempt of `t` is due at `now`: sent (None), or pushed back by this many more seconds because re-anchoring
+    /// lowered the model since it was scheduled.
+    fn sending(&mut self, t: &mut Ticket, now: f64) -> Option<f64> {
+        let extra = self
+            .tracks
+            .iter()
+            .zip(&t.shares)
+            .map(|(tr, s)| tr.delay - s.delay_seen)
+            .fold(0.0, f64::max);
+        if extra > 1e-6 {
+            for (tr, s) in self.tracks.iter().zip(t.shares.iter_mut()) {
+                s.delay_seen = tr.delay;
+            }
+            t.send_at = now + extra;
+            return Some(extra);
+        }
+        for (tr, s) in self.tracks.iter_mut().zip(t.shares.iter_mut()) {
+            tr.send(s);
+        }
+        t.send_at = now;
+        t.sent = true;
+        None
+    }
+
+    fn answered(&mut self, t: &Ticket) {
+        if t.sent {
+            for (tr, s) in self.tracks.iter_mut().zip(&t.shares) {
+                tr.outstanding = (tr.outstanding - s.cost).max(0.0);
+            }
         }
     }
 
@@ -147,13 +233,10 @@ impl PaceState {
             return;
         }
         self.anchored_seq = t.seq;
-        if let Some(w) = &info.requests {
-            let after = self.requests_taken - t.requests_through;
-            self.requests = Some(Bucket::anchored(w, t.send_at, now, after));
-        }
-        if let Some(w) = &info.tokens {
-            let after = self.tokens_taken - t.tokens_through;
-            self.tokens = Some(Bucket::anchored(w, t.send_at, now, after));
+        for (i, w) in [info.requests, info.tokens].iter().enumerate() {
+            if let Some(w) = w {
+                self.tracks[i].anchor(w, &t.shares[i], t.send_at, now);
+            }
         }
     }
 
@@ -214,6 +297,14 @@ impl Pacer {
         self.with(|s| s.reserve(tokens as f64, now))
     }
 
+    /// The attempt of `t` is due: `None` once it is marked sent, or how much longer it must wait because the model
+    /// was lowered after it was scheduled (call again after that wait).
+    pub(super) fn sending(&self, t: &mut Ticket) -> Option<Duration> {
+        let now = self.now();
+        self.with(|s| s.sending(t, now))
+            .map(Duration::from_secs_f64)
+    }
+
     /// What the answer to the attempt of `t` said: its rate-limit headers, and the prompt tokens it was charged
     /// against the local estimate (`(estimated, reported)`, from reported usage).
     pub(super) fn observe(
@@ -222,11 +313,12 @@ impl Pacer {
         info: Option<&RateLimitInfo>,
         usage: Option<(u64, u64)>,
     ) {
-        if !self.on {
-            return;
-        }
         let now = self.now();
         self.with(|s| {
+            s.answered(t);
+            if !self.on {
+                return;
+            }
             if let Some(info) = info {
                 s.observe(t, info, now);
             }
@@ -256,15 +348,28 @@ mod tests {
         }
     }
 
+    /// Reserve and, when it is due at `now`, send.
+    fn send(s: &mut PaceState, tokens: f64, now: f64) -> Ticket {
+        let mut t = s.reserve(tokens, now);
+        let due = t.send_at;
+        assert_eq!(s.sending(&mut t, due), None);
+        t
+    }
+
+    fn level(s: &PaceState, i: usize) -> f64 {
+        s.tracks[i].bucket.as_ref().unwrap().level
+    }
+
     #[test]
     fn without_headers_nothing_waits() {
         let mut s = PaceState::default();
         for i in 0..10_000 {
-            let t = s.reserve(1e6, 0.0);
+            let t = send(&mut s, 1e6, 0.0);
             assert_eq!(t.wait, Duration::ZERO, "attempt {i}");
         }
         let p = Pacer::new(false);
-        let t = p.reserve(100);
+        let mut t = p.reserve(100);
+        assert_eq!(p.sending(&mut t), None);
         p.observe(&t, Some(&info(Some((1, 0)), None)), None);
         assert_eq!(
             p.reserve(100).wait,
@@ -277,54 +382,142 @@ mod tests {
     fn after_the_first_answer_the_burst_then_the_rate() {
         // 600 requests per minute = 10 per second; headroom 6.
         let mut s = PaceState::default();
-        let first = s.reserve(1.0, 0.0);
+        let first = send(&mut s, 1.0, 0.0);
+        s.answered(&first);
         s.observe(&first, &info(Some((600, 599)), None), 0.0);
         // 599 left, 6 kept free: 593 go at once, the next waits 0.1 s, then one per 0.1 s.
-        let waits: Vec<f64> = (0..600).map(|_| s.reserve(1.0, 0.0).send_at).collect();
-        assert!(waits[..593].iter().all(|w| *w == 0.0));
-        for (k, w) in waits[593..].iter().enumerate() {
+        let at: Vec<f64> = (0..600).map(|_| s.reserve(1.0, 0.0).send_at).collect();
+        assert!(at[..593].iter().all(|w| *w == 0.0));
+        for (k, w) in at[593..].iter().enumerate() {
             let want = 0.1 * (k + 1) as f64;
             assert!((w - want).abs() < 1e-9, "{k}: {w} vs {want}");
         }
         // Reservations are in order: a later one never goes earlier.
-        assert!(waits.windows(2).all(|p| p[0] <= p[1]));
+        assert!(at.windows(2).all(|p| p[0] <= p[1]));
     }
 
     #[test]
     fn an_answer_reanchors_net_of_what_was_reserved_after_it() {
         let mut s = PaceState::default();
-        let a = s.reserve(1.0, 0.0);
-        let _b = s.reserve(1.0, 0.0);
-        let _c = s.reserve(1.0, 0.0);
-        // The provider had 100 of 6,000/min left right after `a`, 1 s ago: 100 + 100 refilled - b - c = 198.
+        let a = send(&mut s, 1.0, 0.0);
+        s.answered(&a);
+        let b = send(&mut s, 1.0, 0.0);
+        let _c = send(&mut s, 1.0, 0.0);
+        // The first model: 100 of 6,000/min left right after `a`, 1 s ago: 100 + 100 refilled - b - c = 198.
         s.observe(&a, &info(Some((6_000, 100)), None), 1.0);
-        let r = s.requests.clone().unwrap();
-        assert!((r.level - 198.0).abs() < 1e-9, "{}", r.level);
-        assert!((r.rate - 100.0).abs() < 1e-9);
+        assert!((level(&s, 0) - 198.0).abs() < 1e-9, "{}", level(&s, 0));
+        // `b` was sent while nothing else was in flight, so its answer pins the model between 50 and 51 (remaining is
+        // rounded down) + 100 refilled - c: it drops to 150.
+        s.answered(&b);
+        s.observe(&b, &info(Some((6_000, 50)), None), 1.0);
+        assert!((level(&s, 0) - 150.0).abs() < 1e-9, "{}", level(&s, 0));
         // An older attempt's answer arriving late does not roll the model back.
-        let d = s.reserve(1.0, 1.0);
-        s.observe(&d, &info(Some((6_000, 50)), None), 1.0);
-        let level = s.requests.clone().unwrap().level;
-        assert!((level - 50.0).abs() < 1e-9, "{level}");
         s.observe(&a, &info(Some((6_000, 5_000)), None), 1.0);
-        assert_eq!(s.requests.clone().unwrap().level, level);
+        assert!((level(&s, 0) - 150.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn attempts_in_flight_together_anchor_cautiously_then_exactly() {
+        // Three attempts race to the provider; it may count them in any order.
+        let mut s = PaceState::default();
+        let a = send(&mut s, 1.0, 0.0);
+        let b = send(&mut s, 1.0, 0.0);
+        let c = send(&mut s, 1.0, 0.0);
+        // `c` was answered first with 97 left of 100: had the provider counted `a` and `b` after it, 95 would be
+        // left; the first model takes that.
+        s.answered(&c);
+        s.observe(&c, &info(Some((100, 97)), None), 0.0);
+        assert!((level(&s, 0) - 95.0).abs() < 1e-9);
+        // An attempt sent alone is then answered exactly: the model moves up to what the provider says.
+        s.answered(&a);
+        s.answered(&b);
+        let d = send(&mut s, 1.0, 0.0);
+        s.answered(&d);
+        s.observe(&d, &info(Some((100, 96)), None), 0.0);
+        assert!((level(&s, 0) - 96.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_lower_model_pushes_back_what_is_already_scheduled() {
+        // 600 requests/min: 10 a second, 6 held back.
+        let mut s = PaceState::default();
+        let a = send(&mut s, 1.0, 0.0);
+        s.answered(&a);
+        s.observe(&a, &info(Some((600, 6)), None), 0.0);
+        // The model has 6 left, all held back: the next goes at 0.1 s, the one after at 0.2 s.
+        let mut b = s.reserve(1.0, 0.0);
+        let mut c = s.reserve(1.0, 0.0);
+        assert!((b.send_at - 0.1).abs() < 1e-9 && (c.send_at - 0.2).abs() < 1e-9);
+        assert_eq!(s.sending(&mut b, 0.1), None);
+        s.answered(&b);
+        // Someone else used the same quota: nothing was left after `b`, where the model expected 6 (5 net of `c`):
+        // 5 too many, so what is scheduled waits 0.5 s longer.
+        s.observe(&b, &info(Some((600, 0)), None), 0.1);
+        assert!(level(&s, 0).abs() < 1e-9, "{}", level(&s, 0));
+        let extra = s.sending(&mut c, 0.2).unwrap();
+        assert!((extra - 0.5).abs() < 1e-9, "{extra}");
+        assert_eq!(s.sending(&mut c, 0.7), None);
+        // A reservation made after the drop is scheduled from the lowered model and not pushed back again.
+        let mut d = s.reserve(1.0, 0.1);
+        assert!((d.send_at - 0.8).abs() < 1e-9, "{}", d.send_at);
+        assert_eq!(s.sending(&mut d, 0.8), None);
+    }
+
+    #[test]
+    fn an_accurate_model_is_not_moved_by_rounded_down_answers() {
+        let mut s = PaceState::default();
+        let a = send(&mut s, 1.0, 0.0);
+        s.answered(&a);
+        s.observe(&a, &info(Some((600, 100)), None), 0.0);
+        let mut b = s.reserve(1.0, 0.05);
+        assert_eq!(s.sending(&mut b, 0.05), None);
+        s.answered(&b);
+        // The model holds 99.5 after `b`; the provider writes 99.
+        s.observe(&b, &info(Some((600, 99)), None), 0.05);
+        assert!((level(&s, 0) - 99.5).abs() < 1e-9, "{}", level(&s, 0));
+        assert_eq!(s.tracks[0].delay, 0.0);
     }
 
     #[test]
     fn tokens_wait_for_the_costlier_limit_and_refill_is_capped() {
         let mut s = PaceState::default();
-        let a = s.reserve(500.0, 0.0);
+        let a = send(&mut s, 500.0, 0.0);
+        s.answered(&a);
         // 60,000 tokens/min = 1,000/s, 600 headroom; 100 requests/min.
         s.observe(&a, &info(Some((100, 99)), Some((60_000, 2_600))), 0.0);
-        let t = s.reserve(1_500.0, 0.0);
+        let t = send(&mut s, 1_500.0, 0.0);
         assert_eq!(t.wait, Duration::ZERO);
+        s.answered(&t);
         // 1,100 left with 600 held back: 1,500 more must wait 1 s.
         let t = s.reserve(1_500.0, 0.0);
         assert!((t.send_at - 1.0).abs() < 1e-9, "{}", t.send_at);
-        // Long after, the bucket is full again, no fuller: 60,000 - 600 passes at once, one more token does not.
-        let t = s.reserve(59_400.0, 1_000.0);
+        // Long after (once it is sent), the bucket is full again, no fuller: 60,000 - 600 passes at once, one more
+        // token does not.
+        let mut t = t;
+        assert_eq!(s.sending(&mut t, 1.0), None);
+        s.answered(&t);
+        let t = send(&mut s, 59_400.0, 1_000.0);
         assert_eq!(t.wait, Duration::ZERO);
         assert!(s.reserve(1.0, 1_000.0).wait > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_full_bucket_holds_what_is_scheduled_but_not_sent() {
+        let mut s = PaceState::default();
+        let a = send(&mut s, 1.0, 0.0);
+        s.answered(&a);
+        s.observe(&a, &info(Some((60, 0)), None), 0.0);
+        // Ten scheduled a second apart (and more), none sent yet; a minute later the provider's bucket is full but
+        // those ten are still to come out of it.
+        let queued: Vec<Ticket> = (0..10).map(|_| s.reserve(1.0, 0.0)).collect();
+        assert!((queued[9].send_at - 10.6).abs() < 1e-9);
+        let t = s.reserve(1.0, 120.0);
+        assert_eq!(t.wait, Duration::ZERO);
+        assert!(
+            (level(&s, 0) - (60.0 - 11.0)).abs() < 1e-9,
+            "{}",
+            level(&s, 0)
+        );
     }
 
     #[test]

@@ -150,9 +150,16 @@ async fn attempt_loop(
         if pr.halted() {
             return None;
         }
-        let ticket = pr.pace.reserve(pr.pace.token_cost(est, pr.max_tokens));
-        if !ticket.wait.is_zero() && !pr.sleep_unless_halted(ticket.wait).await {
-            return None;
+        let mut ticket = pr.pace.reserve(pr.pace.token_cost(est, pr.max_tokens));
+        let mut wait = ticket.wait;
+        loop {
+            if !wait.is_zero() && !pr.sleep_unless_halted(wait).await {
+                return None;
+            }
+            match pr.pace.sending(&mut ticket) {
+                None => break,
+                Some(more) => wait = more,
+            }
         }
         let t0 = Instant::now();
         let res = client.complete(req).await;

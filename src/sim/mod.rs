@@ -535,8 +535,8 @@ async fn handle(
         Some(l.lock().ok()?.admit(cost, Instant::now()))
     });
     let mut resp = match verdict.as_ref().and_then(|v| Some((v, v.refused?))) {
-        Some((v, (_, secs))) => {
-            log(&st, &call, "rate_limited", false, Some(secs));
+        Some((v, (which, secs))) => {
+            log(&st, &call, "rate_limited", false, Some((which, secs)));
             let body = v.error_body(&call.model).unwrap_or_default();
             let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
             r.headers_mut()
@@ -732,15 +732,25 @@ fn async_stream(
 }
 
 /// One line per request: when it arrived, whose it was, and what the sim decided (`slow_first_byte` is logged only
-/// when the response was delayed, since the client may time out before it sees `outcome`; `retry_after_s` with a
-/// `rate_limited` refusal of the model's rate limit).
-fn log(st: &SimState, call: &Call, outcome: &str, slow: bool, retry_after_s: Option<u64>) {
+/// when the response was delayed, since the client may time out before it sees `outcome`; with a `rate_limited`
+/// refusal, the limit that refused it (`requests` or `tokens`) and the `retry_after_s` announced).
+fn log(
+    st: &SimState,
+    call: &Call,
+    outcome: &str,
+    slow: bool,
+    refused: Option<(limit::Exceeded, u64)>,
+) {
     if let Some(l) = &st.log {
         let mut line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": call.model, "item": call.id, "repeat": call.repeat, "attempt": call.attempt, "outcome": outcome});
         if slow {
             line["slow_first_byte"] = Value::Bool(true);
         }
-        if let Some(s) = retry_after_s {
+        if let Some((which, s)) = refused {
+            line["limit"] = Value::from(match which {
+                limit::Exceeded::Requests => "requests",
+                limit::Exceeded::Tokens => "tokens",
+            });
             line["retry_after_s"] = Value::from(s);
         }
         if let Ok(mut f) = l.lock() {
