@@ -36,7 +36,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             tpm,
             rate_limit_headers,
         }) => {
-            let limit = (rpm.is_some() || tpm.is_some()).then(|| suite::SimRateLimit {
+            let limit = (rpm.is_some() || tpm.is_some()).then_some(suite::SimRateLimit {
                 rpm,
                 tpm,
                 headers: match rate_limit_headers {

@@ -90,8 +90,8 @@ pub struct ProviderError {
     pub error_type: Option<String>,
     /// The provider's or gateway's error code from the body (`error.code`), if any.
     pub code: Option<String>,
-    /// The rate limits the response announced in its headers, when there was a response.
-    pub rate_limit: Option<RateLimitInfo>,
+    /// The rate limits the response announced in its headers, when there was a response (boxed: errors stay small).
+    pub rate_limit: Option<Box<RateLimitInfo>>,
 }
 
 impl ProviderError {

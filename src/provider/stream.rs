@@ -190,7 +190,7 @@ pub(super) async fn respond<A: Assemble>(
             ..c
         }),
         Err(e) => Err(ProviderError {
-            rate_limit: e.rate_limit.or(limits),
+            rate_limit: e.rate_limit.or(limits.map(Box::new)),
             ..e
         }),
     };

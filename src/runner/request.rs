@@ -169,7 +169,7 @@ async fn attempt_loop(
                 c.rate_limit.as_ref(),
                 c.usage.map(|u| (est, u.input_tokens)),
             ),
-            Err(e) => (e.rate_limit.as_ref(), None),
+            Err(e) => (e.rate_limit.as_deref(), None),
         };
         pr.pace.observe(&ticket, limits, usage);
         let mut e = match res {
