@@ -16,8 +16,9 @@
 //! cautious end, minus the attempts that were in flight beside it too (the provider may have counted them after
 //! it). The model moves only as far as it must to lie within that range; if it has to drop, every attempt already
 //! scheduled is pushed back by the same amount. Only an answer about a later attempt than the last one used can
-//! re-anchor, so late answers of old attempts never roll the model back. A small headroom (1% of the limit) absorbs
-//! the jitter between when an attempt is scheduled and when the provider counts it.
+//! re-anchor, so late answers of old attempts never roll the model back. A small headroom (a quarter of a second's
+//! refill, at least one) absorbs the jitter between when an attempt is scheduled and when the provider counts it:
+//! being late costs nothing but time, an error in the model's anchoring up to that much costs no 429.
 //!
 //! Until a response carries the headers the pacer admits everything at once, so a provider that sends none is run
 //! exactly as before. Times are seconds since the pacer was made, passed in explicitly, so tests need no clock.
@@ -26,8 +27,8 @@ use crate::provider::{LimitWindow, RateLimitInfo};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Share of a limit kept free for scheduling jitter.
-const HEADROOM: f64 = 0.01;
+/// Seconds of refill kept free for scheduling jitter and anchoring error (at least one unit: a request, a token).
+const HEADROOM_S: f64 = 0.25;
 
 /// The model of one provider bucket.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +98,7 @@ impl Track {
                     b.at = now;
                 }
                 let cost = cost.min(b.limit);
-                let need = cost + b.limit * HEADROOM - b.level;
+                let need = cost + (b.rate * HEADROOM_S).max(1.0) - b.level;
                 if need > 0.0 {
                     wait = need / b.rate;
                 }
@@ -380,16 +381,16 @@ mod tests {
 
     #[test]
     fn after_the_first_answer_the_burst_then_the_rate() {
-        // 600 requests per minute = 10 per second; headroom 6.
+        // 600 requests per minute = 10 per second; headroom 2.5.
         let mut s = PaceState::default();
         let first = send(&mut s, 1.0, 0.0);
         s.answered(&first);
         s.observe(&first, &info(Some((600, 599)), None), 0.0);
-        // 599 left, 6 kept free: 593 go at once, the next waits 0.1 s, then one per 0.1 s.
+        // 599 left, 2.5 kept free: 596 go at once, the next waits 0.05 s, then one per 0.1 s.
         let at: Vec<f64> = (0..600).map(|_| s.reserve(1.0, 0.0).send_at).collect();
-        assert!(at[..593].iter().all(|w| *w == 0.0));
-        for (k, w) in at[593..].iter().enumerate() {
-            let want = 0.1 * (k + 1) as f64;
+        assert!(at[..596].iter().all(|w| *w == 0.0));
+        for (k, w) in at[596..].iter().enumerate() {
+            let want = 0.05 + 0.1 * k as f64;
             assert!((w - want).abs() < 1e-9, "{k}: {w} vs {want}");
         }
         // Reservations are in order: a later one never goes earlier.
@@ -439,28 +440,28 @@ mod tests {
 
     #[test]
     fn a_lower_model_pushes_back_what_is_already_scheduled() {
-        // 600 requests/min: 10 a second, 6 held back.
+        // 600 requests/min: 10 a second, 2.5 held back.
         let mut s = PaceState::default();
         let a = send(&mut s, 1.0, 0.0);
         s.answered(&a);
-        s.observe(&a, &info(Some((600, 6)), None), 0.0);
-        // The model has 6 left, all held back: the next goes at 0.1 s, the one after at 0.2 s.
+        s.observe(&a, &info(Some((600, 3)), None), 0.0);
+        // The model has 3 left: the next goes at 0.05 s, the one after at 0.15 s.
         let mut b = s.reserve(1.0, 0.0);
         let mut c = s.reserve(1.0, 0.0);
-        assert!((b.send_at - 0.1).abs() < 1e-9 && (c.send_at - 0.2).abs() < 1e-9);
-        assert_eq!(s.sending(&mut b, 0.1), None);
+        assert!((b.send_at - 0.05).abs() < 1e-9 && (c.send_at - 0.15).abs() < 1e-9);
+        assert_eq!(s.sending(&mut b, 0.05), None);
         s.answered(&b);
-        // Someone else used the same quota: nothing was left after `b`, where the model expected 6 (5 net of `c`):
-        // 5 too many, so what is scheduled waits 0.5 s longer.
-        s.observe(&b, &info(Some((600, 0)), None), 0.1);
+        // Someone else used the same quota: nothing was left after `b` (less than 1, as it is rounded down), where
+        // the model expected 2.5 (1.5 net of `c`): 1.5 too many, so what is scheduled waits 0.15 s longer.
+        s.observe(&b, &info(Some((600, 0)), None), 0.05);
         assert!(level(&s, 0).abs() < 1e-9, "{}", level(&s, 0));
-        let extra = s.sending(&mut c, 0.2).unwrap();
-        assert!((extra - 0.5).abs() < 1e-9, "{extra}");
-        assert_eq!(s.sending(&mut c, 0.7), None);
+        let extra = s.sending(&mut c, 0.15).unwrap();
+        assert!((extra - 0.15).abs() < 1e-9, "{extra}");
+        assert_eq!(s.sending(&mut c, 0.3), None);
         // A reservation made after the drop is scheduled from the lowered model and not pushed back again.
-        let mut d = s.reserve(1.0, 0.1);
-        assert!((d.send_at - 0.8).abs() < 1e-9, "{}", d.send_at);
-        assert_eq!(s.sending(&mut d, 0.8), None);
+        let mut d = s.reserve(1.0, 0.05);
+        assert!((d.send_at - 0.4).abs() < 1e-9, "{}", d.send_at);
+        assert_eq!(s.sending(&mut d, 0.4), None);
     }
 
     #[test]
@@ -483,20 +484,20 @@ mod tests {
         let mut s = PaceState::default();
         let a = send(&mut s, 500.0, 0.0);
         s.answered(&a);
-        // 60,000 tokens/min = 1,000/s, 600 headroom; 100 requests/min.
+        // 60,000 tokens/min = 1,000/s, 250 headroom; 100 requests/min.
         s.observe(&a, &info(Some((100, 99)), Some((60_000, 2_600))), 0.0);
         let t = send(&mut s, 1_500.0, 0.0);
         assert_eq!(t.wait, Duration::ZERO);
         s.answered(&t);
-        // 1,100 left with 600 held back: 1,500 more must wait 1 s.
+        // 1,100 left with 250 held back: 1,500 more must wait 0.65 s.
         let t = s.reserve(1_500.0, 0.0);
-        assert!((t.send_at - 1.0).abs() < 1e-9, "{}", t.send_at);
-        // Long after (once it is sent), the bucket is full again, no fuller: 60,000 - 600 passes at once, one more
+        assert!((t.send_at - 0.65).abs() < 1e-9, "{}", t.send_at);
+        // Long after (once it is sent), the bucket is full again, no fuller: 60,000 - 250 passes at once, one more
         // token does not.
         let mut t = t;
-        assert_eq!(s.sending(&mut t, 1.0), None);
+        assert_eq!(s.sending(&mut t, 0.65), None);
         s.answered(&t);
-        let t = send(&mut s, 59_400.0, 1_000.0);
+        let t = send(&mut s, 59_750.0, 1_000.0);
         assert_eq!(t.wait, Duration::ZERO);
         assert!(s.reserve(1.0, 1_000.0).wait > Duration::ZERO);
     }
@@ -510,7 +511,7 @@ mod tests {
         // Ten scheduled a second apart (and more), none sent yet; a minute later the provider's bucket is full but
         // those ten are still to come out of it.
         let queued: Vec<Ticket> = (0..10).map(|_| s.reserve(1.0, 0.0)).collect();
-        assert!((queued[9].send_at - 10.6).abs() < 1e-9);
+        assert!((queued[9].send_at - 11.0).abs() < 1e-9);
         let t = s.reserve(1.0, 120.0);
         assert_eq!(t.wait, Duration::ZERO);
         assert!(
