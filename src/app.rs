@@ -28,8 +28,23 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Compare(a) => crate::compare::command(&a),
         Command::Runs(c) => crate::runs::command(c),
         Command::Metrics(m) => crate::app_metrics::metrics(m),
-        Command::Sim(SimCommand::Serve { suite, port, log }) => {
-            sim_serve(&suite, port, log.as_deref())
+        Command::Sim(SimCommand::Serve {
+            suite,
+            port,
+            log,
+            rpm,
+            tpm,
+            rate_limit_headers,
+        }) => {
+            let limit = (rpm.is_some() || tpm.is_some()).then_some(suite::SimRateLimit {
+                rpm,
+                tpm,
+                headers: match rate_limit_headers {
+                    crate::cli::SimLimitHeaders::Openai => suite::RateLimitHeaders::Openai,
+                    crate::cli::SimLimitHeaders::Anthropic => suite::RateLimitHeaders::Anthropic,
+                },
+            });
+            sim_serve(&suite, port, log.as_deref(), limit)
         }
         Command::Review(a) => crate::app_review::review(a),
         Command::Route(a) => crate::route::command(&a),
@@ -732,8 +747,26 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     Ok(code)
 }
 
-fn sim_serve(suite_path: &Path, port: u16, log: Option<&Path>) -> Result<i32> {
-    let (ls, items, prompter) = prepare(suite_path, None)?;
+fn sim_serve(
+    suite_path: &Path,
+    port: u16,
+    log: Option<&Path>,
+    limit: Option<suite::SimRateLimit>,
+) -> Result<i32> {
+    let (mut ls, items, prompter) = prepare(suite_path, None)?;
+    if let Some(limit) = limit {
+        eprintln!(
+            "rate limit per sim model: {} requests/min, {} tokens/min ({:?} headers)",
+            limit.rpm.map_or("unlimited".into(), |n| n.to_string()),
+            limit.tpm.map_or("unlimited".into(), |n| n.to_string()),
+            limit.headers
+        );
+        for p in ls.suite.providers.iter_mut() {
+            if p.kind == suite::ProviderKind::Sim {
+                p.sim.get_or_insert_with(Default::default).rate_limit = Some(limit);
+            }
+        }
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let tokens = std::sync::Arc::new(crate::tokens::Tokenizer::o200k());

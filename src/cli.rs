@@ -511,6 +511,16 @@ pub enum SimCommand {
         /// Request log (JSONL).
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Limit every sim model to this many requests per minute, like a provider (replaces the suite's
+        /// `sim.rate_limit`; 429 with retry-after beyond it).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        rpm: Option<u32>,
+        /// Limit every sim model to this many tokens per minute (prompt tokens + max_tokens per request).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        tpm: Option<u32>,
+        /// Whose rate-limit headers and 429 body to send with --rpm/--tpm.
+        #[arg(long, value_enum, default_value_t = SimLimitHeaders::Openai)]
+        rate_limit_headers: SimLimitHeaders,
     },
 }
 
@@ -529,4 +539,13 @@ pub enum RougeType {
     /// Summary-level LCS over newline-separated sentences.
     #[value(name = "rougeLsum")]
     RougeLsum,
+}
+
+/// `--rate-limit-headers` of `evalh sim serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimLimitHeaders {
+    /// `x-ratelimit-*` (OpenAI, Azure).
+    Openai,
+    /// `anthropic-ratelimit-*`.
+    Anthropic,
 }

@@ -255,6 +255,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<Completion, ProviderError> {
             .map(str::to_string),
         usage: v.get("usage").and_then(parse_usage),
         ttft_ms: None,
+        rate_limit: None,
     })
 }
 
@@ -406,6 +407,7 @@ impl Assemble for Assembler {
             finish_reason: self.stop_reason,
             usage,
             ttft_ms,
+            rate_limit: None,
         }
     }
 }

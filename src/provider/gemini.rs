@@ -438,6 +438,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<Completion, ProviderError> {
         finish_reason: p.finish,
         usage: p.usage,
         ttft_ms: None,
+        rate_limit: None,
     })
 }
 
@@ -483,6 +484,7 @@ impl Assemble for Assembler {
             finish_reason: self.finish,
             usage: self.usage,
             ttft_ms,
+            rate_limit: None,
         }
     }
 }

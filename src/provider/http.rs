@@ -301,6 +301,7 @@ pub fn http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderErro
         } else {
             explicit_retry_after(headers, json.as_ref())
         },
+        rate_limit: super::limits::rate_limit_info(headers).map(Box::new),
     }
 }
 

@@ -8,6 +8,7 @@
 mod anthropic;
 mod gemini;
 mod http;
+mod limits;
 mod openai;
 mod openai_stream;
 mod sse;
@@ -23,6 +24,7 @@ pub use gemini::{
     Assembler as GeminiAssembler, GeminiClient, DEFAULT_BASE_URL as GEMINI_BASE_URL,
 };
 pub use http::{http_error, transport_error};
+pub use limits::{rate_limit_info, LimitWindow, RateLimitInfo};
 pub use openai::{
     default_base_url as openai_default_base_url, endpoint as openai_endpoint,
     parse_response as parse_openai_response, OpenAiClient, AZURE_API_VERSION,
@@ -69,6 +71,8 @@ pub struct Completion {
     pub usage: Option<Usage>,
     /// Time to first token, ms (streaming only).
     pub ttft_ms: Option<f64>,
+    /// The rate limits the response announced in its headers (the runner paces from them).
+    pub rate_limit: Option<RateLimitInfo>,
 }
 
 /// A failed attempt.
@@ -86,6 +90,8 @@ pub struct ProviderError {
     pub error_type: Option<String>,
     /// The provider's or gateway's error code from the body (`error.code`), if any.
     pub code: Option<String>,
+    /// The rate limits the response announced in its headers, when there was a response (boxed: errors stay small).
+    pub rate_limit: Option<Box<RateLimitInfo>>,
 }
 
 impl ProviderError {
@@ -98,6 +104,7 @@ impl ProviderError {
             retry_after: None,
             error_type: None,
             code: None,
+            rate_limit: None,
         }
     }
 }

@@ -283,6 +283,7 @@ fn completion_of(msg: &Value, finish_reason: Option<&Value>, usage: Option<&Valu
         finish_reason: finish_reason.and_then(Value::as_str).map(str::to_string),
         usage: usage.and_then(parse_usage),
         ttft_ms: None,
+        rate_limit: None,
     }
 }
 

@@ -168,6 +168,7 @@ impl Assemble for Assembler {
             finish_reason: self.finish,
             usage: self.usage,
             ttft_ms,
+            rate_limit: None,
         }
     }
 }

@@ -182,16 +182,31 @@ pub(super) async fn respond<A: Assemble>(
 ) -> Result<Completion, ProviderError> {
     let status = resp.status().as_u16();
     let ok = (200..300).contains(&status);
+    // The rate limits ride on every answer, success or failure (an error's own are read by `http_error`).
+    let limits = super::limits::rate_limit_info(resp.headers());
+    let with_limits = |r: Result<Completion, ProviderError>| match r {
+        Ok(c) => Ok(Completion {
+            rate_limit: limits,
+            ..c
+        }),
+        Err(e) => Err(ProviderError {
+            rate_limit: e.rate_limit.or(limits.map(Box::new)),
+            ..e
+        }),
+    };
     if streaming && ok && is_event_stream(resp.headers()) {
-        return read(resp, t, started, asm).await;
+        return with_limits(read(resp, t, started, asm).await);
     }
     // Headers matter only for an error's retry hints: a success does not copy them.
     let headers = (!ok).then(|| resp.headers().clone());
-    let bytes = super::http::read_body(resp, t).await?;
+    let bytes = match super::http::read_body(resp, t).await {
+        Ok(b) => b,
+        Err(e) => return with_limits(Err(e)),
+    };
     if let Some(headers) = headers {
         return Err(super::http::http_error(status, &headers, &bytes));
     }
-    parse(&bytes)
+    with_limits(parse(&bytes))
 }
 
 /// What one SSE event's `data` holds, decoded the same way for every protocol.

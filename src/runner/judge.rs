@@ -477,6 +477,7 @@ impl Phase {
                 ..Default::default()
             }),
             ttft_ms: None,
+            rate_limit: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Why this module exists: evaluation runs are long, rate-limited and paid. The runner bounds in-flight requests per
 //! provider and adapts that bound to the provider's throttling ([`aimd`]), keeps to configured request/token rates
-//! ([`rate`]), retries only what a retry can fix and never before the provider's Retry-After ([`retry`]), refuses to
+//! ([`rate`]) and to the limits the provider announces in its rate-limit headers ([`pace`]), retries only what a retry can fix and never before the provider's Retry-After ([`retry`]), refuses to
 //! send prompts that cannot fit the model's context window (a preflight, reported — never truncated), stops sending
 //! on Ctrl-C or when the budget would be exceeded while letting in-flight requests finish, and writes each result to
 //! the journal the moment it is known — so an interrupted run loses nothing and a resumed run never pays twice.
@@ -15,6 +15,7 @@
 mod aimd;
 mod hash;
 mod judge;
+mod pace;
 mod progress;
 mod provider_run;
 mod rate;

@@ -1,7 +1,7 @@
 //! One provider's side of a run: its clients, price, limits, progress bar and circuit breaker, shared by its worker
 //! and every request the worker spawns.
 
-use super::{aimd, hash_endpoint, rate};
+use super::{aimd, hash_endpoint, pace, rate};
 use crate::chat::ErrorClass;
 use crate::error::Result;
 use crate::provider::{self, Provider, ProviderError, Timeouts};
@@ -77,6 +77,8 @@ pub(super) struct ProviderRun {
     pub(super) limit: aimd::AdaptiveLimit,
     /// Optional rpm/tpm buckets.
     pub(super) rate: rate::RateGate,
+    /// The provider's own limits, learned from its rate-limit headers (`run.pace`).
+    pub(super) pace: pace::Pacer,
     /// Output tokens each request may use (`max_tokens`), for the tpm cost and the budget estimate.
     pub(super) max_tokens: u64,
     /// Context window in force (override or price table), for the preflight.
@@ -178,6 +180,7 @@ impl ProviderRun {
             base_url: hash_endpoint(p, suite.run.seed),
             limit: aimd::AdaptiveLimit::new(u32::try_from(conc).unwrap_or(u32::MAX)),
             rate: rate::RateGate::new(p.rpm, p.tpm),
+            pace: pace::Pacer::new(suite.run.pace == crate::suite::Pace::Headers),
             max_tokens: max_output_tokens(p),
             context_window: p.context_window_in_force(),
             tokens: sh.tokens.clone(),

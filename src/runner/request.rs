@@ -124,7 +124,8 @@ pub(super) fn chat_request(
 /// Send `req` through `client` until it succeeds or a retry cannot help; None when nothing more may be sent for the
 /// provider (cancelled, or its circuit breaker opened) before the request settled.
 ///
-/// Each attempt waits for a slot under the provider's adaptive limit and for its rpm/tpm allowance, is sent, and
+/// Each attempt waits for a slot under the provider's adaptive limit, for its rpm/tpm allowance and for the moment
+/// the provider's announced limits cover it (the pacer learns from each answer's headers), is sent, and
 /// gives its slot back before any backoff (a request waiting out a Retry-After is not in flight). A throttle (429,
 /// 529/503 overloaded) cuts the adaptive limit, a success grows it back. `client` is the provider's own client or
 /// its other-streaming-mode twin; both share the provider's limit and rate buckets.
@@ -149,9 +150,28 @@ async fn attempt_loop(
         if pr.halted() {
             return None;
         }
+        let mut ticket = pr.pace.reserve(pr.pace.token_cost(est, pr.max_tokens));
+        let mut wait = ticket.wait;
+        loop {
+            if !wait.is_zero() && !pr.sleep_unless_halted(wait).await {
+                return None;
+            }
+            match pr.pace.sending(&mut ticket) {
+                None => break,
+                Some(more) => wait = more,
+            }
+        }
         let t0 = Instant::now();
         let res = client.complete(req).await;
         let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let (limits, usage) = match &res {
+            Ok(c) => (
+                c.rate_limit.as_ref(),
+                c.usage.map(|u| (est, u.input_tokens)),
+            ),
+            Err(e) => (e.rate_limit.as_deref(), None),
+        };
+        pr.pace.observe(&ticket, limits, usage);
         let mut e = match res {
             Ok(c) => {
                 slot.success();

@@ -7,9 +7,11 @@
 //! in-process shortcut. It knows the suite's ground truth, answers correctly with probability `quality`, sleeps a
 //! log-normal latency through the given p50/p99, and injects faults (429 with Retry-After, 500, 529, malformed JSON,
 //! truncated streams, in-band stream errors, slow first bytes) at configured rates. Every decision is a pure
-//! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
+//! function of (seed, model, item, repeat[, attempt]), so runs are reproducible — except the optional per-model
+//! rate limits ([`limit`]), which, like a provider's, depend on when requests arrive.
 
 mod answer;
+mod limit;
 
 pub use answer::{answer, Answer, Truth};
 
@@ -43,6 +45,8 @@ pub struct SimState {
     tokens: Arc<crate::tokens::Tokenizer>,
     started: Instant,
     counter: std::sync::atomic::AtomicU64,
+    /// The rate-limit buckets of each model that has `sim.rate_limit`.
+    limits: HashMap<String, Mutex<limit::Limiter>>,
 }
 
 impl SimState {
@@ -118,6 +122,14 @@ impl SimState {
             )),
             None => None,
         };
+        let started = Instant::now();
+        let limits = profiles
+            .iter()
+            .filter_map(|(m, p)| {
+                let rl = p.rate_limit.as_ref()?;
+                Some((m.clone(), Mutex::new(limit::Limiter::new(rl, started))))
+            })
+            .collect();
         Ok(SimState {
             task: ls.suite.task,
             seed: ls.suite.run.seed,
@@ -128,8 +140,9 @@ impl SimState {
             by_prompt,
             log,
             tokens,
-            started: Instant::now(),
+            started,
             counter: Default::default(),
+            limits,
         })
     }
 }
@@ -515,6 +528,39 @@ async fn handle(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    // A provider checks its limits before anything else; the limit headers ride on every answer of the model.
+    let verdict = st.limits.get(&call.model).and_then(|l| {
+        let cost = prompt_tokens(&st.tokens, &call.req, profile.token_factor)
+            + max_output_tokens(&call.req);
+        Some(l.lock().ok()?.admit(cost, Instant::now()))
+    });
+    let mut resp = match verdict.as_ref().and_then(|v| Some((v, v.refused?))) {
+        Some((v, (which, secs))) => {
+            log(&st, &call, "rate_limited", false, Some((which, secs)));
+            let body = v.error_body(&call.model).unwrap_or_default();
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+            r.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
+            r
+        }
+        None => answer_call(&st, &call, profile).await,
+    };
+    for (n, v) in verdict.into_iter().flat_map(|v| v.headers) {
+        resp.headers_mut().insert(n, v);
+    }
+    resp
+}
+
+/// Output tokens a request reserves against a token limit: its `max_tokens` (or `max_completion_tokens`), else 0.
+fn max_output_tokens(req: &Value) -> u64 {
+    req.get("max_tokens")
+        .or_else(|| req.get("max_completion_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// The answer to an admitted call: its drawn fault, latency and reply.
+async fn answer_call(st: &SimState, call: &Call, profile: &SimSpec) -> Response {
     // Faults and latency depend on the attempt, so retries can succeed.
     let Draw {
         fault,
@@ -529,15 +575,7 @@ async fn handle(
         profile,
     );
     let f = &profile.faults;
-    log(
-        &st,
-        &call.model,
-        &call.id,
-        &call.repeat,
-        &call.attempt,
-        fault.unwrap_or("ok"),
-        slow,
-    );
+    log(st, call, fault.unwrap_or("ok"), slow, None);
     if slow {
         tokio::time::sleep(Duration::from_secs_f64(
             f.slow_first_byte_ms.unwrap_or(5000.0) / 1000.0,
@@ -547,7 +585,7 @@ async fn handle(
     if let Some(r) = fault_response(fault, f) {
         return r;
     }
-    let reply = reply(&st, &call, profile);
+    let reply = reply(st, call, profile);
     if call.stream {
         stream_response(&call.model, reply, fault, latency)
     } else {
@@ -694,20 +732,26 @@ fn async_stream(
 }
 
 /// One line per request: when it arrived, whose it was, and what the sim decided (`slow_first_byte` is logged only
-/// when the response was delayed, since the client may time out before it sees `outcome`).
+/// when the response was delayed, since the client may time out before it sees `outcome`; with a `rate_limited`
+/// refusal, the limit that refused it (`requests` or `tokens`) and the `retry_after_s` announced).
 fn log(
     st: &SimState,
-    model: &str,
-    item: &str,
-    repeat: &str,
-    attempt: &str,
+    call: &Call,
     outcome: &str,
     slow: bool,
+    refused: Option<(limit::Exceeded, u64)>,
 ) {
     if let Some(l) = &st.log {
-        let mut line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": model, "item": item, "repeat": repeat, "attempt": attempt, "outcome": outcome});
+        let mut line = json!({"t_ms": st.started.elapsed().as_secs_f64() * 1000.0, "model": call.model, "item": call.id, "repeat": call.repeat, "attempt": call.attempt, "outcome": outcome});
         if slow {
             line["slow_first_byte"] = Value::Bool(true);
+        }
+        if let Some((which, s)) = refused {
+            line["limit"] = Value::from(match which {
+                limit::Exceeded::Requests => "requests",
+                limit::Exceeded::Tokens => "tokens",
+            });
+            line["retry_after_s"] = Value::from(s);
         }
         if let Ok(mut f) = l.lock() {
             let _ = writeln!(f, "{line}");

@@ -449,6 +449,36 @@ pub struct SimSpec {
     /// How the simulator behaves as a suite's `judge:` (see `crate::judge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<SimJudgeSpec>,
+    /// Rate limits the simulator enforces for this model the way a provider does (token buckets, limit headers on
+    /// every response, 429 with `retry-after` once a limit is crossed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<SimRateLimit>,
+}
+
+/// `sim.rate_limit`: per-minute limits, each a bucket holding one minute's worth that refills continuously.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimRateLimit {
+    /// Requests per minute (none: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    /// Tokens per minute, a request costing its prompt tokens plus its `max_tokens` (none: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u32>,
+    /// Whose limit headers and 429 body to imitate.
+    #[serde(default)]
+    pub headers: RateLimitHeaders,
+}
+
+/// The rate-limit header sets the simulator can send.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitHeaders {
+    /// OpenAI and Azure: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as durations (`6ms`).
+    #[default]
+    Openai,
+    /// Anthropic: `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}`, resets as RFC 3339 times.
+    Anthropic,
 }
 
 /// The simulator as a judge: its flaws, each a probability per judge call.
@@ -476,6 +506,7 @@ impl Default for SimSpec {
             correlation: default_correlation(),
             token_factor: 1.0,
             judge: None,
+            rate_limit: None,
         }
     }
 }
@@ -756,6 +787,20 @@ pub struct RunSpec {
     /// Stop sending before spending more than this (USD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
+    /// Whether each provider's sending is paced to the limits its rate-limit headers announce.
+    #[serde(default)]
+    pub pace: Pace,
+}
+
+/// `run.pace`: how the runner uses the rate-limit headers of the responses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Pace {
+    /// Learn each provider's request and token limits from its headers and send just under both.
+    #[default]
+    Headers,
+    /// Ignore the headers (only `rpm`/`tpm`, the adaptive concurrency and Retry-After pace the run).
+    Off,
 }
 
 fn default_concurrency() -> usize {
@@ -793,6 +838,7 @@ impl Default for RunSpec {
             seed: 0,
             repeats: default_repeats(),
             max_cost_usd: None,
+            pace: Pace::default(),
         }
     }
 }

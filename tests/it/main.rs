@@ -32,6 +32,7 @@ mod kill_resume;
 mod metric_properties;
 mod metric_table;
 mod openai_loopback;
+mod pacing;
 mod parser_fuzz;
 mod preflight_tokens;
 mod provider_kinds;

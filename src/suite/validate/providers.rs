@@ -323,6 +323,18 @@ impl Checks<'_> {
                 .hint(format!("set sim.{key} to {what}"))
             });
         }
+        if let Some(rl) = &sim.rate_limit {
+            for (key, v) in [("rpm", rl.rpm), ("tpm", rl.tpm)] {
+                self.require(v != Some(0), |c| {
+                    c.at_provider(
+                        id,
+                        &["sim", "rate_limit", key],
+                        format!("provider `{id}`: sim.rate_limit.{key} is 0, so the simulator would refuse every request"),
+                    )
+                    .hint(format!("give a positive limit per minute (e.g. {key}: {}), or remove `{key}` for none", if key == "rpm" { "3000" } else { "1000000" }))
+                });
+            }
+        }
         let l = sim.latency_ms;
         // The latency is log-normal through p50 and p99; its far tail grows like (p99/p50)^3.7, so the spread is
         // bounded too (a p50 near 0 with a large p99 would draw delays of years).
