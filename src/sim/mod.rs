@@ -10,6 +10,7 @@
 //! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
 
 mod answer;
+mod batch;
 
 pub use answer::{answer, Answer, Truth};
 
@@ -43,6 +44,11 @@ pub struct SimState {
     tokens: Arc<crate::tokens::Tokenizer>,
     started: Instant,
     counter: std::sync::atomic::AtomicU64,
+    /// Repeats of the run and the sim providers of each model: what a batch's custom ids are made of.
+    repeats: u32,
+    providers_of: HashMap<String, Vec<String>>,
+    /// Uploaded files and batches of the batch endpoints.
+    batches: batch::Store,
 }
 
 impl SimState {
@@ -61,6 +67,7 @@ impl SimState {
     ) -> Result<Self> {
         let mut profiles = HashMap::new();
         let mut sim_ids = Vec::new();
+        let mut providers_of: HashMap<String, Vec<String>> = HashMap::new();
         for p in ls
             .suite
             .providers
@@ -69,6 +76,10 @@ impl SimState {
         {
             profiles.insert(p.model.clone(), p.sim.clone().unwrap_or_default());
             sim_ids.push(p.id.as_str());
+            providers_of
+                .entry(p.model.clone())
+                .or_default()
+                .push(p.id.clone());
         }
         let mut by_id = HashMap::new();
         let mut by_prompt = HashMap::new();
@@ -130,6 +141,9 @@ impl SimState {
             tokens,
             started: Instant::now(),
             counter: Default::default(),
+            repeats: ls.suite.run.repeats,
+            providers_of,
+            batches: Default::default(),
         })
     }
 }
@@ -166,10 +180,11 @@ impl Drop for SimServer {
 
 /// The router (exposed so tests and `evalh sim serve` share it).
 pub fn router(state: Arc<SimState>) -> axum::Router {
-    axum::Router::new()
+    let r = axum::Router::new()
         .route("/v1/chat/completions", post(handle))
         .route("/chat/completions", post(handle))
-        .with_state(state)
+        .route("/openai/v1/chat/completions", post(handle));
+    batch::routes(r).with_state(state)
 }
 
 /// Start on 127.0.0.1:`port` (0 = random).
@@ -576,6 +591,11 @@ async fn plain_response(model: &str, reply: Reply, fault: Option<&str>, latency:
             None,
         );
     }
+    axum::Json(completion_json(model, reply)).into_response()
+}
+
+/// A chat-completions body (the interactive answer, and each line of a batch's output file).
+fn completion_json(model: &str, reply: Reply) -> Value {
     let Reply {
         text,
         tool_calls,
@@ -586,12 +606,11 @@ async fn plain_response(model: &str, reply: Reply, fault: Option<&str>, latency:
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
     }
-    axum::Json(json!({
+    json!({
         "id": "chatcmpl-sim", "object": "chat.completion", "created": 0, "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage
-    }))
-    .into_response()
+    })
 }
 
 /// A streamed answer: first chunk after ~40% of the latency, the rest spread over the remainder (cut, or with an

@@ -21,8 +21,8 @@ pub use load::{
 pub use model::{
     AuthMode, DatasetFormat, DatasetSpec, Decision, FaultSpec, FewShot, GateSpec, GuardMode,
     GuardsSpec, HumanGateSpec, LatencySpec, OnInconclusive, Price, PromptSpec, ProviderKind,
-    ProviderRole, ProviderSpec, ProvidersFile, Reference, Require, RunSpec, ScoringSpec,
-    SimJudgeSpec, SimSpec, Suite, TaskKind, ToolsSpec,
+    ProviderRole, ProviderSpec, ProvidersFile, Reference, Require, RunMode, RunSpec, ScoringSpec,
+    SimBatchSpec, SimJudgeSpec, SimSpec, Suite, TaskKind, ToolsSpec,
 };
 pub use preflight::preflight;
 pub use validate::validate;

@@ -334,6 +334,9 @@ pub struct ProviderSpec {
     /// Simulator behaviour (kind: sim only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<SimSpec>,
+    /// Send this provider's requests through its batch API (as `run.mode: batch` does for every provider).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch: bool,
 }
 
 /// How a provider authenticates, when `api_key_env` does not say it.
@@ -449,6 +452,25 @@ pub struct SimSpec {
     /// How the simulator behaves as a suite's `judge:` (see `crate::judge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<SimJudgeSpec>,
+    /// How the simulator's batch endpoints behave (batch mode; see `crate::sim`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<SimBatchSpec>,
+}
+
+/// The simulator's batch API: when a batch completes, and which of its requests fail or expire. Each line's fate
+/// is a pure function of (seed, model, item, repeat), like every other decision of the sim.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimBatchSpec {
+    /// Seconds from creation until a batch is done (`in_progress` before).
+    #[serde(default)]
+    pub completion_delay_s: f64,
+    /// Share of requests answered with an HTTP 500 error line (a partial failure).
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// Share of requests the batch does not run: the batch ends `expired` and these come back `batch_expired`.
+    #[serde(default)]
+    pub expire_rate: f64,
 }
 
 /// The simulator as a judge: its flaws, each a probability per judge call.
@@ -476,6 +498,7 @@ impl Default for SimSpec {
             correlation: default_correlation(),
             token_factor: 1.0,
             judge: None,
+            batch: None,
         }
     }
 }
@@ -756,6 +779,26 @@ pub struct RunSpec {
     /// Stop sending before spending more than this (USD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
+    /// `interactive` (default) or `batch`: every provider through its batch API (`--batch`).
+    #[serde(default, skip_serializing_if = "RunMode::is_interactive")]
+    pub mode: RunMode,
+}
+
+/// How requests are sent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// One HTTP request per request, answered within seconds.
+    #[default]
+    Interactive,
+    /// The providers' batch APIs: half the price, answered within hours (see `crate::batch`).
+    Batch,
+}
+
+impl RunMode {
+    fn is_interactive(&self) -> bool {
+        *self == RunMode::Interactive
+    }
 }
 
 fn default_concurrency() -> usize {
@@ -793,6 +836,7 @@ impl Default for RunSpec {
             seed: 0,
             repeats: default_repeats(),
             max_cost_usd: None,
+            mode: RunMode::Interactive,
         }
     }
 }

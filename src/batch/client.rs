@@ -1,0 +1,174 @@
+//! The HTTP side of the OpenAI-dialect batch API (OpenAI, Azure's v1 surface, the simulator): upload a JSONL file,
+//! create a batch, retrieve and list batches, download result files. Failures are classified like the interactive
+//! client's ([`crate::provider::http_error`], [`crate::provider::transport_error`]).
+
+use super::Dialect;
+use crate::provider::{batch_headers, http_error, transport_error, ProviderError};
+use crate::suite::{ProviderKind, ProviderSpec};
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A provider's batch endpoints.
+pub struct BatchClient {
+    http: reqwest::Client,
+    base: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    timeout: Duration,
+    /// The dialect of its request lines and results.
+    pub dialect: Dialect,
+}
+
+/// The batch dialect of a provider kind (`kind: sim` speaks OpenAI's).
+pub fn dialect_of(kind: ProviderKind) -> Dialect {
+    match kind {
+        ProviderKind::Openai | ProviderKind::Sim => Dialect::OpenAi,
+        ProviderKind::Azure => Dialect::Azure,
+        ProviderKind::Anthropic => Dialect::Anthropic,
+        ProviderKind::Gemini => Dialect::Gemini,
+    }
+}
+
+impl BatchClient {
+    /// The batch client of provider `spec`; `base_override` is the simulator's URL for sim providers. `None` for a
+    /// dialect whose batch API evalh does not drive yet (Anthropic, Gemini).
+    pub fn new(
+        spec: &ProviderSpec,
+        http: reqwest::Client,
+        base_override: Option<String>,
+        timeout: Duration,
+    ) -> crate::error::Result<Option<Self>> {
+        let dialect = dialect_of(spec.kind);
+        let base = base_override
+            .or_else(|| spec.base_url.clone())
+            .unwrap_or_else(|| crate::provider::openai_default_base_url(spec.kind).to_string());
+        let base = base.trim_end_matches('/').to_string();
+        let base = match dialect {
+            Dialect::OpenAi => base,
+            Dialect::Azure if base.ends_with("/openai/v1") => base,
+            Dialect::Azure => format!("{base}/openai/v1"),
+            Dialect::Anthropic | Dialect::Gemini => return Ok(None),
+        };
+        Ok(Some(BatchClient {
+            http,
+            base,
+            headers: batch_headers(spec)?,
+            timeout,
+            dialect,
+        }))
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout);
+        for (n, v) in &self.headers {
+            r = r.header(n, v);
+        }
+        r
+    }
+
+    async fn send(&self, r: reqwest::RequestBuilder) -> Result<Vec<u8>, ProviderError> {
+        let resp = r.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        if (200..300).contains(&status) {
+            Ok(body.to_vec())
+        } else {
+            Err(http_error(status, &headers, &body))
+        }
+    }
+
+    async fn json(&self, r: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let body = self.send(r).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::new(
+                crate::chat::ErrorClass::MalformedResponse,
+                format!("batch API answered with a body that is not JSON: {e}"),
+            )
+        })
+    }
+
+    /// Upload a JSONL input file (`purpose=batch`); its file id.
+    pub async fn upload(&self, jsonl: Vec<u8>) -> Result<String, ProviderError> {
+        let boundary = format!("evalh-{}", &blake3::hash(&jsonl).to_hex()[..24]);
+        let mut body = Vec::with_capacity(jsonl.len() + 512);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"evalh-batch.jsonl\"\r\n\
+                 Content-Type: application/jsonl\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&jsonl);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let r = self
+            .request(reqwest::Method::POST, "/files")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        let v = self.json(r).await?;
+        v.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| malformed("a file object without `id`"))
+    }
+
+    /// Create a batch of the uploaded file, tagged with `intent` in its metadata (what a crash between this call
+    /// and its answer is reconciled by); the batch object.
+    pub async fn create(&self, file_id: &str, intent: &str) -> Result<Value, ProviderError> {
+        let endpoint = match self.dialect {
+            Dialect::Azure => "/chat/completions",
+            _ => "/v1/chat/completions",
+        };
+        let body = json!({"input_file_id": file_id, "endpoint": endpoint, "completion_window": "24h",
+                          "metadata": {"evalh_intent": intent}});
+        self.json(self.request(reqwest::Method::POST, "/batches").json(&body))
+            .await
+    }
+
+    /// The batch object `id`.
+    pub async fn retrieve(&self, id: &str) -> Result<Value, ProviderError> {
+        self.json(self.request(reqwest::Method::GET, &format!("/batches/{id}")))
+            .await
+    }
+
+    /// The most recent batches (up to 100), newest first.
+    pub async fn list_recent(&self) -> Result<Vec<Value>, ProviderError> {
+        let v = self
+            .json(self.request(reqwest::Method::GET, "/batches?limit=100"))
+            .await?;
+        Ok(v.get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The content of a result file.
+    pub async fn content(&self, file_id: &str) -> Result<Vec<u8>, ProviderError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/files/{file_id}/content")))
+            .await
+    }
+}
+
+fn malformed(what: &str) -> ProviderError {
+    ProviderError::new(
+        crate::chat::ErrorClass::MalformedResponse,
+        format!("batch API: {what}"),
+    )
+}
+
+/// The result files of a finished batch object (either may be absent; Azure sends `""` for none).
+pub fn result_files(batch: &Value) -> Vec<String> {
+    ["output_file_id", "error_file_id"]
+        .iter()
+        .filter_map(|k| batch.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
