@@ -545,7 +545,7 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
     // and an uncached run judge latency on the same answers.
     let mut lat: Vec<f64> = all
         .iter()
-        .filter(|r| r.error.is_none())
+        .filter(|r| r.error.is_none() && !r.batch)
         .map(|r| r.latency_ms)
         .collect();
     lat.sort_by(f64::total_cmp);
@@ -905,6 +905,7 @@ mod tests {
             stream_compare: None,
             attempt_errors: errors.to_vec(),
             min_concurrency: None,
+            batch: None,
         }
     }
 

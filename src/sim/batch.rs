@@ -6,7 +6,8 @@
 //! an interactive run's. The item and repeat are found from the line's custom id
 //! ([`crate::chat::batch_custom_id`] of a sim provider of the line's model). A batch stays `in_progress` for the
 //! model's `sim.batch.completion_delay_s`; `failure_rate` of its lines come back as HTTP 500 error lines and
-//! `expire_rate` of them are not run (the batch ends `expired`, those lines `batch_expired`). Files live in a
+//! `expire_rate` of them are not run (the batch ends `expired`, those lines `batch_expired`); which ones is a pure
+//! function of (seed, model, item, repeat, the input file's hash), so a resubmission draws again. Files live in a
 //! temporary directory, never in memory: a million-request run uploads gigabytes.
 
 use super::{completion_json, error_response, reply, rng_for, Call, SimState};
@@ -300,6 +301,11 @@ async fn status_of(st: &Arc<SimState>, id: &str) -> Option<Value> {
 /// Run every line of a batch: write its output and error files.
 fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
     let input = st.batches.path(&b.input_file_id).ok_or("input file gone")?;
+    // A request's fate also depends on the file it came in: a resubmission (the lines that failed, a smaller file)
+    // draws afresh, as a retry does on the interactive endpoint.
+    let bytes = std::fs::read(&input).map_err(|e| e.to_string())?;
+    let attempt = blake3::hash(&bytes).to_hex()[..16].to_string();
+    drop(bytes);
     let f = std::fs::File::open(&input).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -312,7 +318,7 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (v, fate) = run_line(st, &line, n);
+        let (v, fate) = run_line(st, &line, n, &attempt);
         let sink = match fate {
             Fate::Ok => {
                 completed += 1;
@@ -348,7 +354,7 @@ enum Fate {
 }
 
 /// One output (or error) line for one input line, answered like the interactive endpoint.
-fn run_line(st: &SimState, line: &str, n: usize) -> (Value, Fate) {
+fn run_line(st: &SimState, line: &str, n: usize, attempt: &str) -> (Value, Fate) {
     let rid = format!("batch_req_sim{n:07}");
     let v: Value = serde_json::from_str(line).unwrap_or(Value::Null);
     let cid = v
@@ -382,7 +388,7 @@ fn run_line(st: &SimState, line: &str, n: usize) -> (Value, Fate) {
     };
     let id = item_id.clone().unwrap_or_else(|| format!("unknown:{cid}"));
     let spec = profile.batch.unwrap_or_default();
-    let u: f64 = rng_for(st.seed, &["batch", &model, &id, &repeat]).random();
+    let u: f64 = rng_for(st.seed, &["batch", &model, &id, &repeat, attempt]).random();
     if u < spec.expire_rate {
         return (
             json!({"id": rid, "custom_id": cid, "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}),

@@ -197,3 +197,253 @@ fn sim_batch_options_out_of_range_are_refused_with_file_and_line() {
         "{t}"
     );
 }
+
+/// results.json without what a batch changes by design: latency (not measured) and cost (the batch price), and the
+/// gate's wording and recommendation that quote them.
+fn comparable(run_dir: &Path) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, _| {
+                    !(k.contains("latency")
+                        || k.contains("cost")
+                        || ["reasons", "rules", "recommendation"].contains(&k.as_str()))
+                });
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).expect("results.json"))
+            .expect("json");
+    strip(&mut v);
+    v
+}
+
+fn results(run_dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).expect("results.json"))
+        .expect("json")
+}
+
+/// Journal lines per (provider, item, repeat): output text and whether a batch answered it.
+fn journal(run_dir: &Path) -> std::collections::BTreeMap<(String, String, u64), (String, bool)> {
+    std::fs::read_to_string(run_dir.join("journal.jsonl"))
+        .expect("journal")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|r| {
+            (
+                (
+                    r["provider_id"].as_str().unwrap().to_string(),
+                    r["item_id"].as_str().unwrap().to_string(),
+                    r["repeat"].as_u64().unwrap(),
+                ),
+                (
+                    r["output_text"].as_str().unwrap_or_default().to_string(),
+                    r["batch"].is_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+fn subdir(dir: &Path) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+}
+
+/// The cost a results.json reports per provider.
+fn costs(r: &Value) -> Vec<f64> {
+    r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["cost_usd_total"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_batch_run_killed_while_polling_resumes_from_a_copy_to_the_interactive_results_at_half_price() {
+    let batch = "{completion_delay_s: 4}";
+    let d = fixture(&[
+        ("sim.yaml", &suite("", batch, "")),
+        ("data.jsonl", &tickets(30)),
+    ]);
+    // The sim outlives the killed run, as a provider does.
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    std::fs::write(d.path().join("run.yaml"), suite(&url, batch, "")).unwrap();
+    let inter = evalh(
+        d.path(),
+        &["run", "run.yaml", "--out", "inter", "--no-cache"],
+    );
+    assert!(
+        matches!(inter.status.code(), Some(0 | 1)),
+        "{}",
+        text(&inter)
+    );
+    let inter_dir = subdir(&d.path().join("inter")).unwrap();
+
+    let mut run = Command::new(bin())
+        .args(["run", "run.yaml", "--out", "batch", "--batch", "--no-cache"])
+        .current_dir(d.path())
+        .env("CI", "true")
+        .env("EVALH_CACHE_DIR", d.path().join(".cache"))
+        .env("EVALH_BATCH_MAX_REQUESTS", "25")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until both providers' batches (60 requests each, 25 per file: 3 files each) are submitted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let dir = loop {
+        let submitted = subdir(&d.path().join("batch")).and_then(|dir| {
+            let log = std::fs::read_to_string(dir.join("batches.jsonl")).ok()?;
+            (log.matches("\"event\":\"submitted\"").count() == 6).then_some(dir)
+        });
+        if let Some(dir) = submitted {
+            break dir;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "batches were not submitted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    run.kill().unwrap(); // SIGKILL while it polls
+    let _ = run.wait();
+
+    let copy = d.path().join("elsewhere").join("run");
+    copy_dir(&dir, &copy);
+    let resumed = evalh(d.path(), &["run", "--resume", copy.to_str().unwrap()]);
+    assert!(
+        matches!(resumed.status.code(), Some(0 | 1)),
+        "{}",
+        text(&resumed)
+    );
+    let log = std::fs::read_to_string(copy.join("batches.jsonl")).unwrap();
+    assert_eq!(
+        log.matches("\"event\":\"intent\"").count(),
+        6,
+        "nothing resubmitted"
+    );
+    assert_eq!(log.matches("\"event\":\"collected\"").count(), 6);
+
+    assert_eq!(comparable(&copy), comparable(&inter_dir));
+    let (ij, bj) = (journal(&inter_dir), journal(&copy));
+    assert_eq!(bj.len(), 120);
+    assert_eq!(
+        ij.iter().map(|(k, v)| (k, &v.0)).collect::<Vec<_>>(),
+        bj.iter().map(|(k, v)| (k, &v.0)).collect::<Vec<_>>()
+    );
+    assert!(
+        bj.values().all(|v| v.1),
+        "every record says a batch answered it"
+    );
+    for (i, b) in costs(&results(&inter_dir))
+        .iter()
+        .zip(costs(&results(&copy)))
+    {
+        assert!((b - i / 2.0).abs() < 1e-12, "batch {b} vs interactive {i}");
+    }
+    let r = results(&copy);
+    let rule = r["providers"][1]["gate"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "p99_latency")
+        .unwrap()
+        .clone();
+    assert_eq!(rule["status"], "not_measured", "{rule}");
+    assert!(
+        rule["summary"].as_str().unwrap().contains("batch"),
+        "{rule}"
+    );
+}
+
+#[test]
+fn partial_failures_and_expiry_leave_requests_missing_until_resumed() {
+    let d = fixture(&[
+        (
+            "s.yaml",
+            &suite("", "{failure_rate: 0.2, expire_rate: 0.15}", ""),
+        ),
+        ("data.jsonl", &tickets(30)),
+    ]);
+    let first = evalh(d.path(), &["run", "s.yaml", "--batch", "--no-cache"]);
+    let t = text(&first);
+    assert_eq!(first.status.code(), Some(3), "{t}");
+    assert!(t.contains("evalh run --resume"), "{t}");
+    assert!(t.contains("batches left"), "{t}");
+    let dir = run_dir(d.path());
+    let journaled = journal(&dir).len();
+    assert!(
+        (60..120).contains(&journaled),
+        "{journaled} of 120 journaled"
+    );
+    // The in-process sim of each resume draws the resubmitted (smaller) files afresh.
+    let mut last = first;
+    for _ in 0..12 {
+        if last.status.code() != Some(3) {
+            break;
+        }
+        last = evalh(d.path(), &["run", "--resume", dir.to_str().unwrap()]);
+    }
+    assert!(matches!(last.status.code(), Some(0 | 1)), "{}", text(&last));
+    assert_eq!(journal(&dir).len(), 120);
+    assert_eq!(results(&dir)["complete"], true);
+}
+
+#[test]
+fn detach_returns_after_submitting_and_resume_collects() {
+    let batch = "{completion_delay_s: 0.3}";
+    let d = fixture(&[
+        ("sim.yaml", &suite("", batch, "")),
+        ("data.jsonl", &tickets(12)),
+    ]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    std::fs::write(d.path().join("run.yaml"), suite(&url, batch, "")).unwrap();
+    let out = evalh(d.path(), &["run", "run.yaml", "--batch", "--detach"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    let dir = run_dir(d.path());
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(t.contains("evalh run --resume") && t.contains(name), "{t}");
+    assert!(t.contains("not collected yet"), "{t}");
+    assert_eq!(journal(&dir).len(), 0, "nothing collected yet");
+    let back = evalh(d.path(), &["run", "--resume", dir.to_str().unwrap()]);
+    assert!(matches!(back.status.code(), Some(0 | 1)), "{}", text(&back));
+    assert_eq!(journal(&dir).len(), 48);
+    let log = std::fs::read_to_string(dir.join("batches.jsonl")).unwrap();
+    assert_eq!(log.matches("\"event\":\"intent\"").count(), 2);
+}
+
+#[test]
+fn detach_without_batch_mode_is_refused() {
+    let d = fixture(&[
+        ("s.yaml", &suite("", "{}", "")),
+        ("data.jsonl", &tickets(3)),
+    ]);
+    let out = evalh(d.path(), &["run", "s.yaml", "--detach"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--batch"));
+}
