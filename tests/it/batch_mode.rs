@@ -447,3 +447,93 @@ fn detach_without_batch_mode_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--batch"));
 }
+
+#[test]
+fn a_crash_between_intent_and_batch_id_is_reconciled_by_listing_or_resubmitted() {
+    let batch = "{completion_delay_s: 0.2}";
+    let d = fixture(&[
+        ("sim.yaml", &suite("", batch, "")),
+        ("data.jsonl", &tickets(12)),
+    ]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    std::fs::write(d.path().join("run.yaml"), suite(&url, batch, "")).unwrap();
+    let out = evalh(d.path(), &["run", "run.yaml", "--batch", "--detach"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let dir = run_dir(d.path());
+    // As if the process died after each create call and before journaling its answer: only the intents remain.
+    // And one more intent whose create never reached the provider.
+    let log = std::fs::read_to_string(dir.join("batches.jsonl")).unwrap();
+    let mut kept: Vec<String> = log
+        .lines()
+        .filter(|l| !l.contains("\"event\":\"submitted\""))
+        .map(str::to_string)
+        .collect();
+    let mut lost: Value = serde_json::from_str(&kept[0]).unwrap();
+    lost["intent"] = json!("i-never-created");
+    kept.push(lost.to_string());
+    std::fs::write(dir.join("batches.jsonl"), kept.join("\n") + "\n").unwrap();
+    let back = evalh(d.path(), &["run", "--resume", dir.to_str().unwrap()]);
+    let t = text(&back);
+    assert!(matches!(back.status.code(), Some(0 | 1)), "{t}");
+    assert!(t.contains("never created"), "{t}");
+    assert_eq!(journal(&dir).len(), 48);
+    let log = std::fs::read_to_string(dir.join("batches.jsonl")).unwrap();
+    // Both real batches found by their intent (not submitted again); the lost one abandoned.
+    assert_eq!(log.matches("\"event\":\"intent\"").count(), 3, "{log}");
+    assert_eq!(log.matches("\"event\":\"submitted\"").count(), 2, "{log}");
+    assert_eq!(log.matches("\"event\":\"abandoned\"").count(), 1, "{log}");
+    assert_eq!(log.matches("\"event\":\"collected\"").count(), 2, "{log}");
+}
+
+#[test]
+fn azure_batches_through_the_v1_surface_match_the_interactive_run_at_half_price() {
+    let d = fixture(&[
+        ("sim.yaml", &suite("", "{completion_delay_s: 0.2}", "")),
+        ("data.jsonl", &tickets(15)),
+    ]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    // Azure's v1 surface at the sim (`kind: azure` sends no item header: the sim finds items by prompt, so repeat 0).
+    let azure = suite(
+        &format!("{}/openai/v1", url.trim_end_matches("/v1")),
+        "{}",
+        "",
+    )
+    .replace(
+        "    kind: sim\n",
+        "    kind: azure\n    api_key_env: EVALH_TEST_AZURE_KEY\n",
+    )
+    .replace("repeats: 2", "repeats: 1")
+    .lines()
+    .filter(|l| !l.trim_start().starts_with("sim:"))
+    .collect::<Vec<_>>()
+    .join("\n");
+    std::fs::write(d.path().join("az.yaml"), azure).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .current_dir(d.path())
+            .env("CI", "true")
+            .env("EVALH_TEST_AZURE_KEY", "azure-secret-key-0123456789")
+            .output()
+            .unwrap()
+    };
+    let i = run(&["run", "az.yaml", "--out", "i", "--no-cache"]);
+    assert!(matches!(i.status.code(), Some(0 | 1)), "{}", text(&i));
+    let b = run(&["run", "az.yaml", "--out", "b", "--no-cache", "--batch"]);
+    assert!(matches!(b.status.code(), Some(0 | 1)), "{}", text(&b));
+    let (idir, bdir) = (
+        subdir(&d.path().join("i")).unwrap(),
+        subdir(&d.path().join("b")).unwrap(),
+    );
+    assert_eq!(comparable(&idir), comparable(&bdir));
+    assert_eq!(journal(&bdir).len(), 30);
+    for (i, b) in costs(&results(&idir)).iter().zip(costs(&results(&bdir))) {
+        assert!((b - i / 2.0).abs() < 1e-12, "batch {b} vs interactive {i}");
+    }
+    for f in ["journal.jsonl", "batches.jsonl", "results.json"] {
+        let s = std::fs::read_to_string(bdir.join(f)).unwrap();
+        assert!(!s.contains("azure-secret-key"), "{f} holds the key");
+    }
+}
