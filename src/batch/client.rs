@@ -94,24 +94,26 @@ impl BatchClient {
     /// Upload a JSONL input file (`purpose=batch`); its file id.
     pub async fn upload(&self, jsonl: Vec<u8>) -> Result<String, ProviderError> {
         let boundary = format!("evalh-{}", &blake3::hash(&jsonl).to_hex()[..24]);
-        let mut body = Vec::with_capacity(jsonl.len() + 512);
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n\
-                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"evalh-batch.jsonl\"\r\n\
-                 Content-Type: application/jsonl\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(&jsonl);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"evalh-batch.jsonl\"\r\n\
+             Content-Type: application/jsonl\r\n\r\n"
+        )
+        .into_bytes();
+        let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+        let len = head.len() + jsonl.len() + tail.len();
+        // The file is sent as it is, not copied into one multipart buffer (it may be 200 MB).
+        let parts: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(head), Ok(jsonl), Ok(tail)];
         let r = self
             .request(reqwest::Method::POST, "/files")
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .body(body);
+            .header("content-length", len)
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                parts,
+            )));
         let v = self.json(r).await?;
         v.get("id")
             .and_then(Value::as_str)
@@ -153,6 +155,42 @@ impl BatchClient {
     pub async fn content(&self, file_id: &str) -> Result<Vec<u8>, ProviderError> {
         self.send(self.request(reqwest::Method::GET, &format!("/files/{file_id}/content")))
             .await
+    }
+
+    /// Each line of a result file, as it arrives (a results file of 50,000 answers is never held whole).
+    pub async fn content_lines(
+        &self,
+        file_id: &str,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<(), ProviderError> {
+        use futures_util::StreamExt;
+        let resp = self
+            .request(reqwest::Method::GET, &format!("/files/{file_id}/content"))
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
+            return Err(http_error(status, &headers, &body));
+        }
+        let mut stream = resp.bytes_stream();
+        let mut carry: Vec<u8> = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| transport_error(&e))?;
+            carry.extend_from_slice(&chunk);
+            let mut start = 0;
+            while let Some(n) = memchr::memchr(b'\n', &carry[start..]) {
+                each(&carry[start..start + n]);
+                start += n + 1;
+            }
+            carry.drain(..start);
+        }
+        if !carry.is_empty() {
+            each(&carry);
+        }
+        Ok(())
     }
 }
 

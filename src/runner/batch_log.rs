@@ -47,19 +47,30 @@ pub(super) enum Event {
     },
 }
 
-/// A batch not yet collected.
+/// A batch not yet collected. Its requests stay on disk (a million-request run would hold hundreds of megabytes
+/// of them while it polls): [`read_requests`] reads them back from the intent line at `offset`.
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
     pub(super) intent: String,
     /// None: the create call's answer was never journaled (reconcile before polling).
     pub(super) batch_id: Option<String>,
-    pub(super) requests: Vec<Req>,
+    /// Where its intent line starts in the batch journal.
+    pub(super) offset: u64,
 }
 
 /// The appending side, shared by every provider's batch worker.
 pub(super) struct BatchLog {
     path: PathBuf,
     file: Mutex<Option<std::fs::File>>,
+}
+
+/// An intent line, written from borrowed requests.
+#[derive(Serialize)]
+struct IntentLine<'a> {
+    event: &'static str,
+    provider: &'a str,
+    intent: &'a str,
+    requests: &'a [Req],
 }
 
 impl BatchLog {
@@ -70,9 +81,30 @@ impl BatchLog {
         }
     }
 
-    /// Append one event and sync it to disk.
-    pub(super) fn append(&self, e: &Event) -> Result<()> {
+    /// Append one event and sync it to disk; the offset its line starts at.
+    pub(super) fn append(&self, e: &Event) -> Result<u64> {
+        self.write(serde_json::to_vec(e))
+    }
+
+    /// Append the intent of a batch of `requests`; the offset its line starts at.
+    pub(super) fn append_intent(
+        &self,
+        provider: &str,
+        intent: &str,
+        requests: &[Req],
+    ) -> Result<u64> {
+        self.write(serde_json::to_vec(&IntentLine {
+            event: "intent",
+            provider,
+            intent,
+            requests,
+        }))
+    }
+
+    fn write(&self, line: serde_json::Result<Vec<u8>>) -> Result<u64> {
         let io = |e| Error::io(format!("writing {}", self.path.display()), e);
+        let mut line = line.map_err(|e| Error::Internal(e.to_string()))?;
+        line.push(b'\n');
         let mut g = self
             .file
             .lock()
@@ -89,11 +121,41 @@ impl BatchLog {
         let f = g
             .as_mut()
             .ok_or_else(|| Error::Internal("no batch journal".into()))?;
-        let mut line = serde_json::to_vec(e).map_err(|e| Error::Internal(e.to_string()))?;
-        line.push(b'\n');
+        let offset = f.metadata().map_err(io)?.len();
         f.write_all(&line).map_err(io)?;
-        f.sync_data().map_err(io)
+        f.sync_data().map_err(io)?;
+        Ok(offset)
     }
+}
+
+/// The requests of the intent line at `offset`.
+pub(super) fn read_requests(run_dir: &Path, offset: u64) -> Result<Vec<Req>> {
+    use std::io::Seek;
+    let path = run_dir.join(FILE);
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
+    let mut f = std::fs::File::open(&path).map_err(io)?;
+    f.seek(std::io::SeekFrom::Start(offset)).map_err(io)?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(f)
+        .read_until(b'\n', &mut line)
+        .map_err(io)?;
+    match serde_json::from_slice::<Event>(&line) {
+        Ok(Event::Intent { requests, .. }) => Ok(requests),
+        _ => Err(Error::Internal(format!(
+            "{}: no batch intent at byte {offset}",
+            path.display()
+        ))),
+    }
+}
+
+/// A journal line as replayed: everything but the requests.
+#[derive(Deserialize)]
+struct Light {
+    event: String,
+    provider: String,
+    intent: String,
+    #[serde(default)]
+    batch_id: Option<String>,
 }
 
 /// The batches of each provider that are not collected yet, in submission order. A torn last line (a crash while
@@ -106,43 +168,37 @@ pub(super) fn pending(run_dir: &Path) -> Result<HashMap<String, Vec<Pending>>> {
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
     let mut open: HashMap<String, Vec<Pending>> = HashMap::new();
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let Ok(ev) = serde_json::from_str::<Event>(&line) else {
+    let mut reader = std::io::BufReader::new(f);
+    let (mut offset, mut line) = (0u64, Vec::new());
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if n == 0 {
+            break;
+        }
+        let at = offset;
+        offset += n as u64;
+        let Ok(ev) = serde_json::from_slice::<Light>(&line) else {
             continue;
         };
-        match ev {
-            Event::Intent {
-                provider,
-                intent,
-                requests,
-            } => open.entry(provider).or_default().push(Pending {
-                intent,
+        let list = open.entry(ev.provider).or_default();
+        match ev.event.as_str() {
+            "intent" => list.push(Pending {
+                intent: ev.intent,
                 batch_id: None,
-                requests,
+                offset: at,
             }),
-            Event::Submitted {
-                provider,
-                intent,
-                batch_id,
-            } => {
-                if let Some(p) = open
-                    .get_mut(&provider)
-                    .and_then(|v| v.iter_mut().find(|p| p.intent == intent))
-                {
-                    p.batch_id = Some(batch_id);
+            "submitted" => {
+                if let Some(p) = list.iter_mut().find(|p| p.intent == ev.intent) {
+                    p.batch_id = ev.batch_id;
                 }
             }
-            Event::Collected { provider, intent }
-            | Event::Abandoned {
-                provider, intent, ..
-            } => {
-                if let Some(v) = open.get_mut(&provider) {
-                    v.retain(|p| p.intent != intent);
-                }
-            }
+            _ => list.retain(|p| p.intent != ev.intent),
         }
     }
+    open.retain(|_, v| !v.is_empty());
     Ok(open)
 }
 
@@ -154,14 +210,10 @@ mod tests {
     fn intents_submitted_and_closed_batches_replay_to_what_is_pending() {
         let d = tempfile::tempdir().unwrap();
         let log = BatchLog::new(d.path());
-        let intent = |i: &str| Event::Intent {
-            provider: "p".into(),
-            intent: i.into(),
-            requests: vec![(0, 0, 10, "h".into())],
-        };
-        log.append(&intent("a")).unwrap();
-        log.append(&intent("b")).unwrap();
-        log.append(&intent("c")).unwrap();
+        let reqs = |n: usize| -> Vec<Req> { (0..n).map(|i| (i, 0, 10, format!("h{i}"))).collect() };
+        log.append_intent("p", "a", &reqs(1)).unwrap();
+        log.append_intent("p", "b", &reqs(2)).unwrap();
+        let c = log.append_intent("p", "c", &reqs(3)).unwrap();
         log.append(&Event::Submitted {
             provider: "p".into(),
             intent: "a".into(),
@@ -197,6 +249,9 @@ mod tests {
             (v[1].intent.as_str(), v[1].batch_id.as_deref()),
             ("c", None)
         );
+        assert_eq!(v[1].offset, c);
+        assert_eq!(read_requests(d.path(), c).unwrap(), reqs(3));
+        assert_eq!(read_requests(d.path(), v[0].offset).unwrap(), reqs(1));
         assert!(pending(&d.path().join("none")).unwrap().is_empty());
     }
 }

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::journal::{ErrorInfo, Record};
 use crate::provider::{Completion, OpenAiClient};
 use crate::suite::{Price, ProviderKind};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,8 @@ pub(super) struct BatchSide {
 struct Waiting {
     intent: String,
     batch_id: String,
-    requests: Vec<Req>,
+    /// Where its intent line (its requests) starts in the batch journal.
+    offset: u64,
     /// Budget reserved for it in this invocation (micro-USD).
     reserved: u64,
 }
@@ -77,10 +78,15 @@ pub(super) async fn run(
     side: BatchSide,
 ) -> Result<()> {
     let mut waiting = reconcile(&state, &pr, &side).await?;
-    let taken: HashSet<(usize, u32)> = waiting
-        .iter()
-        .flat_map(|w| w.requests.iter().map(|r| (r.0, r.1)))
-        .collect();
+    // Requests already in a batch, by item and repeat.
+    let mut taken = vec![false; state.items.len() * state.run.repeats.max(1) as usize];
+    for w in &waiting {
+        for r in batch_log::read_requests(&state.run_dir, w.offset)? {
+            if let Some(t) = taken.get_mut(r.1 as usize * state.items.len() + r.0) {
+                *t = true;
+            }
+        }
+    }
     submit_all(&state, &pr, &side, jobs, &taken, &mut waiting).await?;
     if side.detach || waiting.is_empty() {
         state
@@ -112,7 +118,7 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
                     eprintln!(
                         "{}: batch {id} is unknown to the provider; its {} request(s) are submitted again",
                         pr.spec.id,
-                        p.requests.len()
+                        batch_log::read_requests(&state.run_dir, p.offset)?.len()
                     );
                     side.log.append(&Event::Abandoned {
                         provider: pr.spec.id.clone(),
@@ -133,17 +139,19 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
                     })
                     .and_then(|b| b.get("id").and_then(|v| v.as_str()).map(str::to_string));
                 match &found {
-                    Some(id) => side.log.append(&Event::Submitted {
-                        provider: pr.spec.id.clone(),
-                        intent: p.intent.clone(),
-                        batch_id: id.clone(),
-                    })?,
+                    Some(id) => {
+                        side.log.append(&Event::Submitted {
+                            provider: pr.spec.id.clone(),
+                            intent: p.intent.clone(),
+                            batch_id: id.clone(),
+                        })?;
+                    }
                     None => {
                         eprintln!(
                             "{}: the batch of {} request(s) announced before a crash was never created; they are \
                              submitted again",
                             pr.spec.id,
-                            p.requests.len()
+                            batch_log::read_requests(&state.run_dir, p.offset)?.len()
                         );
                         side.log.append(&Event::Abandoned {
                             provider: pr.spec.id.clone(),
@@ -156,18 +164,10 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
             }
         };
         if let Some(batch_id) = id {
-            // Requests of this batch already journaled (a crash while collecting) are not journaled twice.
-            let requests = p
-                .requests
-                .iter()
-                .filter(|r| r.0 < state.items.len() && r.1 < state.run.repeats.max(1))
-                .filter(|r| !state.recorded[state_slot(state, side, r)].load(Ordering::Relaxed))
-                .cloned()
-                .collect();
             out.push(Waiting {
                 intent: p.intent.clone(),
                 batch_id,
-                requests,
+                offset: p.offset,
                 reserved: 0,
             });
         }
@@ -188,7 +188,7 @@ async fn submit_all(
     pr: &Arc<ProviderRun>,
     side: &BatchSide,
     jobs: Vec<Job>,
-    taken: &HashSet<(usize, u32)>,
+    taken: &[bool],
     waiting: &mut Vec<Waiting>,
 ) -> Result<()> {
     let (max_n, max_bytes) = limits(pr.spec.kind);
@@ -200,7 +200,11 @@ async fn submit_all(
         if state.stopped() || pr.halted() {
             break;
         }
-        if taken.contains(&(job.item, job.repeat)) {
+        if taken
+            .get(job.repeat as usize * state.items.len() + job.item)
+            .copied()
+            .unwrap_or(false)
+        {
             continue;
         }
         let item = &state.items[job.item];
@@ -312,11 +316,8 @@ async fn submit(
 ) -> Result<()> {
     let intent = intent_id(&pr.spec.id);
     let provider = pr.spec.id.clone();
-    side.log.append(&Event::Intent {
-        provider: provider.clone(),
-        intent: intent.clone(),
-        requests: requests.clone(),
-    })?;
+    let offset = side.log.append_intent(&provider, &intent, &requests)?;
+    drop(requests);
     let created = match side.client.upload(file).await {
         Ok(file_id) => side
             .client
@@ -364,7 +365,7 @@ async fn submit(
     waiting.push(Waiting {
         intent,
         batch_id,
-        requests,
+        offset,
         reserved,
     });
     Ok(())
@@ -437,33 +438,27 @@ async fn collect(
     st: BatchState,
     batch: &serde_json::Value,
 ) -> Result<()> {
-    let by_cid: HashMap<String, &Req> = w
-        .requests
+    // Requests of this batch already journaled (a crash while collecting) are not journaled twice.
+    let requests: Vec<Req> = batch_log::read_requests(&state.run_dir, w.offset)?
+        .into_iter()
+        .filter(|r| r.0 < state.items.len() && r.1 < state.run.repeats.max(1))
+        .filter(|r| !state.recorded[state_slot(state, side, r)].load(Ordering::Relaxed))
+        .collect();
+    let by_cid: HashMap<String, &Req> = requests
         .iter()
         .map(|r| (wire::custom_id(&pr.spec.id, &state.items[r.0].id, r.1), r))
         .collect();
     let bp = price(pr);
     let (mut journaled, mut unsettled) = (0usize, 0usize);
     for file in wire::result_files(batch) {
-        let bytes = match side.client.content(&file).await {
-            Ok(b) => b,
-            Err(e) => {
-                // Not closed: the resume downloads again.
-                eprintln!(
-                    "{}: downloading {file} of batch {}: {e}",
-                    pr.spec.id, w.batch_id
-                );
-                return Ok(());
+        let each = |line: &[u8]| {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return;
             }
-        };
-        for line in bytes
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        {
             let Ok((cid, outcome)) = wire::parse_result_line(side.client.dialect, line) else {
-                continue;
+                return;
             };
-            let Some(r) = by_cid.get(&cid) else { continue };
+            let Some(r) = by_cid.get(&cid) else { return };
             match record(state, pr, &w.batch_id, r, outcome, &bp) {
                 Some(mut rec) => {
                     pr.redactor.record(&mut rec);
@@ -479,10 +474,18 @@ async fn collect(
                 }
                 None => unsettled += 1,
             }
+        };
+        if let Err(e) = side.client.content_lines(&file, each).await {
+            // Not closed: the resume downloads again (what was journaled is not journaled twice).
+            eprintln!(
+                "{}: downloading {file} of batch {}: {e}",
+                pr.spec.id, w.batch_id
+            );
+            return Ok(());
         }
     }
     state.reserved_total.fetch_sub(w.reserved, Ordering::SeqCst);
-    let missing = w.requests.len().saturating_sub(journaled);
+    let missing = requests.len().saturating_sub(journaled);
     state
         .batch_unsettled
         .fetch_add(missing as u64, Ordering::Relaxed);
@@ -493,7 +496,7 @@ async fn collect(
             pr.spec.id,
             w.batch_id,
             st,
-            w.requests.len(),
+            requests.len(),
             state.run_dir.display()
         );
     }

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -150,7 +150,8 @@ async fn upload(
 }
 
 impl Store {
-    fn save(&self, bytes: &[u8]) -> Result<String, String> {
+    /// A new file id and where its content goes (served once [`Store::register`]ed).
+    fn reserve(&self) -> Result<(String, std::path::PathBuf), String> {
         let mut g = self.inner.lock().map_err(|_| "poisoned")?;
         if g.dir.is_none() {
             g.dir = Some(tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?);
@@ -162,8 +163,19 @@ impl Store {
             .as_ref()
             .map(|d| d.path().join(&id))
             .ok_or("no directory")?;
+        Ok((id, path))
+    }
+
+    fn register(&self, id: &str, path: std::path::PathBuf) -> Result<(), String> {
+        let mut g = self.inner.lock().map_err(|_| "poisoned")?;
+        g.files.insert(id.to_string(), path);
+        Ok(())
+    }
+
+    fn save(&self, bytes: &[u8]) -> Result<String, String> {
+        let (id, path) = self.reserve()?;
         std::fs::write(&path, bytes).map_err(|e| format!("writing {id}: {e}"))?;
-        g.files.insert(id.clone(), path);
+        self.register(&id, path)?;
         Ok(id)
     }
 
@@ -303,12 +315,19 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
     let input = st.batches.path(&b.input_file_id).ok_or("input file gone")?;
     // A request's fate also depends on the file it came in: a resubmission (the lines that failed, a smaller file)
     // draws afresh, as a retry does on the interactive endpoint.
-    let bytes = std::fs::read(&input).map_err(|e| e.to_string())?;
-    let attempt = blake3::hash(&bytes).to_hex()[..16].to_string();
-    drop(bytes);
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(&input).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let attempt = h.finalize().to_hex()[..16].to_string();
     let f = std::fs::File::open(&input).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    let mut err = Vec::new();
+    // Written straight to disk: a 50,000-line output file is tens of megabytes.
+    let create = |(id, path): (String, std::path::PathBuf)| {
+        std::fs::File::create(&path)
+            .map(|f| (id, path, std::io::BufWriter::new(f)))
+            .map_err(|e| e.to_string())
+    };
+    let (out_id, out_path, mut out) = create(st.batches.reserve()?)?;
+    let (err_id, err_path, mut err) = create(st.batches.reserve()?)?;
     let (mut completed, mut failed, mut expired) = (0u64, 0u64, 0u64);
     for (n, line) in std::io::BufReader::new(f)
         .lines()
@@ -334,10 +353,13 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
             }
         };
         serde_json::to_writer(&mut *sink, &v).map_err(|e| e.to_string())?;
-        sink.push(b'\n');
+        sink.write_all(b"\n").map_err(|e| e.to_string())?;
     }
-    let output_file_id = st.batches.save(&out)?;
-    let error_file_id = st.batches.save(&err)?;
+    out.flush().map_err(|e| e.to_string())?;
+    err.flush().map_err(|e| e.to_string())?;
+    st.batches.register(&out_id, out_path)?;
+    st.batches.register(&err_id, err_path)?;
+    let (output_file_id, error_file_id) = (out_id, err_id);
     Ok(Done {
         status: if expired > 0 { "expired" } else { "completed" },
         output_file_id,
