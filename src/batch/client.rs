@@ -1,6 +1,7 @@
-//! The HTTP side of the OpenAI-dialect batch API (OpenAI, Azure's v1 surface, the simulator): upload a JSONL file,
-//! create a batch, retrieve and list batches, download result files. Failures are classified like the interactive
-//! client's ([`crate::provider::http_error`], [`crate::provider::transport_error`]).
+//! The HTTP side of the batch APIs evalh drives: OpenAI's (OpenAI, Azure's v1 surface, the simulator: upload a JSONL
+//! file, create a batch of it) and Anthropic's Message Batches (one JSON body of requests); then retrieve and list
+//! batches and read result files line by line. Failures are classified like the interactive client's
+//! ([`crate::provider::http_error`], [`crate::provider::transport_error`]).
 
 use super::Dialect;
 use crate::provider::{batch_headers, http_error, transport_error, ProviderError};
@@ -31,7 +32,7 @@ pub fn dialect_of(kind: ProviderKind) -> Dialect {
 
 impl BatchClient {
     /// The batch client of provider `spec`; `base_override` is the simulator's URL for sim providers. `None` for a
-    /// dialect whose batch API evalh does not drive yet (Anthropic, Gemini).
+    /// dialect whose batch API evalh does not drive yet (Gemini).
     pub fn new(
         spec: &ProviderSpec,
         http: reqwest::Client,
@@ -39,15 +40,20 @@ impl BatchClient {
         timeout: Duration,
     ) -> crate::error::Result<Option<Self>> {
         let dialect = dialect_of(spec.kind);
+        let default = match dialect {
+            Dialect::Anthropic => crate::provider::ANTHROPIC_BASE_URL,
+            _ => crate::provider::openai_default_base_url(spec.kind),
+        };
         let base = base_override
             .or_else(|| spec.base_url.clone())
-            .unwrap_or_else(|| crate::provider::openai_default_base_url(spec.kind).to_string());
+            .unwrap_or_else(|| default.to_string());
         let base = base.trim_end_matches('/').to_string();
         let base = match dialect {
             Dialect::OpenAi => base,
             Dialect::Azure if base.ends_with("/openai/v1") => base,
             Dialect::Azure => format!("{base}/openai/v1"),
-            Dialect::Anthropic | Dialect::Gemini => return Ok(None),
+            Dialect::Anthropic => format!("{}/v1", base.trim_end_matches("/v1")),
+            Dialect::Gemini => return Ok(None),
         };
         Ok(Some(BatchClient {
             http,
@@ -134,17 +140,63 @@ impl BatchClient {
             .await
     }
 
+    /// Submit a batch of JSONL request lines ([`super::request_line`]) tagged with `intent` where the dialect keeps
+    /// metadata (OpenAI, Azure: what a crash before the answer is reconciled by); the batch object. The error says
+    /// whether the batch may exist all the same (no HTTP answer to the call that creates it).
+    pub async fn submit(
+        &self,
+        jsonl: Vec<u8>,
+        intent: &str,
+    ) -> Result<Value, (ProviderError, bool)> {
+        if self.dialect == Dialect::Anthropic {
+            // One JSON body: {"requests": [line, line, ...]}.
+            let mut body = Vec::with_capacity(jsonl.len() + 16);
+            body.extend_from_slice(b"{\"requests\":[");
+            for (i, line) in jsonl
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .enumerate()
+            {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(line);
+            }
+            body.extend_from_slice(b"]}");
+            drop(jsonl);
+            let r = self
+                .request(reqwest::Method::POST, "/messages/batches")
+                .header("content-type", "application/json")
+                .body(body);
+            return self.json(r).await.map_err(|e| {
+                let maybe = e.status.is_none();
+                (e, maybe)
+            });
+        }
+        let file_id = self.upload(jsonl).await.map_err(|e| (e, false))?;
+        self.create(&file_id, intent).await.map_err(|e| {
+            let maybe = e.status.is_none();
+            (e, maybe)
+        })
+    }
+
+    fn batches_path(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Anthropic => "/messages/batches",
+            _ => "/batches",
+        }
+    }
+
     /// The batch object `id`.
     pub async fn retrieve(&self, id: &str) -> Result<Value, ProviderError> {
-        self.json(self.request(reqwest::Method::GET, &format!("/batches/{id}")))
-            .await
+        let path = format!("{}/{id}", self.batches_path());
+        self.json(self.request(reqwest::Method::GET, &path)).await
     }
 
     /// The most recent batches (up to 100), newest first.
     pub async fn list_recent(&self) -> Result<Vec<Value>, ProviderError> {
-        let v = self
-            .json(self.request(reqwest::Method::GET, "/batches?limit=100"))
-            .await?;
+        let path = format!("{}?limit=100", self.batches_path());
+        let v = self.json(self.request(reqwest::Method::GET, &path)).await?;
         Ok(v.get("data")
             .and_then(Value::as_array)
             .cloned()
@@ -157,18 +209,28 @@ impl BatchClient {
             .await
     }
 
-    /// Each line of a result file, as it arrives (a results file of 50,000 answers is never held whole).
+    /// Each line of a result file (a file id of [`result_files`], or Anthropic's absolute `results_url`), as it
+    /// arrives: a results file of 50,000 answers is never held whole.
     pub async fn content_lines(
         &self,
-        file_id: &str,
+        source: &str,
         mut each: impl FnMut(&[u8]),
     ) -> Result<(), ProviderError> {
         use futures_util::StreamExt;
-        let resp = self
-            .request(reqwest::Method::GET, &format!("/files/{file_id}/content"))
-            .send()
-            .await
-            .map_err(|e| transport_error(&e))?;
+        let req = if source.starts_with("http://") || source.starts_with("https://") {
+            // The key goes only to the provider's own host.
+            let origin = |u: &str| u.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+            let mut r = self.http.get(source).timeout(self.timeout);
+            if origin(source) == origin(&self.base) {
+                for (n, v) in &self.headers {
+                    r = r.header(n, v);
+                }
+            }
+            r
+        } else {
+            self.request(reqwest::Method::GET, &format!("/files/{source}/content"))
+        };
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let headers = resp.headers().clone();
@@ -201,9 +263,10 @@ fn malformed(what: &str) -> ProviderError {
     )
 }
 
-/// The result files of a finished batch object (either may be absent; Azure sends `""` for none).
+/// The result files of a finished batch object: OpenAI's output and error file ids (either may be absent; Azure
+/// sends `""` for none), Anthropic's `results_url`.
 pub fn result_files(batch: &Value) -> Vec<String> {
-    ["output_file_id", "error_file_id"]
+    ["output_file_id", "error_file_id", "results_url"]
         .iter()
         .filter_map(|k| batch.get(*k).and_then(Value::as_str))
         .filter(|s| !s.is_empty())

@@ -17,7 +17,7 @@ use crate::batch::{self as wire, BatchClient, BatchState, Outcome};
 use crate::chat::Usage;
 use crate::error::Result;
 use crate::journal::{ErrorInfo, Record};
-use crate::provider::{Completion, OpenAiClient};
+use crate::provider::{AnthropicClient, Completion, OpenAiClient};
 use crate::suite::{Price, ProviderKind};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -28,7 +28,7 @@ use std::time::Duration;
 pub(super) struct BatchSide {
     pub(super) client: BatchClient,
     /// Renders the request bodies exactly as the interactive client does.
-    pub(super) bodies: OpenAiClient,
+    pub(super) bodies: Bodies,
     pub(super) log: Arc<BatchLog>,
     /// This provider's batches an earlier invocation submitted and did not collect.
     pub(super) pending: Vec<Pending>,
@@ -36,6 +36,21 @@ pub(super) struct BatchSide {
     pub(super) detach: bool,
     /// The provider's position in the suite (its journal slots).
     pub(super) provider_index: usize,
+}
+
+/// The interactive client of the provider's dialect, for its request bodies.
+pub(super) enum Bodies {
+    OpenAi(OpenAiClient),
+    Anthropic(AnthropicClient),
+}
+
+impl Bodies {
+    fn body(&self, req: &crate::provider::ChatRequest) -> serde_json::Value {
+        match self {
+            Bodies::OpenAi(c) => c.body(req),
+            Bodies::Anthropic(c) => c.body(req),
+        }
+    }
 }
 
 /// A batch being waited for.
@@ -147,9 +162,14 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
                         })?;
                     }
                     None => {
+                        let why = if side.client.dialect == crate::batch::Dialect::Anthropic {
+                            "cannot be looked up (a message batch carries no metadata to find it by; if it was \
+                             created, those requests are paid twice)"
+                        } else {
+                            "was never created"
+                        };
                         eprintln!(
-                            "{}: the batch of {} request(s) announced before a crash was never created; they are \
-                             submitted again",
+                            "{}: the batch of {} request(s) announced before a crash {why}; they are submitted again",
                             pr.spec.id,
                             batch_log::read_requests(&state.run_dir, p.offset)?.len()
                         );
@@ -318,17 +338,9 @@ async fn submit(
     let provider = pr.spec.id.clone();
     let offset = side.log.append_intent(&provider, &intent, &requests)?;
     drop(requests);
-    let created = match side.client.upload(file).await {
-        Ok(file_id) => side
-            .client
-            .create(&file_id, &intent)
-            .await
-            .map_err(|e| (e, true)),
-        Err(e) => Err((e, false)),
-    };
-    let batch_id = match created {
+    let batch_id = match side.client.submit(file, &intent).await {
         Ok(b) => b.get("id").and_then(|v| v.as_str()).map(str::to_string),
-        Err((e, _)) if e.status.is_none() => {
+        Err((e, true)) => {
             // No answer to the create call: the batch may exist; the resume reconciles.
             fail(
                 state,

@@ -374,8 +374,23 @@ fn batch_sides(
             out.push(None);
             continue;
         };
-        let bodies =
-            crate::provider::OpenAiClient::new(p, sh.http.clone(), sh.timeouts, None, url)?;
+        let bodies = if p.kind == ProviderKind::Anthropic {
+            batch_run::Bodies::Anthropic(crate::provider::AnthropicClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
+        } else {
+            batch_run::Bodies::OpenAi(crate::provider::OpenAiClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
+        };
         out.push(Some(batch_run::BatchSide {
             client,
             bodies,

@@ -49,25 +49,28 @@ struct Index {
 }
 
 #[derive(Clone)]
-struct Batch {
-    id: String,
+pub(super) struct Batch {
+    pub(super) id: String,
     input_file_id: String,
     endpoint: String,
     metadata: Value,
     created: Instant,
-    created_unix: u64,
-    total: u64,
+    pub(super) created_unix: u64,
+    pub(super) total: u64,
     model: String,
-    done: Option<Done>,
+    /// An Anthropic message batch (`/v1/messages/batches`), not an OpenAI one.
+    anthropic: bool,
+    pub(super) done: Option<Done>,
 }
 
 #[derive(Clone)]
-struct Done {
+pub(super) struct Done {
     status: &'static str,
-    output_file_id: String,
+    pub(super) output_file_id: String,
     error_file_id: String,
-    completed: u64,
-    failed: u64,
+    pub(super) completed: u64,
+    pub(super) failed: u64,
+    pub(super) expired: u64,
 }
 
 /// Add the batch routes (OpenAI paths, and Azure's v1 paths) to the router.
@@ -84,7 +87,7 @@ pub(super) fn routes(r: axum::Router<Arc<SimState>>) -> axum::Router<Arc<SimStat
     r
 }
 
-fn now_unix() -> u64 {
+pub(super) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -150,6 +153,44 @@ async fn upload(
 }
 
 impl Store {
+    /// Create an Anthropic message batch of these JSONL request lines (`{custom_id, params}`).
+    pub(super) fn create_anthropic(
+        &self,
+        jsonl: &[u8],
+        model: String,
+        total: u64,
+    ) -> Result<Batch, String> {
+        let file = self.save(jsonl)?;
+        let mut g = self.inner.lock().map_err(|_| "poisoned")?;
+        g.next += 1;
+        let b = Batch {
+            id: format!("msgbatch_sim{:06}", g.next),
+            input_file_id: file,
+            endpoint: String::new(),
+            metadata: Value::Null,
+            created: Instant::now(),
+            created_unix: now_unix(),
+            total,
+            model,
+            anthropic: true,
+            done: None,
+        };
+        g.batches.push(b.clone());
+        Ok(b)
+    }
+
+    /// The ids of the batches of one dialect, newest first.
+    pub(super) fn ids(&self, anthropic: bool) -> Vec<String> {
+        self.inner.lock().map_or(Vec::new(), |g| {
+            g.batches
+                .iter()
+                .rev()
+                .filter(|b| b.anthropic == anthropic)
+                .map(|b| b.id.clone())
+                .collect()
+        })
+    }
+
     /// A new file id and where its content goes (served once [`Store::register`]ed).
     fn reserve(&self) -> Result<(String, std::path::PathBuf), String> {
         let mut g = self.inner.lock().map_err(|_| "poisoned")?;
@@ -179,7 +220,7 @@ impl Store {
         Ok(id)
     }
 
-    fn path(&self, id: &str) -> Option<std::path::PathBuf> {
+    pub(super) fn path(&self, id: &str) -> Option<std::path::PathBuf> {
         self.inner.lock().ok()?.files.get(id).cloned()
     }
 }
@@ -238,6 +279,7 @@ async fn create(State(st): State<Arc<SimState>>, body: axum::body::Bytes) -> Res
         created_unix: now_unix(),
         total,
         model,
+        anthropic: false,
         done: None,
     };
     let v = object(&b, "validating");
@@ -283,12 +325,21 @@ async fn retrieve(State(st): State<Arc<SimState>>, Path(id): Path<String>) -> Re
 
 /// The batch's object now: finished (results written once) when its delay has passed.
 async fn status_of(st: &Arc<SimState>, id: &str) -> Option<Value> {
+    let b = settle(st, id).await?;
+    Some(match &b.done {
+        Some(d) => object(&b, d.status),
+        None => object(&b, "in_progress"),
+    })
+}
+
+/// The batch `id` as it is now: its results are made (once) when its delay has passed.
+pub(super) async fn settle(st: &Arc<SimState>, id: &str) -> Option<Batch> {
     let b = {
         let g = st.batches.inner.lock().ok()?;
         g.batches.iter().find(|b| b.id == id)?.clone()
     };
-    if let Some(d) = &b.done {
-        return Some(object(&b, d.status));
+    if b.done.is_some() {
+        return Some(b);
     }
     let delay = st
         .profiles
@@ -296,7 +347,7 @@ async fn status_of(st: &Arc<SimState>, id: &str) -> Option<Value> {
         .and_then(|p| p.batch)
         .map_or(0.0, |x| x.completion_delay_s);
     if b.created.elapsed().as_secs_f64() < delay {
-        return Some(object(&b, "in_progress"));
+        return Some(b);
     }
     let st2 = st.clone();
     let b2 = b.clone();
@@ -307,7 +358,7 @@ async fn status_of(st: &Arc<SimState>, id: &str) -> Option<Value> {
     let mut g = st.batches.inner.lock().ok()?;
     let slot = g.batches.iter_mut().find(|x| x.id == id)?;
     slot.done.get_or_insert(done);
-    Some(object(slot, slot.done.as_ref()?.status))
+    Some(slot.clone())
 }
 
 /// Run every line of a batch: write its output and error files.
@@ -337,7 +388,12 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (v, fate) = run_line(st, &line, n, &attempt);
+        let (v, fate) = if b.anthropic {
+            super::anthropic::run_line(st, &line, &attempt)
+        } else {
+            run_line(st, &line, n, &attempt)
+        };
+        // Anthropic has one results file for every outcome.
         let sink = match fate {
             Fate::Ok => {
                 completed += 1;
@@ -345,11 +401,19 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
             }
             Fate::Failed => {
                 failed += 1;
-                &mut err
+                if b.anthropic {
+                    &mut out
+                } else {
+                    &mut err
+                }
             }
             Fate::Expired => {
                 expired += 1;
-                &mut err
+                if b.anthropic {
+                    &mut out
+                } else {
+                    &mut err
+                }
             }
         };
         serde_json::to_writer(&mut *sink, &v).map_err(|e| e.to_string())?;
@@ -366,13 +430,36 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
         error_file_id,
         completed,
         failed,
+        expired,
     })
 }
 
-enum Fate {
+pub(super) enum Fate {
+    /// Answered.
     Ok,
+    /// An HTTP error line (a partial failure).
     Failed,
+    /// Not run (the batch expired first).
     Expired,
+}
+
+/// Whether the request of this line fails or expires: a pure function of (seed, model, item, repeat, file).
+pub(super) fn fate(
+    st: &SimState,
+    spec: &crate::suite::SimBatchSpec,
+    model: &str,
+    id: &str,
+    repeat: &str,
+    attempt: &str,
+) -> Fate {
+    let u: f64 = rng_for(st.seed, &["batch", model, id, repeat, attempt]).random();
+    if u < spec.expire_rate {
+        Fate::Expired
+    } else if u < spec.expire_rate + spec.failure_rate {
+        Fate::Failed
+    } else {
+        Fate::Ok
+    }
 }
 
 /// One output (or error) line for one input line, answered like the interactive endpoint.
@@ -409,17 +496,25 @@ fn run_line(st: &SimState, line: &str, n: usize, attempt: &str) -> (Value, Fate)
         None => (None, "0".to_string()),
     };
     let id = item_id.clone().unwrap_or_else(|| format!("unknown:{cid}"));
-    let spec = profile.batch.unwrap_or_default();
-    let u: f64 = rng_for(st.seed, &["batch", &model, &id, &repeat, attempt]).random();
-    if u < spec.expire_rate {
-        return (
-            json!({"id": rid, "custom_id": cid, "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}),
-            Fate::Expired,
-        );
-    }
-    if u < spec.expire_rate + spec.failure_rate {
-        let e = json!({"error": {"message": "The server had an error while processing your request (simulated).", "type": "server_error", "param": null, "code": null}});
-        return http(500, e, Fate::Failed);
+    match fate(
+        st,
+        &profile.batch.unwrap_or_default(),
+        &model,
+        &id,
+        &repeat,
+        attempt,
+    ) {
+        Fate::Expired => {
+            return (
+                json!({"id": rid, "custom_id": cid, "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}),
+                Fate::Expired,
+            )
+        }
+        Fate::Failed => {
+            let e = json!({"error": {"message": "The server had an error while processing your request (simulated).", "type": "server_error", "param": null, "code": null}});
+            return http(500, e, Fate::Failed);
+        }
+        Fate::Ok => {}
     }
     let call = Call {
         req,
@@ -440,7 +535,7 @@ fn cid_key(cid: &str) -> Option<u64> {
 
 impl Store {
     /// The item and repeat of a custom id of a sim provider of `model`.
-    fn lookup(&self, st: &SimState, model: &str, cid: &str) -> Option<(String, u32)> {
+    pub(super) fn lookup(&self, st: &SimState, model: &str, cid: &str) -> Option<(String, u32)> {
         let index = {
             let mut g = self.index.lock().ok()?;
             g.entry(model.to_string())
@@ -496,10 +591,7 @@ async fn list(State(st): State<Arc<SimState>>, uri: Uri) -> Response {
         .unwrap_or(20)
         .clamp(1, 100);
     let after = param("after");
-    let ids: Vec<String> = match st.batches.inner.lock() {
-        Ok(g) => g.batches.iter().rev().map(|b| b.id.clone()).collect(),
-        Err(_) => return bad(500, "poisoned"),
-    };
+    let ids = st.batches.ids(false);
     let start = after
         .and_then(|a| ids.iter().position(|i| *i == a).map(|p| p + 1))
         .unwrap_or(0);

@@ -10,6 +10,7 @@
 //! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
 
 mod answer;
+mod anthropic;
 mod batch;
 
 pub use answer::{answer, Answer, Truth};
@@ -184,7 +185,7 @@ pub fn router(state: Arc<SimState>) -> axum::Router {
         .route("/v1/chat/completions", post(handle))
         .route("/chat/completions", post(handle))
         .route("/openai/v1/chat/completions", post(handle));
-    batch::routes(r).with_state(state)
+    anthropic::routes(batch::routes(r)).with_state(state)
 }
 
 /// Start on 127.0.0.1:`port` (0 = random).
