@@ -16,6 +16,8 @@ pub struct BatchClient {
     base: String,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
+    /// The model (Gemini names it in the create path).
+    model: String,
     /// The dialect of its request lines and results.
     pub dialect: Dialect,
 }
@@ -42,6 +44,7 @@ impl BatchClient {
         let dialect = dialect_of(spec.kind);
         let default = match dialect {
             Dialect::Anthropic => crate::provider::ANTHROPIC_BASE_URL,
+            Dialect::Gemini => crate::provider::GEMINI_BASE_URL,
             _ => crate::provider::openai_default_base_url(spec.kind),
         };
         let base = base_override
@@ -53,13 +56,22 @@ impl BatchClient {
             Dialect::Azure if base.ends_with("/openai/v1") => base,
             Dialect::Azure => format!("{base}/openai/v1"),
             Dialect::Anthropic => format!("{}/v1", base.trim_end_matches("/v1")),
-            Dialect::Gemini => return Ok(None),
+            // As the interactive client: a versioned base is kept, else /v1beta.
+            Dialect::Gemini
+                if ["/v1", "/v1beta", "/v1alpha"]
+                    .iter()
+                    .any(|v| base.ends_with(v)) =>
+            {
+                base
+            }
+            Dialect::Gemini => format!("{base}/v1beta"),
         };
         Ok(Some(BatchClient {
             http,
             base,
             headers: batch_headers(spec)?,
             timeout,
+            model: spec.model.clone(),
             dialect,
         }))
     }
@@ -173,11 +185,50 @@ impl BatchClient {
                 (e, maybe)
             });
         }
+        if self.dialect == Dialect::Gemini {
+            return self.submit_gemini(&jsonl, intent).await;
+        }
         let file_id = self.upload(jsonl).await.map_err(|e| (e, false))?;
         self.create(&file_id, intent).await.map_err(|e| {
             let maybe = e.status.is_none();
             (e, maybe)
         })
+    }
+
+    /// Gemini: the requests inline (`{request, metadata: {key}}`), the intent as the display name; the
+    /// operation, with its `name` also as `id`.
+    async fn submit_gemini(
+        &self,
+        jsonl: &[u8],
+        intent: &str,
+    ) -> Result<Value, (ProviderError, bool)> {
+        let requests: Vec<Value> = jsonl
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+            .map(|l| json!({"request": l["request"], "metadata": {"key": l["key"]}}))
+            .collect();
+        let body = json!({"batch": {"displayName": intent,
+                                    "inputConfig": {"requests": {"requests": requests}}}});
+        let model = if self.model.contains('/') {
+            self.model.clone()
+        } else {
+            format!("models/{}", self.model)
+        };
+        let r = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/{model}:batchGenerateContent"),
+            )
+            .json(&body);
+        let mut op = self.json(r).await.map_err(|e| {
+            let maybe = e.status.is_none();
+            (e, maybe)
+        })?;
+        if let Some(name) = op.get("name").cloned() {
+            op["id"] = name;
+        }
+        Ok(op)
     }
 
     fn batches_path(&self) -> &'static str {
@@ -189,17 +240,34 @@ impl BatchClient {
 
     /// The batch object `id`.
     pub async fn retrieve(&self, id: &str) -> Result<Value, ProviderError> {
-        let path = format!("{}/{id}", self.batches_path());
+        let path = match self.dialect {
+            // The operation's name is `batches/<id>`.
+            Dialect::Gemini => format!("/{id}"),
+            _ => format!("{}/{id}", self.batches_path()),
+        };
         self.json(self.request(reqwest::Method::GET, &path)).await
     }
 
-    /// The most recent batches (up to 100), newest first.
-    pub async fn list_recent(&self) -> Result<Vec<Value>, ProviderError> {
-        let path = format!("{}?limit=100", self.batches_path());
+    /// The most recent batches (up to 100), newest first, as (id, the evalh intent they were created with where
+    /// the dialect keeps one: OpenAI's metadata, Gemini's display name; Anthropic keeps none).
+    pub async fn list_recent(&self) -> Result<Vec<(String, Option<String>)>, ProviderError> {
+        let (path, key) = match self.dialect {
+            Dialect::Gemini => ("/batches?pageSize=100".to_string(), "operations"),
+            _ => (format!("{}?limit=100", self.batches_path()), "data"),
+        };
         let v = self.json(self.request(reqwest::Method::GET, &path)).await?;
-        Ok(v.get("data")
+        let s = |b: &Value, p: &str| b.pointer(p).and_then(Value::as_str).map(str::to_string);
+        Ok(v.get(key)
             .and_then(Value::as_array)
-            .cloned()
+            .map(|bs| {
+                bs.iter()
+                    .filter_map(|b| match self.dialect {
+                        Dialect::Gemini => Some((s(b, "/name")?, s(b, "/metadata/displayName"))),
+                        Dialect::Anthropic => Some((s(b, "/id")?, None)),
+                        _ => Some((s(b, "/id")?, s(b, "/metadata/evalh_intent"))),
+                    })
+                    .collect()
+            })
             .unwrap_or_default())
     }
 

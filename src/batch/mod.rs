@@ -11,8 +11,8 @@
 //!
 //! [`batch_price`] gives the batch rate of a provider from its interactive list price.
 //!
-//! [`BatchClient`] drives the OpenAI-dialect endpoints (OpenAI, Azure, the simulator); the runner
-//! (`crate::runner`) submits, polls and journals batches through it.
+//! [`BatchClient`] drives each dialect's endpoints (OpenAI, Azure, Anthropic, Gemini inline; the simulator speaks
+//! them all); the runner (`crate::runner`) submits, polls and journals batches through it.
 
 mod client;
 mod price;

@@ -17,7 +17,7 @@ use crate::batch::{self as wire, BatchClient, BatchState, Outcome};
 use crate::chat::Usage;
 use crate::error::Result;
 use crate::journal::{ErrorInfo, Record};
-use crate::provider::{AnthropicClient, Completion, OpenAiClient};
+use crate::provider::{AnthropicClient, Completion, GeminiClient, OpenAiClient};
 use crate::suite::{Price, ProviderKind};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -42,6 +42,7 @@ pub(super) struct BatchSide {
 pub(super) enum Bodies {
     OpenAi(OpenAiClient),
     Anthropic(AnthropicClient),
+    Gemini(GeminiClient),
 }
 
 impl Bodies {
@@ -49,6 +50,7 @@ impl Bodies {
         match self {
             Bodies::OpenAi(c) => c.body(req),
             Bodies::Anthropic(c) => c.body(req),
+            Bodies::Gemini(c) => c.body(req),
         }
     }
 }
@@ -63,20 +65,23 @@ struct Waiting {
     reserved: u64,
 }
 
-/// The most requests and bytes of one request file: OpenAI 50,000 and 200 MB, Azure 100,000 and 200 MB.
-/// `EVALH_BATCH_MAX_REQUESTS` lowers the count (to see splitting on a small run).
+/// The most requests and bytes of one request file: OpenAI 50,000 and 200 MB, Azure 100,000 and 200 MB,
+/// Anthropic 100,000 and 256 MB, Gemini's inline requests 20 MB in all. `EVALH_BATCH_MAX_REQUESTS` lowers the count
+/// (to see splitting on a small run).
 fn limits(kind: ProviderKind) -> (usize, usize) {
-    let count = if kind == ProviderKind::Azure {
-        100_000
-    } else {
-        50_000
+    let (count, bytes) = match kind {
+        ProviderKind::Azure => (100_000, 200 << 20),
+        ProviderKind::Anthropic => (100_000, 256 << 20),
+        ProviderKind::Gemini => (100_000, 19 << 20),
+        _ => (50_000, 200 << 20),
     };
     let cap = std::env::var("EVALH_BATCH_MAX_REQUESTS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(count);
-    (count.min(cap), 200 * 1024 * 1024 - 1024)
+    // Room for the envelope around the lines.
+    (count.min(cap), bytes - (64 << 10))
 }
 
 /// The batch price of the provider (its interactive list price halved where the batch API discounts).
@@ -147,12 +152,9 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
             None => {
                 let recent = side.client.list_recent().await.unwrap_or_default();
                 let found = recent
-                    .iter()
-                    .find(|b| {
-                        b.pointer("/metadata/evalh_intent").and_then(|v| v.as_str())
-                            == Some(p.intent.as_str())
-                    })
-                    .and_then(|b| b.get("id").and_then(|v| v.as_str()).map(str::to_string));
+                    .into_iter()
+                    .find(|(_, intent)| intent.as_deref() == Some(p.intent.as_str()))
+                    .map(|(id, _)| id);
                 match &found {
                     Some(id) => {
                         side.log.append(&Event::Submitted {
@@ -462,32 +464,40 @@ async fn collect(
         .collect();
     let bp = price(pr);
     let (mut journaled, mut unsettled) = (0usize, 0usize);
+    let mut each = |cid: String, outcome: Outcome| {
+        let Some(r) = by_cid.get(&cid) else { return };
+        match record(state, pr, &w.batch_id, r, outcome, &bp) {
+            Some(mut rec) => {
+                pr.redactor.record(&mut rec);
+                let micros = (rec.cost_usd * 1e6).round() as u64;
+                state.spent_total.fetch_add(micros, Ordering::SeqCst);
+                pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
+                if rec.error.is_some() {
+                    pr.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                state.journal(&rec, state_slot(state, side, r));
+                pr.bar.inc(1);
+                journaled += 1;
+            }
+            None => unsettled += 1,
+        }
+    };
+    if side.client.dialect == crate::batch::Dialect::Gemini {
+        // Gemini answers inline, in the operation itself (none when the job failed or expired).
+        for (cid, outcome) in wire::parse_gemini_inline(batch).unwrap_or_default() {
+            each(cid, outcome);
+        }
+    }
     for file in wire::result_files(batch) {
-        let each = |line: &[u8]| {
+        let line = |line: &[u8]| {
             if line.iter().all(u8::is_ascii_whitespace) {
                 return;
             }
-            let Ok((cid, outcome)) = wire::parse_result_line(side.client.dialect, line) else {
-                return;
-            };
-            let Some(r) = by_cid.get(&cid) else { return };
-            match record(state, pr, &w.batch_id, r, outcome, &bp) {
-                Some(mut rec) => {
-                    pr.redactor.record(&mut rec);
-                    let micros = (rec.cost_usd * 1e6).round() as u64;
-                    state.spent_total.fetch_add(micros, Ordering::SeqCst);
-                    pr.spent_micros.fetch_add(micros, Ordering::Relaxed);
-                    if rec.error.is_some() {
-                        pr.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    state.journal(&rec, state_slot(state, side, r));
-                    pr.bar.inc(1);
-                    journaled += 1;
-                }
-                None => unsettled += 1,
+            if let Ok((cid, outcome)) = wire::parse_result_line(side.client.dialect, line) {
+                each(cid, outcome);
             }
         };
-        if let Err(e) = side.client.content_lines(&file, each).await {
+        if let Err(e) = side.client.content_lines(&file, line).await {
             // Not closed: the resume downloads again (what was journaled is not journaled twice).
             eprintln!(
                 "{}: downloading {file} of batch {}: {e}",

@@ -382,6 +382,14 @@ fn batch_sides(
                 None,
                 url,
             )?)
+        } else if p.kind == ProviderKind::Gemini {
+            batch_run::Bodies::Gemini(crate::provider::GeminiClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
         } else {
             batch_run::Bodies::OpenAi(crate::provider::OpenAiClient::new(
                 p,

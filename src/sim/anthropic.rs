@@ -4,7 +4,7 @@
 //! (the system prompt as the first message), answered by the same draw as the OpenAI endpoint, and written back as
 //! an Anthropic message; a batch line is answered exactly as `/v1/messages` answers its `params`.
 
-use super::batch::{fate, now_unix, settle, Batch, Fate};
+use super::batch::{fate, now_unix, settle, Batch, Fate, Kind};
 use super::{error_response, read_call, reply, Reply, SimState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -186,10 +186,13 @@ async fn create(State(st): State<Arc<SimState>>, body: axum::body::Bytes) -> Res
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    match st
-        .batches
-        .create_anthropic(&jsonl, model, reqs.len() as u64)
-    {
+    match st.batches.create_other(
+        Kind::Anthropic,
+        &jsonl,
+        model,
+        reqs.len() as u64,
+        Value::Null,
+    ) {
         Ok(b) => axum::Json(object(&b, "")).into_response(),
         Err(e) => error_response(500, "api_error", &e, None),
     }
@@ -248,7 +251,7 @@ async fn retrieve(
 
 async fn list(State(st): State<Arc<SimState>>, headers: HeaderMap) -> Response {
     let mut data = Vec::new();
-    for id in st.batches.ids(true).iter().take(100) {
+    for id in st.batches.ids(Kind::Anthropic).iter().take(100) {
         if let Some(b) = settle(&st, id).await {
             data.push(object(&b, &host(&headers)));
         }

@@ -53,14 +53,22 @@ pub(super) struct Batch {
     pub(super) id: String,
     input_file_id: String,
     endpoint: String,
-    metadata: Value,
+    pub(super) metadata: Value,
     created: Instant,
     pub(super) created_unix: u64,
     pub(super) total: u64,
-    model: String,
-    /// An Anthropic message batch (`/v1/messages/batches`), not an OpenAI one.
-    anthropic: bool,
+    pub(super) model: String,
+    /// Whose batch API it came through.
+    pub(super) kind: Kind,
     pub(super) done: Option<Done>,
+}
+
+/// The batch APIs the sim serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    OpenAi,
+    Anthropic,
+    Gemini,
 }
 
 #[derive(Clone)]
@@ -153,26 +161,33 @@ async fn upload(
 }
 
 impl Store {
-    /// Create an Anthropic message batch of these JSONL request lines (`{custom_id, params}`).
-    pub(super) fn create_anthropic(
+    /// Create an Anthropic or Gemini batch of these JSONL request lines (`{custom_id, params}`, `{key, request}`).
+    pub(super) fn create_other(
         &self,
+        kind: Kind,
         jsonl: &[u8],
         model: String,
         total: u64,
+        metadata: Value,
     ) -> Result<Batch, String> {
         let file = self.save(jsonl)?;
         let mut g = self.inner.lock().map_err(|_| "poisoned")?;
         g.next += 1;
+        let prefix = if kind == Kind::Gemini {
+            "gemsim"
+        } else {
+            "msgbatch_sim"
+        };
         let b = Batch {
-            id: format!("msgbatch_sim{:06}", g.next),
+            id: format!("{prefix}{:06}", g.next),
             input_file_id: file,
             endpoint: String::new(),
-            metadata: Value::Null,
+            metadata,
             created: Instant::now(),
             created_unix: now_unix(),
             total,
             model,
-            anthropic: true,
+            kind,
             done: None,
         };
         g.batches.push(b.clone());
@@ -180,12 +195,12 @@ impl Store {
     }
 
     /// The ids of the batches of one dialect, newest first.
-    pub(super) fn ids(&self, anthropic: bool) -> Vec<String> {
+    pub(super) fn ids(&self, kind: Kind) -> Vec<String> {
         self.inner.lock().map_or(Vec::new(), |g| {
             g.batches
                 .iter()
                 .rev()
-                .filter(|b| b.anthropic == anthropic)
+                .filter(|b| b.kind == kind)
                 .map(|b| b.id.clone())
                 .collect()
         })
@@ -279,7 +294,7 @@ async fn create(State(st): State<Arc<SimState>>, body: axum::body::Bytes) -> Res
         created_unix: now_unix(),
         total,
         model,
-        anthropic: false,
+        kind: Kind::OpenAi,
         done: None,
     };
     let v = object(&b, "validating");
@@ -388,12 +403,13 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (v, fate) = if b.anthropic {
-            super::anthropic::run_line(st, &line, &attempt)
-        } else {
-            run_line(st, &line, n, &attempt)
+        let (v, fate) = match b.kind {
+            Kind::Anthropic => super::anthropic::run_line(st, &line, &attempt),
+            Kind::Gemini => super::gemini::run_line(st, &line, &b.model, &attempt),
+            Kind::OpenAi => run_line(st, &line, n, &attempt),
         };
-        // Anthropic has one results file for every outcome.
+        // Anthropic and Gemini have one results file for every outcome (Gemini runs no expired line).
+        let one = b.kind != Kind::OpenAi;
         let sink = match fate {
             Fate::Ok => {
                 completed += 1;
@@ -401,7 +417,7 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
             }
             Fate::Failed => {
                 failed += 1;
-                if b.anthropic {
+                if one {
                     &mut out
                 } else {
                     &mut err
@@ -409,7 +425,10 @@ fn finish(st: &SimState, b: &Batch) -> Result<Done, String> {
             }
             Fate::Expired => {
                 expired += 1;
-                if b.anthropic {
+                if b.kind == Kind::Gemini {
+                    continue;
+                }
+                if one {
                     &mut out
                 } else {
                     &mut err
@@ -591,7 +610,7 @@ async fn list(State(st): State<Arc<SimState>>, uri: Uri) -> Response {
         .unwrap_or(20)
         .clamp(1, 100);
     let after = param("after");
-    let ids = st.batches.ids(false);
+    let ids = st.batches.ids(Kind::OpenAi);
     let start = after
         .and_then(|a| ids.iter().position(|i| *i == a).map(|p| p + 1))
         .unwrap_or(0);

@@ -8,10 +8,15 @@
 //! log-normal latency through the given p50/p99, and injects faults (429 with Retry-After, 500, 529, malformed JSON,
 //! truncated streams, in-band stream errors, slow first bytes) at configured rates. Every decision is a pure
 //! function of (seed, model, item, repeat[, attempt]), so runs are reproducible.
+//!
+//! It also serves the batch APIs ([`batch`]: OpenAI and Azure's v1 paths) and, for `kind: anthropic` / `kind: gemini`
+//! providers pointed at `evalh sim serve`, those dialects' interactive and batch endpoints ([`anthropic`],
+//! [`gemini`]), each answering exactly as the chat-completions endpoint does for the same request.
 
 mod answer;
 mod anthropic;
 mod batch;
+mod gemini;
 
 pub use answer::{answer, Answer, Truth};
 
@@ -185,7 +190,7 @@ pub fn router(state: Arc<SimState>) -> axum::Router {
         .route("/v1/chat/completions", post(handle))
         .route("/chat/completions", post(handle))
         .route("/openai/v1/chat/completions", post(handle));
-    anthropic::routes(batch::routes(r)).with_state(state)
+    gemini::routes(anthropic::routes(batch::routes(r))).with_state(state)
 }
 
 /// Start on 127.0.0.1:`port` (0 = random).

@@ -138,7 +138,7 @@ fn sim_batch_lines_answer_like_the_interactive_endpoint() {
         let done = client.retrieve(&id).await.expect("retrieve");
         assert_eq!(done["status"], "expired", "some lines did not run: {done}");
         let listed = client.list_recent().await.expect("list");
-        assert_eq!(listed[0]["metadata"]["evalh_intent"], "intent-1");
+        assert_eq!(listed[0].1.as_deref(), Some("intent-1"));
         let (mut ok, mut failed, mut expired) = (0, 0, 0);
         for f in evalh::batch::result_files(&done) {
             let bytes = client.content(&f).await.expect("content");
@@ -547,4 +547,16 @@ fn azure_batches_killed_while_polling_resume_to_the_interactive_results() {
     // Azure's v1 surface at the sim.
     let base = format!("{}/openai/v1", url.trim_end_matches("/v1"));
     kill_while_polling_then_resume(d.path(), &hosted("azure", &base), &[KEY], 60, 4);
+}
+
+#[test]
+fn gemini_batches_killed_while_polling_resume_to_the_interactive_results() {
+    let d = fixture(&[
+        ("sim.yaml", &suite("", "{completion_delay_s: 4}", "")),
+        ("data.jsonl", &tickets(30)),
+    ]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    let base = format!("{}/v1beta", url.trim_end_matches("/v1"));
+    kill_while_polling_then_resume(d.path(), &hosted("gemini", &base), &[KEY], 60, 4);
 }
