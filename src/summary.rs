@@ -163,6 +163,10 @@ pub struct ProviderResult {
     pub latency_ms: Percentiles,
     /// Latencies behind them that come from the response cache (the original request's latency, stored with the entry).
     pub latency_from_cache: usize,
+    /// Answers that came through a provider batch API: priced at the batch rate, no latency (left out of
+    /// `latency_ms`).
+    #[serde(skip_serializing_if = "is_zero_usize")]
+    pub n_batch: usize,
     /// Time-to-first-token percentiles (streaming).
     pub ttft_ms: Percentiles,
     /// Retries made (attempts beyond the first).
@@ -591,6 +595,7 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
         token_discrepancy: discrepancy(&ratios),
         latency_ms: percentiles(&lat),
         latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
+        n_batch: all.iter().filter(|r| r.error.is_none() && r.batch).count(),
         ttft_ms: percentiles(&ttft),
         retries: all
             .iter()
@@ -873,6 +878,10 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
         "pass_hat_k": if n == 0 { 0.0 } else { all_pass as f64 / n as f64 },
         "mean_score_per_repeat": per_rep_mean,
     })
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

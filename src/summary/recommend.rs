@@ -341,6 +341,7 @@ pub(crate) mod fixture {
                 ProviderRole::Baseline
             },
             kind: "sim".into(),
+            n_batch: 0,
             model: format!("sim-{id}"),
             n_requests: 110,
             n_ok: 110,

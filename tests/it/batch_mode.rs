@@ -207,6 +207,7 @@ fn comparable(run_dir: &Path) -> Value {
                 m.retain(|k, _| {
                     !(k.contains("latency")
                         || k.contains("cost")
+                        || k == "n_batch"
                         || ["reasons", "rules", "recommendation"].contains(&k.as_str()))
                 });
                 m.values_mut().for_each(strip);
@@ -559,4 +560,25 @@ fn gemini_batches_killed_while_polling_resume_to_the_interactive_results() {
     let _guard = Killed(child);
     let base = format!("{}/v1beta", url.trim_end_matches("/v1"));
     kill_while_polling_then_resume(d.path(), &hosted("gemini", &base), &[KEY], 60, 4);
+}
+
+#[test]
+fn one_provider_in_batch_mode_the_report_says_the_sides_used_different_modes() {
+    let s = suite("", "{}", "").replace("  - id: cand\n", "  - id: cand\n    batch: true\n");
+    let d = fixture(&[("s.yaml", &s), ("data.jsonl", &tickets(12))]);
+    let out = evalh(d.path(), &["run", "s.yaml", "--no-cache"]);
+    let t = text(&out);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{t}");
+    assert!(
+        t.contains("different modes (batch: cand; interactive: base)"),
+        "{t}"
+    );
+    assert!(t.contains("cand: 24 answer(s) through a batch API"), "{t}");
+    assert!(t.contains("p99 latency not measured: batch"), "{t}");
+    let j = journal(&run_dir(d.path()));
+    assert_eq!(
+        j.values().filter(|v| v.1).count(),
+        24,
+        "only cand's records"
+    );
 }
