@@ -582,3 +582,29 @@ fn one_provider_in_batch_mode_the_report_says_the_sides_used_different_modes() {
         "only cand's records"
     );
 }
+
+#[test]
+fn cached_answers_are_journaled_not_submitted() {
+    let d = fixture(&[
+        ("s.yaml", &suite("", "{}", "")),
+        ("data.jsonl", &tickets(10)),
+    ]);
+    // An interactive run fills the response cache (the same request hashes as a batch run's).
+    let first = evalh(d.path(), &["run", "s.yaml", "--out", "a"]);
+    assert!(
+        matches!(first.status.code(), Some(0 | 1)),
+        "{}",
+        text(&first)
+    );
+    let out = evalh(d.path(), &["run", "s.yaml", "--out", "b", "--batch"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let dir = subdir(&d.path().join("b")).unwrap();
+    assert!(!dir.join("batches.jsonl").exists(), "nothing was submitted");
+    let recs: Vec<Value> = std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 40);
+    assert!(recs.iter().all(|r| r["cached"] == true));
+}
