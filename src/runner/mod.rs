@@ -363,8 +363,10 @@ fn batch_sides(
         let url = (p.kind == ProviderKind::Sim && p.base_url.is_none())
             .then(|| sh.sim_url.map(str::to_string))
             .flatten();
+        // Uploading a 200 MB request file takes longer than one interactive request may.
+        let timeout = sh.timeouts.total.max(std::time::Duration::from_secs(600));
         let Some(client) =
-            crate::batch::BatchClient::new(p, sh.http.clone(), url.clone(), sh.timeouts.total)?
+            crate::batch::BatchClient::new(p, sh.http.clone(), url.clone(), timeout)?
         else {
             eprintln!(
                 "{}: evalh drives no {} batch API yet; its requests are sent interactively",
