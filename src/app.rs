@@ -370,7 +370,7 @@ fn run(a: RunArgs) -> Result<i32> {
     let cache = open_cache(&a.cache)?;
     let (run_dir, _lock) = match run_dir {
         Some(d) => {
-            if a.max_cost.is_some() || a.verdicts.require.is_some() {
+            if a.max_cost.is_some() || a.verdicts.require.is_some() || a.batch {
                 write_resolved(&ls, &d)?; // the new budget (or require) holds for later resumes too
             }
             (d, resume_lock)
@@ -387,6 +387,7 @@ fn run(a: RunArgs) -> Result<i32> {
         max_cost_usd: a.max_cost,
         sim_log: a.sim_log.clone(),
         cache: cache.clone(),
+        detach: a.detach,
     };
     timing("run: load, validate, render check", started);
     let rt = runtime()?;
@@ -485,6 +486,19 @@ fn apply_overrides(a: &RunArgs, ls: &mut LoadedSuite) -> Result<()> {
     if let Some(req) = a.verdicts.require {
         ls.suite.gate.require = req; // recorded like the budget
     }
+    if a.batch {
+        ls.suite.run.mode = suite::RunMode::Batch; // recorded like the budget
+    }
+    let batch =
+        ls.suite.run.mode == suite::RunMode::Batch || ls.suite.providers.iter().any(|p| p.batch);
+    if a.detach && !batch {
+        return Err(InputError::new(
+            "",
+            "--detach needs batch mode: nothing would be left to collect",
+        )
+        .hint("add --batch (or run.mode: batch, or batch: true on a provider), or drop --detach")
+        .into());
+    }
     Ok(())
 }
 
@@ -564,6 +578,17 @@ fn incomplete_reason(
         )
     } else if outcome.interrupted {
         "interrupted".to_string()
+    } else if outcome.batches_waiting > 0 {
+        format!(
+            "{} batch(es) submitted and not collected yet (batch mode)",
+            outcome.batches_waiting
+        )
+    } else if outcome.batch_unsettled > 0 {
+        format!(
+            "the provider batches left {} request(s) unsettled (not run before they expired or were cancelled, or \
+             failed with an error a retry can fix); a resume submits them again",
+            outcome.batch_unsettled
+        )
     } else if !outcome.circuit_open.is_empty() {
         outcome
             .circuit_open

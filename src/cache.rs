@@ -371,6 +371,7 @@ pub fn hit_record(
         est_input_tokens: Some(est_input_tokens),
         attempt_errors: Vec::new(),
         min_concurrency: None,
+        batch: None,
         stream_compare: None,
     }
 }
@@ -403,6 +404,7 @@ mod tests {
             cached: false,
             est_input_tokens: Some(9),
             attempt_errors: Vec::new(),
+            batch: None,
             min_concurrency: None,
             stream_compare: None,
         }

@@ -197,3 +197,20 @@ pub enum ErrorEvidence {
     /// limits whose retries ran out): no evidence about it; the request stays unsettled and `--resume` sends it again.
     Unreachable,
 }
+
+/// The custom id of a request in a provider batch: `e` + 32 hex digits of blake3(provider, item, repeat).
+/// Deterministic (a resume after a crash recomputes it), unique within a batch (two items with the same text still
+/// differ), and within every dialect's limits (Anthropic: `^[a-zA-Z0-9_-]{1,64}$`). Here, on the ground floor,
+/// because both sides of a batch need it: the batch wire (`crate::batch`) and the simulator that answers it.
+pub fn batch_custom_id(provider_id: &str, item_id: &str, repeat: u32) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        provider_id.as_bytes(),
+        item_id.as_bytes(),
+        &repeat.to_le_bytes(),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    format!("e{}", &h.finalize().to_hex()[..32])
+}

@@ -332,6 +332,14 @@ pub struct RunArgs {
     /// Stop sending before spending more than this many USD (overrides run.max_cost_usd).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
+    /// Send every provider's requests through its batch API (half the price, results within hours; sets
+    /// run.mode: batch, recorded in the run directory so a resume keeps it).
+    #[arg(long)]
+    pub batch: bool,
+    /// Batch mode: return right after submitting the batches (exit 3, incomplete); collect them later with
+    /// `evalh run --resume RUN_DIR`.
+    #[arg(long)]
+    pub detach: bool,
     /// Which items and providers (recorded in the run directory, so a resume keeps them).
     #[command(flatten)]
     pub select: SelectArgs,

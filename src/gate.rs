@@ -160,6 +160,8 @@ pub struct LatencyEvidence {
     pub base_n: usize,
     /// Of those, how many came from the response cache.
     pub from_cache: usize,
+    /// Successful answers left out because a provider batch answered them: a batch measures no latency.
+    pub batch: usize,
     /// Candidate − baseline, ms.
     pub increase: Option<f64>,
     /// One-sided lower bound of the increase (paired percentile bootstrap; order-statistic bounds on large samples).
@@ -714,6 +716,20 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
     let judged = guard_judged(spec);
     let q = (l.quantile * 100.0).round();
     let (Some(inc), Some(cq), Some(bq)) = (l.increase, l.cand, l.base) else {
+        if l.batch > 0 {
+            return rule(
+                "p99_latency",
+                RuleStatus::NotMeasured,
+                judged,
+                None,
+                format!(
+                    "p{q} latency not measured: batch ({} answers came through a provider batch API, which measures \
+                     no latency; {} candidate and {} baseline interactive answers)",
+                    l.batch, l.cand_n, l.base_n
+                ),
+                format!("p{q} latency not measured: batch"),
+            );
+        }
         return rule(
             "p99_latency",
             RuleStatus::NotMeasured,

@@ -138,6 +138,10 @@ pub struct Record {
     /// records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_concurrency: Option<u32>,
+    /// The provider batch (its id) that answered this request: the cost is at the batch price, and the latency is
+    /// not measured (a batch answers within hours; `latency_ms` is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl Record {
@@ -646,6 +650,7 @@ mod tests {
             stream_compare: None,
             attempt_errors: vec![],
             min_concurrency: None,
+            batch: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Outcome {
     pub min_concurrency: Option<u32>,
     /// Served from the response cache.
     pub cached: bool,
+    /// Answered through a provider batch: latency not measured.
+    pub batch: bool,
     /// Error, if the request finally failed.
     pub error: Option<Box<ErrorInfo>>,
     /// Attempt history and stream comparison, when there is any.
@@ -85,6 +87,7 @@ impl From<Record> for Outcome {
             attempts: r.attempts,
             min_concurrency: r.min_concurrency,
             cached: r.cached,
+            batch: r.batch.is_some(),
             error: r.error.map(Box::new),
             rare,
         }
@@ -115,6 +118,7 @@ mod tests {
             stream_compare: None,
             attempt_errors: vec![],
             min_concurrency: None,
+            batch: None,
         }
     }
 

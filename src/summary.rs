@@ -163,6 +163,10 @@ pub struct ProviderResult {
     pub latency_ms: Percentiles,
     /// Latencies behind them that come from the response cache (the original request's latency, stored with the entry).
     pub latency_from_cache: usize,
+    /// Answers that came through a provider batch API: priced at the batch rate, no latency (left out of
+    /// `latency_ms`).
+    #[serde(skip_serializing_if = "is_zero_usize")]
+    pub n_batch: usize,
     /// Time-to-first-token percentiles (streaming).
     pub ttft_ms: Percentiles,
     /// Retries made (attempts beyond the first).
@@ -545,7 +549,7 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
     // and an uncached run judge latency on the same answers.
     let mut lat: Vec<f64> = all
         .iter()
-        .filter(|r| r.error.is_none())
+        .filter(|r| r.error.is_none() && !r.batch)
         .map(|r| r.latency_ms)
         .collect();
     lat.sort_by(f64::total_cmp);
@@ -591,6 +595,7 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
         token_discrepancy: discrepancy(&ratios),
         latency_ms: percentiles(&lat),
         latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
+        n_batch: all.iter().filter(|r| r.error.is_none() && r.batch).count(),
         ttft_ms: percentiles(&ttft),
         retries: all
             .iter()
@@ -875,6 +880,10 @@ fn consistency(per_rep: &[ProviderScores]) -> Value {
     })
 }
 
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -905,6 +914,7 @@ mod tests {
             stream_compare: None,
             attempt_errors: errors.to_vec(),
             min_concurrency: None,
+            batch: None,
         }
     }
 

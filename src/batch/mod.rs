@@ -11,14 +11,16 @@
 //!
 //! [`batch_price`] gives the batch rate of a provider from its interactive list price.
 //!
-//! Not here yet (see the branch's report): submitting, polling and journaling batches in the runner, the
-//! simulator's batch endpoints, the journal's record of which price applied.
+//! [`BatchClient`] drives each dialect's endpoints (OpenAI, Azure, Anthropic, Gemini inline; the simulator speaks
+//! them all); the runner (`crate::runner`) submits, polls and journals batches through it.
 
+mod client;
 mod price;
 #[cfg(test)]
 mod tests;
 mod wire;
 
+pub use client::{dialect_of, result_files, BatchClient};
 pub use price::batch_price;
 pub use wire::{
     custom_id, parse_gemini_inline, parse_result_line, request_line, state, BatchState, Dialect,

@@ -48,20 +48,9 @@ pub enum Outcome {
     Unsettled(String),
 }
 
-/// The custom id of a request: `e` + 32 hex digits of blake3(provider, item, repeat). Deterministic (a resume after
-/// a crash recomputes it), unique within a batch (two items with the same text still differ), and within every
-/// dialect's limits (Anthropic: `^[a-zA-Z0-9_-]{1,64}$`).
+/// The custom id of a request (see [`crate::chat::batch_custom_id`]).
 pub fn custom_id(provider_id: &str, item_id: &str, repeat: u32) -> String {
-    let mut h = blake3::Hasher::new();
-    for part in [
-        provider_id.as_bytes(),
-        item_id.as_bytes(),
-        &repeat.to_le_bytes(),
-    ] {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part);
-    }
-    format!("e{}", &h.finalize().to_hex()[..32])
+    crate::chat::batch_custom_id(provider_id, item_id, repeat)
 }
 
 /// One request of a batch input, from the body the interactive client builds for the same request (streaming

@@ -40,6 +40,7 @@ fn ev() -> Evidence {
             cand_n: 200,
             base_n: 200,
             from_cache: 0,
+            batch: 0,
             increase: Some(-100.0),
             lower: None,
             upper: None,

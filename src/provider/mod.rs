@@ -195,3 +195,48 @@ pub fn build(
         )?)),
     }
 }
+
+/// The headers of a provider entry's batch-API requests (`crate::batch`): the key header its client sends (read
+/// from `api_key_env`, marked sensitive) and the suite's `headers:`.
+pub fn batch_headers(
+    spec: &crate::suite::ProviderSpec,
+) -> crate::error::Result<Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>> {
+    use crate::suite::ProviderKind;
+    use reqwest::header::HeaderName;
+    let key = spec
+        .api_key_env
+        .as_ref()
+        .and_then(|env| std::env::var(env).ok())
+        .filter(|k| !k.is_empty());
+    let builtin = match (key, spec.kind) {
+        (None, _) => vec![],
+        (Some(k), ProviderKind::Azure) => {
+            vec![http::secret_header(
+                spec,
+                HeaderName::from_static("api-key"),
+                &k,
+            )?]
+        }
+        (Some(k), ProviderKind::Anthropic) => vec![
+            http::secret_header(spec, HeaderName::from_static("x-api-key"), &k)?,
+            http::secret_header(
+                spec,
+                HeaderName::from_static("anthropic-version"),
+                ANTHROPIC_API_VERSION,
+            )?,
+        ],
+        (Some(k), ProviderKind::Gemini) => {
+            vec![http::secret_header(
+                spec,
+                HeaderName::from_static("x-goog-api-key"),
+                &k,
+            )?]
+        }
+        (Some(k), _) => vec![http::secret_header(
+            spec,
+            reqwest::header::AUTHORIZATION,
+            &format!("Bearer {k}"),
+        )?],
+    };
+    http::request_headers(spec, builtin)
+}

@@ -107,6 +107,7 @@ pub(super) fn render(r: &Results, artifacts: &Artifacts) -> String {
         .providers
         .iter()
         .flat_map(super::terminal::provider_notes)
+        .chain(super::terminal::mode_note(r))
         .collect();
     if !notes.is_empty() {
         let _ = writeln!(s, "\n**Notes**\n");

@@ -123,6 +123,7 @@ pub fn render(r: &Results, opts: Options) -> String {
         .filter_map(|p| p.failure_summary.as_ref().map(|f| format!("{}: {f}", p.id)))
         .collect();
     notes.extend(r.providers.iter().flat_map(provider_notes));
+    notes.extend(mode_note(r));
     if r.providers
         .iter()
         .any(|p| p.gate.as_ref().is_some_and(|g| !g.gated))
@@ -524,6 +525,30 @@ fn push_wrapped(out: &mut String, text: &str, first: &str, rest: &str, st: Style
     }
 }
 
+/// When some providers answered through a batch API and others interactively, the cost ratio compares what each side
+/// actually paid: batch and interactive prices.
+pub(super) fn mode_note(r: &crate::summary::Results) -> Option<String> {
+    let (batch, inter): (Vec<&ProviderResult>, Vec<&ProviderResult>) = r
+        .providers
+        .iter()
+        .filter(|p| p.n_ok > 0)
+        .partition(|p| p.n_batch > 0);
+    if batch.is_empty() || inter.is_empty() {
+        return None;
+    }
+    let ids = |v: &[&ProviderResult]| {
+        v.iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "the providers used different modes (batch: {}; interactive: {}): cost ratios compare what each side paid",
+        ids(&batch),
+        ids(&inter)
+    ))
+}
+
 /// What a reader should know about a provider beyond the table: throttling, retries, skipped items, token-count
 /// discrepancy and stream/non-stream differences.
 pub(super) fn provider_notes(p: &ProviderResult) -> Vec<String> {
@@ -541,6 +566,12 @@ pub(super) fn provider_notes(p: &ProviderResult) -> Vec<String> {
         ));
     } else if p.retries > 0 {
         v.push(format!("{}: {} retries", p.id, p.retries));
+    }
+    if p.n_batch > 0 {
+        v.push(format!(
+            "{}: {} answer(s) through a batch API: priced at the batch rate, latency not measured",
+            p.id, p.n_batch
+        ));
     }
     if p.skipped_context > 0 {
         v.push(format!(

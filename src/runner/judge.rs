@@ -528,5 +528,6 @@ fn cache_record(r: &JudgeRecord) -> Record {
         stream_compare: None,
         attempt_errors: vec![],
         min_concurrency: None,
+        batch: None,
     }
 }

@@ -13,6 +13,8 @@
 //! in [`signals`], the request hash is [`hash`].
 
 mod aimd;
+mod batch_log;
+mod batch_run;
 mod hash;
 mod judge;
 mod pace;
@@ -57,6 +59,8 @@ pub struct RunOptions {
     pub sim_log: Option<std::path::PathBuf>,
     /// The response cache (None = `--no-cache`).
     pub cache: Option<Arc<crate::cache::Cache>>,
+    /// Return once every batch is submitted (`--detach`; batch mode only).
+    pub detach: bool,
 }
 
 /// How the run ended.
@@ -80,6 +84,10 @@ pub struct RunOutcome {
     pub missing: u64,
     /// Providers the circuit breaker stopped sending to, with the reason (see [`Breaker`]).
     pub circuit_open: Vec<(String, String)>,
+    /// Batches submitted and not collected (`--detach`, or a stop while polling).
+    pub batches_waiting: u64,
+    /// Requests a collected batch did not settle (not run: expired, cancelled; or a retryable error line).
+    pub batch_unsettled: u64,
 }
 
 /// What the journal of an earlier invocation already holds: which requests are settled (not to be sent again),
@@ -191,7 +199,12 @@ pub async fn execute(
 
     // Held for the requests only: `execute` returns without it, so the analysis phase does not carry it.
     let tokens = Arc::new(Tokenizer::o200k());
-    let sim = if suite.providers.iter().any(|p| p.kind == ProviderKind::Sim) {
+    // A sim provider with its own `base_url` talks to an `evalh sim serve` elsewhere (one that outlives this process).
+    let sim = if suite
+        .providers
+        .iter()
+        .any(|p| p.kind == ProviderKind::Sim && p.base_url.is_none())
+    {
         let state = crate::sim::SimState::new(
             ls,
             &items,
@@ -245,6 +258,8 @@ pub async fn execute(
         reserved_total: AtomicU64::new(0),
         budget_hit: AtomicBool::new(false),
         sent: AtomicU64::new(0),
+        batches_waiting: AtomicU64::new(0),
+        batch_unsettled: AtomicU64::new(0),
     });
     // Ctrl-C or SIGTERM: stop sending, let in-flight requests finish (the first of each is reported).
     let mut signals = StopSignals::listen();
@@ -263,10 +278,15 @@ pub async fn execute(
     };
 
     let (jobs, resumed) = jobs(&runs, &items, suite.run.repeats, &slots, &before.settled);
+    let mut batch_sides = batch_sides(ls, run_dir, &shared, opts)?;
     let handles: Vec<_> = runs
         .iter()
         .zip(jobs)
-        .map(|(pr, jobs)| tokio::spawn(worker::run(state.clone(), pr.clone(), jobs)))
+        .enumerate()
+        .map(|(i, (pr, jobs))| match batch_sides[i].take() {
+            Some(side) => tokio::spawn(batch_run::run(state.clone(), pr.clone(), jobs, side)),
+            None => tokio::spawn(worker::run(state.clone(), pr.clone(), jobs)),
+        })
         .collect();
     // Off a terminal the bars are hidden: a plain line every ~10 s keeps a CI log alive (see `progress`). Started
     // once the resumed requests are counted, so its rate and ETA are this invocation's.
@@ -318,5 +338,78 @@ pub async fn execute(
         budget_usd: state.budget,
         missing,
         circuit_open,
+        batches_waiting: state.batches_waiting.load(Ordering::Relaxed),
+        batch_unsettled: state.batch_unsettled.load(Ordering::Relaxed),
     })
+}
+
+/// The batch side of each provider that sends through its batch API (`run.mode: batch`, `batch: true`, or batches
+/// an earlier invocation left to collect); None for the interactive ones.
+fn batch_sides(
+    ls: &LoadedSuite,
+    run_dir: &Path,
+    sh: &Shared<'_>,
+    opts: &RunOptions,
+) -> Result<Vec<Option<batch_run::BatchSide>>> {
+    let suite = &ls.suite;
+    let mut pending = batch_run::pending(run_dir)?;
+    let log = Arc::new(batch_log::BatchLog::new(run_dir));
+    let mut out = Vec::new();
+    for (i, p) in suite.providers.iter().enumerate() {
+        let left = pending.remove(&p.id).unwrap_or_default();
+        if !(suite.run.mode == crate::suite::RunMode::Batch || p.batch || !left.is_empty()) {
+            out.push(None);
+            continue;
+        }
+        let url = (p.kind == ProviderKind::Sim && p.base_url.is_none())
+            .then(|| sh.sim_url.map(str::to_string))
+            .flatten();
+        // Uploading a 200 MB request file takes longer than one interactive request may.
+        let timeout = sh.timeouts.total.max(std::time::Duration::from_secs(600));
+        let Some(client) =
+            crate::batch::BatchClient::new(p, sh.http.clone(), url.clone(), timeout)?
+        else {
+            eprintln!(
+                "{}: evalh drives no {} batch API yet; its requests are sent interactively",
+                p.id,
+                p.kind.as_str()
+            );
+            out.push(None);
+            continue;
+        };
+        let bodies = if p.kind == ProviderKind::Anthropic {
+            batch_run::Bodies::Anthropic(crate::provider::AnthropicClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
+        } else if p.kind == ProviderKind::Gemini {
+            batch_run::Bodies::Gemini(crate::provider::GeminiClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
+        } else {
+            batch_run::Bodies::OpenAi(crate::provider::OpenAiClient::new(
+                p,
+                sh.http.clone(),
+                sh.timeouts,
+                None,
+                url,
+            )?)
+        };
+        out.push(Some(batch_run::BatchSide {
+            client,
+            bodies,
+            log: log.clone(),
+            pending: left,
+            detach: opts.detach,
+            provider_index: i,
+        }));
+    }
+    Ok(out)
 }

@@ -155,7 +155,7 @@ impl ProviderRun {
         sh: &Shared<'_>,
         bar: ProgressBar,
     ) -> Result<Self> {
-        let override_url = (p.kind == ProviderKind::Sim)
+        let override_url = (p.kind == ProviderKind::Sim && p.base_url.is_none())
             .then(|| sh.sim_url.map(str::to_string))
             .flatten();
         let client = provider::build(p, sh.http.clone(), sh.timeouts, override_url.clone())?;

@@ -388,6 +388,7 @@ fn success_record(s: Subject<'_>, a: Attempts, c: Completion) -> Record {
         stream_compare: None,
         attempt_errors: a.failures,
         min_concurrency: a.min_concurrency,
+        batch: None,
     }
 }
 
@@ -412,5 +413,6 @@ fn error_record(s: Subject<'_>, a: Attempts, e: ProviderError) -> Record {
         stream_compare: None,
         attempt_errors: a.failures,
         min_concurrency: a.min_concurrency,
+        batch: None,
     }
 }

@@ -49,6 +49,10 @@ pub(super) struct RunState {
     pub(super) budget_hit: AtomicBool,
     /// Requests sent in this invocation (not counting retries).
     pub(super) sent: AtomicU64,
+    /// Batches submitted and not collected when the invocation ends (batch mode).
+    pub(super) batches_waiting: AtomicU64,
+    /// Requests collected batches did not settle (batch mode).
+    pub(super) batch_unsettled: AtomicU64,
 }
 
 impl RunState {

@@ -9,8 +9,15 @@
 //! truncated streams, in-band stream errors, slow first bytes) at configured rates. Every decision is a pure
 //! function of (seed, model, item, repeat[, attempt]), so runs are reproducible — except the optional per-model
 //! rate limits ([`limit`]), which, like a provider's, depend on when requests arrive.
+//!
+//! It also serves the batch APIs ([`batch`]: OpenAI and Azure's v1 paths) and, for `kind: anthropic` / `kind: gemini`
+//! providers pointed at `evalh sim serve`, those dialects' interactive and batch endpoints ([`anthropic`],
+//! [`gemini`]), each answering exactly as the chat-completions endpoint does for the same request.
 
 mod answer;
+mod anthropic;
+mod batch;
+mod gemini;
 mod limit;
 
 pub use answer::{answer, Answer, Truth};
@@ -47,6 +54,11 @@ pub struct SimState {
     counter: std::sync::atomic::AtomicU64,
     /// The rate-limit buckets of each model that has `sim.rate_limit`.
     limits: HashMap<String, Mutex<limit::Limiter>>,
+    /// Repeats of the run and the sim providers of each model: what a batch's custom ids are made of.
+    repeats: u32,
+    providers_of: HashMap<String, Vec<String>>,
+    /// Uploaded files and batches of the batch endpoints.
+    batches: batch::Store,
 }
 
 impl SimState {
@@ -65,6 +77,7 @@ impl SimState {
     ) -> Result<Self> {
         let mut profiles = HashMap::new();
         let mut sim_ids = Vec::new();
+        let mut providers_of: HashMap<String, Vec<String>> = HashMap::new();
         for p in ls
             .suite
             .providers
@@ -73,6 +86,10 @@ impl SimState {
         {
             profiles.insert(p.model.clone(), p.sim.clone().unwrap_or_default());
             sim_ids.push(p.id.as_str());
+            providers_of
+                .entry(p.model.clone())
+                .or_default()
+                .push(p.id.clone());
         }
         let mut by_id = HashMap::new();
         let mut by_prompt = HashMap::new();
@@ -143,6 +160,9 @@ impl SimState {
             started,
             counter: Default::default(),
             limits,
+            repeats: ls.suite.run.repeats,
+            providers_of,
+            batches: Default::default(),
         })
     }
 }
@@ -179,10 +199,11 @@ impl Drop for SimServer {
 
 /// The router (exposed so tests and `evalh sim serve` share it).
 pub fn router(state: Arc<SimState>) -> axum::Router {
-    axum::Router::new()
+    let r = axum::Router::new()
         .route("/v1/chat/completions", post(handle))
         .route("/chat/completions", post(handle))
-        .with_state(state)
+        .route("/openai/v1/chat/completions", post(handle));
+    gemini::routes(anthropic::routes(batch::routes(r))).with_state(state)
 }
 
 /// Start on 127.0.0.1:`port` (0 = random).
@@ -614,6 +635,11 @@ async fn plain_response(model: &str, reply: Reply, fault: Option<&str>, latency:
             None,
         );
     }
+    axum::Json(completion_json(model, reply)).into_response()
+}
+
+/// A chat-completions body (the interactive answer, and each line of a batch's output file).
+fn completion_json(model: &str, reply: Reply) -> Value {
     let Reply {
         text,
         tool_calls,
@@ -624,12 +650,11 @@ async fn plain_response(model: &str, reply: Reply, fault: Option<&str>, latency:
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
     }
-    axum::Json(json!({
+    json!({
         "id": "chatcmpl-sim", "object": "chat.completion", "created": 0, "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage
-    }))
-    .into_response()
+    })
 }
 
 /// A streamed answer: first chunk after ~40% of the latency, the rest spread over the remainder (cut, or with an

@@ -21,8 +21,9 @@ pub use load::{
 pub use model::{
     AuthMode, DatasetFormat, DatasetSpec, Decision, FaultSpec, FewShot, GateSpec, GuardMode,
     GuardsSpec, HumanGateSpec, LatencySpec, OnInconclusive, Pace, Price, PromptSpec, ProviderKind,
-    ProviderRole, ProviderSpec, ProvidersFile, RateLimitHeaders, Reference, Require, RunSpec,
-    ScoringSpec, SimJudgeSpec, SimRateLimit, SimSpec, Suite, TaskKind, ToolsSpec,
+    ProviderRole, ProviderSpec, ProvidersFile, RateLimitHeaders, Reference, Require, RunMode,
+    RunSpec, ScoringSpec, SimBatchSpec, SimJudgeSpec, SimRateLimit, SimSpec, Suite, TaskKind,
+    ToolsSpec,
 };
 pub use preflight::preflight;
 pub use validate::validate;

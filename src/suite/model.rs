@@ -334,6 +334,9 @@ pub struct ProviderSpec {
     /// Simulator behaviour (kind: sim only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<SimSpec>,
+    /// Send this provider's requests through its batch API (as `run.mode: batch` does for every provider).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch: bool,
 }
 
 /// How a provider authenticates, when `api_key_env` does not say it.
@@ -453,6 +456,9 @@ pub struct SimSpec {
     /// every response, 429 with `retry-after` once a limit is crossed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<SimRateLimit>,
+    /// How the simulator's batch endpoints behave (batch mode; see `crate::sim`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<SimBatchSpec>,
 }
 
 /// `sim.rate_limit`: per-minute limits, each a bucket holding one minute's worth that refills continuously.
@@ -481,6 +487,22 @@ pub enum RateLimitHeaders {
     Anthropic,
 }
 
+/// The simulator's batch API: when a batch completes, and which of its requests fail or expire. Each line's fate
+/// is a pure function of (seed, model, item, repeat), like every other decision of the sim.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SimBatchSpec {
+    /// Seconds from creation until a batch is done (`in_progress` before).
+    #[serde(default)]
+    pub completion_delay_s: f64,
+    /// Share of requests answered with an HTTP 500 error line (a partial failure).
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// Share of requests the batch does not run: the batch ends `expired` and these come back `batch_expired`.
+    #[serde(default)]
+    pub expire_rate: f64,
+}
+
 /// The simulator as a judge: its flaws, each a probability per judge call.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -507,6 +529,7 @@ impl Default for SimSpec {
             token_factor: 1.0,
             judge: None,
             rate_limit: None,
+            batch: None,
         }
     }
 }
@@ -790,6 +813,9 @@ pub struct RunSpec {
     /// Whether each provider's sending is paced to the limits its rate-limit headers announce.
     #[serde(default)]
     pub pace: Pace,
+    /// `interactive` (default) or `batch`: every provider through its batch API (`--batch`).
+    #[serde(default, skip_serializing_if = "RunMode::is_interactive")]
+    pub mode: RunMode,
 }
 
 /// `run.pace`: how the runner uses the rate-limit headers of the responses.
@@ -801,6 +827,23 @@ pub enum Pace {
     Headers,
     /// Ignore the headers (only `rpm`/`tpm`, the adaptive concurrency and Retry-After pace the run).
     Off,
+}
+
+/// How requests are sent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// One HTTP request per request, answered within seconds.
+    #[default]
+    Interactive,
+    /// The providers' batch APIs: half the price, answered within hours (see `crate::batch`).
+    Batch,
+}
+
+impl RunMode {
+    fn is_interactive(&self) -> bool {
+        *self == RunMode::Interactive
+    }
 }
 
 fn default_concurrency() -> usize {
@@ -839,6 +882,7 @@ impl Default for RunSpec {
             repeats: default_repeats(),
             max_cost_usd: None,
             pace: Pace::default(),
+            mode: RunMode::Interactive,
         }
     }
 }

@@ -390,11 +390,18 @@ fn latency(
     brec: &[Option<Outcome>],
 ) -> LatencyEvidence {
     const Q: f64 = 0.99;
+    // A batch answers within hours and measures no latency: its answers are left out (the rule says "batch").
     let ok = |o: &Option<Outcome>| {
         o.as_ref()
-            .filter(|o| o.error.is_none())
+            .filter(|o| o.error.is_none() && !o.batch)
             .map(|o| o.latency_ms)
     };
+    let batch = crec
+        .iter()
+        .chain(brec)
+        .flatten()
+        .filter(|o| o.error.is_none() && o.batch)
+        .count();
     let lat = |r: &[Option<Outcome>]| {
         let mut v: Vec<f64> = r.iter().filter_map(ok).collect();
         v.sort_by(f64::total_cmp);
@@ -451,6 +458,7 @@ fn latency(
         cand_n: c.len(),
         base_n: b.len(),
         from_cache,
+        batch,
         increase: cq.zip(bq).map(|(x, y)| x - y),
         lower: lower.and_then(finite),
         upper: upper.and_then(finite),

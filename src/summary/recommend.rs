@@ -303,6 +303,7 @@ pub(crate) mod fixture {
                 cand_n: 110,
                 base_n: 110,
                 from_cache: 0,
+                batch: 0,
                 increase: Some(-822.0),
                 lower: Some(-1135.0),
                 upper: Some(-513.0),
@@ -340,6 +341,7 @@ pub(crate) mod fixture {
                 ProviderRole::Baseline
             },
             kind: "sim".into(),
+            n_batch: 0,
             model: format!("sim-{id}"),
             n_requests: 110,
             n_ok: 110,

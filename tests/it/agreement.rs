@@ -82,6 +82,7 @@ fn record(item: usize, provider: &str, out: Result<&str, ErrorClass>) -> Record 
         stream_compare: None,
         attempt_errors: vec![],
         min_concurrency: None,
+        batch: None,
     }
 }
 

@@ -111,6 +111,7 @@ fn record(item: usize, provider: &str, fate: Fate, rng: &mut ChaCha8Rng) -> Opti
         stream_compare: None,
         attempt_errors: vec![],
         min_concurrency: None,
+        batch: None,
     })
 }
 

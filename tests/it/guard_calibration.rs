@@ -87,6 +87,7 @@ fn records(seed: u64, n: usize, id: &str, model: &str, p: &SimSpec) -> Vec<Recor
                 stream_compare: None,
                 attempt_errors: vec![],
                 min_concurrency: None,
+                batch: None,
             }
         })
         .collect()

@@ -11,6 +11,7 @@ mod agreement;
 mod architecture;
 mod audit;
 mod bad_inputs;
+mod batch_mode;
 mod budget_repeats;
 mod cache;
 mod ci_mode;

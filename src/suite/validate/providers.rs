@@ -262,6 +262,43 @@ impl Checks<'_> {
         }
     }
 
+    /// The simulator's batch options (`sim.batch`): a delay in seconds, two probabilities.
+    fn sim_batch(&mut self, id: &str, sim: &SimSpec) {
+        let Some(b) = &sim.batch else { return };
+        for (key, v, hi, what) in [
+            (
+                "completion_delay_s",
+                b.completion_delay_s,
+                86_400.0,
+                "a number of seconds between 0 and 86400",
+            ),
+            (
+                "failure_rate",
+                b.failure_rate,
+                1.0,
+                "a probability within [0, 1]",
+            ),
+            (
+                "expire_rate",
+                b.expire_rate,
+                1.0,
+                "a probability within [0, 1]",
+            ),
+        ] {
+            self.require(within(v, 0.0, hi), |c| {
+                c.at_provider(
+                    id,
+                    &["sim", "batch", key],
+                    format!(
+                        "provider `{id}`: sim.batch.{key} is {}; it must be {what}",
+                        num(v)
+                    ),
+                )
+                .hint(format!("set sim.batch.{key} to {what}"))
+            });
+        }
+    }
+
     pub(super) fn sim(&mut self, id: &str, sim: &SimSpec) {
         let prob = |key: &'static str, v: f64| (key, v, 0.0, 1.0, "a probability within [0, 1]");
         let mut checks = vec![
@@ -335,6 +372,7 @@ impl Checks<'_> {
                 });
             }
         }
+        self.sim_batch(id, sim);
         let l = sim.latency_ms;
         // The latency is log-normal through p50 and p99; its far tail grows like (p99/p50)^3.7, so the spread is
         // bounded too (a p50 near 0 with a large p99 would draw delays of years).
