@@ -125,17 +125,6 @@ fn an_unreachable_judge_leaves_the_run_incomplete_and_a_wrong_gate_metric_is_ref
         "run: {seed: 5, concurrency: 4, max_retries: 0}",
     );
     let d = fixture(&[("s.yaml", &suite), ("data.jsonl", TICKETS)]);
-    // The plan counts the judge's calls (6 items x 2 orders x 1 candidate) and prices them into the total.
-    let plan = evalh(d.path(), &["plan", "s.yaml", "--no-cache"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
-    let row = text(&plan)
-        .lines()
-        .find(|l| l.starts_with("judge (sim-judge)"))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no judge row: {}", text(&plan)));
-    let cols: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cols[2], "12", "{row}");
-    assert_eq!(cols[4], "1200", "12 calls x max_tokens 100: {row}");
     let o = evalh(d.path(), &["run", "s.yaml", "--no-progress"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let r = results(d.path());
@@ -283,6 +272,17 @@ fn the_budget_covers_the_judge_and_a_resume_finishes_its_calls() {
         "run: {seed: 5, concurrency: 1, max_cost_usd: 0.1}",
     );
     let d = fixture(&[("s.yaml", &suite), ("data.jsonl", TICKETS)]);
+    // The plan counts the judge's calls (6 items x 2 orders x 1 candidate) and prices them into the total.
+    let plan = evalh(d.path(), &["plan", "s.yaml", "--no-cache"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let row = text(&plan)
+        .lines()
+        .find(|l| l.starts_with("judge (sim-judge)"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no judge row: {}", text(&plan)));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[2], "12", "{row}");
+    assert_eq!(cols[4], "1200", "12 calls x max_tokens 100: {row}");
     // The plan counts the judge's calls (6 items x 2 orders x 1 candidate) and prices them into the total.
     let plan = evalh(d.path(), &["plan", "s.yaml", "--no-cache"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
