@@ -26,48 +26,10 @@ fi
 if [[ ! -x "$EVALH_BIN" || "${BUILD:-0}" == 1 ]]; then
   (cd "$ROOT" && cargo build --release --quiet)
 fi
+EVALH_BIN="$(realpath "$EVALH_BIN")"
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (GNU time)" >&2; exit 1; }
 
-python3 - "$N" "$TMP/data.jsonl" <<'EOF'
-import json, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-labels = ["billing", "bug", "feature"]
-words = {
-    "billing": ["charged", "invoice", "refund", "payment", "VAT", "receipt"],
-    "bug": ["crash", "error", "broken", "freeze", "timeout", "blank page"],
-    "feature": ["add", "dark mode", "export", "wish", "support", "integration"],
-}
-with open(path, "w") as f:
-    for i in range(n):
-        label = labels[i % 3]
-        w = words[label]
-        text = " ".join(w[(i * 7 + k * 5) % len(w)] for k in range(8))
-        f.write(json.dumps({"id": f"t{i:06d}", "text": f"Ticket {i}: {text} please help", "label": label}) + "\n")
-EOF
-
-cat > "$TMP/suite.yaml" <<'EOF'
-name: mem100k
-task: classification
-dataset: {path: data.jsonl, id: id, expected: label}
-labels: [billing, bug, feature]
-prompt:
-  system: "Classify the ticket into {{ labels | join(', ') }}. Answer with the label only."
-  user: "{{ text }}"
-providers:
-  - id: base
-    role: baseline
-    kind: sim
-    model: sim-base
-    price: {input_per_mtok: 2.5, output_per_mtok: 10}
-    sim: {quality: 0.93, latency_ms: {p50: 0, p99: 0}}
-  - id: cand
-    kind: sim
-    model: sim-cand
-    price: {input_per_mtok: 0.1, output_per_mtok: 0.4}
-    sim: {quality: 0.9, latency_ms: {p50: 0, p99: 0}}
-gate: {metric: macro_f1, decision: point, bootstrap_iters: 200}
-run: {concurrency: 64, seed: 1}
-EOF
+python3 "$ROOT/bench/gen_sim_tickets.py" "$TMP" --items "$N" --name mem100k
 
 measure() { # label, then the command
   local label="$1"; shift
