@@ -1190,32 +1190,44 @@ fn distribution_chart(out: &mut Drawn, an: &Analysis, legend: &Legend) {
     );
 }
 
-/// Accuracy per field path (extraction).
-fn per_field_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
-    fn field_accuracy(p: &ProviderResult) -> Option<&std::collections::BTreeMap<String, f64>> {
-        p.details.extraction().map(|c| &c.per_field_accuracy)
-    }
-    let fields: Vec<String> = r
+/// Bars per key of a per-provider map (field paths, function names): every key any provider has, in order, and
+/// one series per provider with `value` of its entry (a gap where it has none or the value is not finite).
+fn keyed_series<V>(
+    r: &Results,
+    legend: &Legend,
+    map_of: impl Fn(&ProviderResult) -> Option<&std::collections::BTreeMap<String, V>>,
+    value: impl Fn(&V) -> f64,
+) -> (Vec<String>, Vec<Series>) {
+    let keys: Vec<String> = r
         .providers
         .iter()
-        .filter_map(field_accuracy)
+        .filter_map(&map_of)
         .flat_map(|m| m.keys().cloned())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let series: Vec<Series> = r
+    let series = r
         .providers
         .iter()
         .enumerate()
         .map(|(i, p)| Series {
             label: legend.labels[i].clone(),
             color: legend.colors[i],
-            values: fields
+            values: keys
                 .iter()
-                .map(|f| field_accuracy(p).and_then(|m| finite(*m.get(f)?)))
+                .map(|k| map_of(p).and_then(|m| finite(value(m.get(k)?))))
                 .collect(),
         })
         .collect();
+    (keys, series)
+}
+
+/// Accuracy per field path (extraction).
+fn per_field_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
+    fn field_accuracy(p: &ProviderResult) -> Option<&std::collections::BTreeMap<String, f64>> {
+        p.details.extraction().map(|c| &c.per_field_accuracy)
+    }
+    let (fields, series) = keyed_series(r, legend, field_accuracy, |a| *a);
     if fields.is_empty() {
         return;
     }
@@ -1236,27 +1248,7 @@ fn per_function(
 
 /// Accuracy per function (function calling).
 fn per_function_chart(out: &mut Drawn, r: &Results, legend: &Legend) {
-    let fns: Vec<String> = r
-        .providers
-        .iter()
-        .filter_map(per_function)
-        .flat_map(|m| m.keys().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let series: Vec<Series> = r
-        .providers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Series {
-            label: legend.labels[i].clone(),
-            color: legend.colors[i],
-            values: fns
-                .iter()
-                .map(|f| per_function(p).and_then(|m| finite(m.get(f)?.accuracy)))
-                .collect(),
-        })
-        .collect();
+    let (fns, series) = keyed_series(r, legend, per_function, |f| f.accuracy);
     let fns = with_n(&fns, |f| function_n(&r.providers, f));
     if fns.is_empty() {
         return;
