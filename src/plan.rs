@@ -150,7 +150,7 @@ fn judge_plan(
     prompter: &Prompter,
     tokens: &crate::tokens::Tokenizer,
 ) -> Result<Option<ProviderPlan>> {
-    use crate::suite::{JudgeMode, ProviderRole};
+    use crate::suite::ProviderRole;
     let Some(spec) = &ls.suite.judge else {
         return Ok(None);
     };
@@ -163,42 +163,23 @@ fn judge_plan(
         return Ok(None);
     };
     let templates = crate::judge::Templates::new(&ls.path, &spec.prompt())?;
-    let per_item = match spec.mode {
-        JudgeMode::Rubric => ls.suite.providers.len(),
-        JudgeMode::Pairwise => {
-            2 * ls
-                .suite
-                .providers
-                .iter()
-                .filter(|p| p.role == ProviderRole::Candidate)
-                .count()
-        }
-    } as u64;
-    let max_out = spec
-        .provider
-        .params
-        .get("max_tokens")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(512);
+    let per_item = spec.calls_per_item(&ls.suite.providers) as u64;
+    let max_out = spec.max_output_tokens();
     let mut input_tokens = 0u64;
     for it in items {
-        let input = prompter
-            .messages(it, &baseline.id)?
-            .into_iter()
-            .rev()
-            .find(|m| m.role == crate::chat::Role::User)
-            .map(|m| m.content)
-            .unwrap_or_default();
+        let input = crate::judge::judged_input(prompter, it, &baseline.id)?;
         let reference = crate::judge::reference_text(it);
         let answer = reference
             .clone()
             .unwrap_or_else(|| "x ".repeat(output_estimate(it) as usize));
-        let msgs = match spec.mode {
-            JudgeMode::Rubric => templates.rubric(it, &input, reference.as_deref(), &answer)?,
-            JudgeMode::Pairwise => {
-                templates.pairwise(it, &input, reference.as_deref(), &answer, &answer)?
-            }
-        };
+        let msgs = templates.for_mode(
+            spec.mode,
+            it,
+            &input,
+            reference.as_deref(),
+            &answer,
+            &answer,
+        )?;
         input_tokens += tokens.estimate_tokens(&msgs) * per_item;
     }
     let calls = items.len() as u64 * per_item;

@@ -7,7 +7,7 @@
 
 use crate::dataset::Item;
 use crate::error::InputError;
-use crate::suite::{JudgeMode, LoadedSuite};
+use crate::suite::LoadedSuite;
 
 /// Problems of the judge's prompt with the suite's `items` (the first one renders it), each located at its key.
 pub fn check_prompt(ls: &LoadedSuite, items: &[Item]) -> Vec<InputError> {
@@ -27,12 +27,7 @@ pub fn check_prompt(ls: &LoadedSuite, items: &[Item]) -> Vec<InputError> {
         return Vec::new();
     };
     let r = super::prompt::reference_text(item);
-    let res = match j.mode {
-        JudgeMode::Pairwise => {
-            templates.pairwise(item, "input", r.as_deref(), "answer a", "answer b")
-        }
-        JudgeMode::Rubric => templates.rubric(item, "input", r.as_deref(), "answer"),
-    };
+    let res = templates.for_mode(j.mode, item, "input", r.as_deref(), "answer a", "answer b");
     match res {
         Ok(_) => Vec::new(),
         Err(e) => vec![at(e.to_string()).hint(

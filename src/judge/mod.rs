@@ -16,7 +16,7 @@ mod tally;
 mod verdict;
 
 pub use check::check_prompt;
-pub use prompt::{reference_text, Templates};
+pub use prompt::{judged_input, reference_text, Templates};
 pub use record::{
     read as read_records, JudgeRecord, Key, Order, Writer as RecordWriter, JUDGE_FILE,
 };

@@ -84,6 +84,23 @@ impl Templates {
         })
     }
 
+    /// The prompt of the judge's `mode` with one answer per side: `a` and `b` in pairwise mode, `a` alone in
+    /// rubric mode (checks and estimates that do not need the real calls' orders).
+    pub fn for_mode(
+        &self,
+        mode: crate::suite::JudgeMode,
+        item: &Item,
+        input: &str,
+        reference: Option<&str>,
+        a: &str,
+        b: &str,
+    ) -> Result<Vec<Message>> {
+        match mode {
+            crate::suite::JudgeMode::Pairwise => self.pairwise(item, input, reference, a, b),
+            crate::suite::JudgeMode::Rubric => self.rubric(item, input, reference, a),
+        }
+    }
+
     /// The rubric prompt for `output`.
     pub fn rubric(
         &self,
@@ -99,6 +116,21 @@ impl Templates {
             item => minijinja::Value::from_serialize(item.fields()),
         })
     }
+}
+
+/// What the judge sees as an item's input: the last user message of the prompt the baseline was sent.
+pub fn judged_input(
+    prompter: &crate::prompt::Prompter,
+    item: &Item,
+    baseline: &str,
+) -> Result<String> {
+    Ok(prompter
+        .messages(item, baseline)?
+        .into_iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map(|m| m.content)
+        .unwrap_or_default())
 }
 
 /// The item's reference as judge-prompt text: a string as is, anything else as JSON; None when absent.

@@ -7,7 +7,7 @@
 //! A comparison is planned only from settled answers: an item whose baseline or candidate answer is missing is not
 //! judged (the run is incomplete anyway); a judge that cannot be reached leaves its comparisons unsettled.
 
-use crate::chat::{Message, Role};
+use crate::chat::Message;
 use crate::dataset::Item;
 use crate::error::{Error, Result};
 use crate::journal::{self, ErrorInfo, Record};
@@ -114,13 +114,7 @@ fn plan(
     };
     let mut calls = Vec::new();
     for item in items {
-        let input = prompter
-            .messages(item, &baseline.id)?
-            .into_iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map(|m| m.content)
-            .unwrap_or_default();
+        let input = judge::judged_input(prompter, item, &baseline.id)?;
         let reference = reference_text(item);
         for p in &suite.providers {
             let Some(out) = ok(&p.id, &item.id) else {
@@ -271,13 +265,7 @@ async fn send_all(
             phase.stop.store(true, Ordering::SeqCst);
         })
     };
-    let max_out = phase
-        .spec
-        .provider
-        .params
-        .get("max_tokens")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(512);
+    let max_out = phase.spec.max_output_tokens();
     let total = todo.len() as u64;
     let mut set = tokio::task::JoinSet::new();
     let mut sent = 0u64;

@@ -121,6 +121,30 @@ impl Serialize for JudgeSpec {
 }
 
 impl JudgeSpec {
+    /// Output tokens a judge call may cost at most: its `max_tokens`, else 512 (what the budget reserves per call and
+    /// what `evalh plan` prices).
+    pub fn max_output_tokens(&self) -> u64 {
+        self.provider
+            .params
+            .get("max_tokens")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(512)
+    }
+
+    /// Judge calls per item when every answer succeeds: one per provider in rubric mode, two per candidate in
+    /// pairwise mode (both orders).
+    pub fn calls_per_item(&self, providers: &[ProviderSpec]) -> usize {
+        match self.mode {
+            JudgeMode::Rubric => providers.len(),
+            JudgeMode::Pairwise => {
+                2 * providers
+                    .iter()
+                    .filter(|p| p.role == super::ProviderRole::Candidate)
+                    .count()
+            }
+        }
+    }
+
     /// The prompt in force: the suite's, or the mode's default.
     pub fn prompt(&self) -> JudgePrompt {
         self.prompt
