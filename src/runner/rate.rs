@@ -51,14 +51,6 @@ impl RateGate<DefaultClock> {
     pub(super) fn new(rpm: Option<u32>, tpm: Option<u32>) -> Self {
         Self::with_clock(rpm, tpm, DefaultClock::default())
     }
-
-    /// Wait until one more attempt costing `tokens` tokens may be sent.
-    pub(super) async fn admit(&self, tokens: u64) {
-        let mut stage = Stage::Requests;
-        while let Some(wait) = self.step(&mut stage, tokens) {
-            tokio::time::sleep(wait).await;
-        }
-    }
 }
 
 impl<C: Clock + Clone> RateGate<C> {

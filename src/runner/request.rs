@@ -146,9 +146,12 @@ async fn attempt_loop(
         if pr.halted() {
             return None;
         }
-        pr.rate.admit(est.saturating_add(pr.max_tokens)).await;
-        if pr.halted() {
-            return None;
+        // The user's rpm/tpm caps, waited out like the pacer's schedule: Ctrl-C or an opened breaker ends the wait.
+        let mut stage = super::rate::Stage::Requests;
+        while let Some(wait) = pr.rate.step(&mut stage, est.saturating_add(pr.max_tokens)) {
+            if !pr.sleep_unless_halted(wait).await {
+                return None;
+            }
         }
         let mut ticket = pr.pace.reserve(pr.pace.token_cost(est, pr.max_tokens));
         let mut wait = ticket.wait;

@@ -74,3 +74,42 @@ fn sigint_keeps_work_and_resume_completes() {
         .count();
     assert_eq!(sent_total, 240, "no request sent twice");
 }
+
+/// Ctrl-C while requests wait on a provider's `rpm` cap ends the run at once, not after the queue has trickled
+/// through the cap (each waiting request used to sleep its turn out: ~7 s here, more with more concurrency).
+#[test]
+fn sigint_while_waiting_on_an_rpm_cap_stops_at_once() {
+    let suite = sim_suite("run: {concurrency: 4}\n")
+        .replace("sim: {quality: 1.0}", "sim: {quality: 1.0}\n    rpm: 30");
+    let mut data = String::new();
+    for i in 0..60 {
+        data.push_str(&format!(
+            "{{\"id\": \"i{i}\", \"text\": \"ticket {i}\", \"label\": \"bug\"}}\n"
+        ));
+    }
+    let d = fixture(&[("s.yaml", &suite), ("data.jsonl", &data)]);
+    let child = std::process::Command::new(bin())
+        .args(["run", "s.yaml", "--out", "reports", "--no-cache"])
+        .current_dir(d.path())
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let t0 = std::time::Instant::now();
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("--resume"), "{t}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(4),
+        "stopped after {:?}: {t}",
+        t0.elapsed()
+    );
+}
