@@ -452,11 +452,12 @@ async fn collect(
     st: BatchState,
     batch: &serde_json::Value,
 ) -> Result<()> {
-    // Requests of this batch already journaled (a crash while collecting) are not journaled twice.
+    // Requests of this batch already settled (a crash while collecting) are not journaled twice; one whose earlier
+    // record is an unsettled failure (auth, connection, ...) was resubmitted, and its paid answer is journaled.
     let requests: Vec<Req> = batch_log::read_requests(&state.run_dir, w.offset)?
         .into_iter()
         .filter(|r| r.0 < state.items.len() && r.1 < state.run.repeats.max(1))
-        .filter(|r| !state.recorded[state_slot(state, side, r)].load(Ordering::Relaxed))
+        .filter(|r| !state.settled[state_slot(state, side, r)].load(Ordering::Relaxed))
         .collect();
     let by_cid: HashMap<String, &Req> = requests
         .iter()

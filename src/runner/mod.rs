@@ -250,6 +250,12 @@ pub async fn execute(
         writer: journal::Writer::open(run_dir)?,
         write_error: Mutex::new(None),
         recorded: before.recorded.into_iter().map(AtomicBool::new).collect(),
+        settled: before
+            .settled
+            .iter()
+            .copied()
+            .map(AtomicBool::new)
+            .collect(),
         stop: AtomicBool::new(false),
         interrupted: AtomicBool::new(false),
         cancel,

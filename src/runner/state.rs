@@ -32,6 +32,9 @@ pub(super) struct RunState {
     pub(super) write_error: Mutex<Option<Error>>,
     /// Which requests have a record (from earlier invocations, or written now): the run is incomplete without one.
     pub(super) recorded: Vec<AtomicBool>,
+    /// Which requests are settled (a success, an item error, a reliability failure): what a resume need not send
+    /// again, and what a batch's results must not journal twice. An unsettled failure is recorded but not settled.
+    pub(super) settled: Vec<AtomicBool>,
     /// Nothing more is sent (a stop signal, the budget, a template or journal error).
     pub(super) stop: AtomicBool,
     /// A stop signal arrived.
@@ -102,6 +105,7 @@ impl RunState {
         match self.writer.append(rec) {
             Ok(()) => {
                 self.recorded[slot].store(true, Ordering::Relaxed);
+                self.settled[slot].store(rec.settled(), Ordering::Relaxed);
                 true
             }
             Err(e) => {

@@ -608,3 +608,67 @@ fn cached_answers_are_journaled_not_submitted() {
     assert_eq!(recs.len(), 40);
     assert!(recs.iter().all(|r| r["cached"] == true));
 }
+
+/// A request whose earlier record is an unsettled failure (the provider unreachable) is sent again by a resume in
+/// batch mode, and its paid answer is journaled: the run completes instead of paying for the answers and dropping
+/// them on every resume.
+#[test]
+fn a_resume_in_batch_mode_journals_answers_to_requests_that_had_failed_unsettled() {
+    let d = fixture(&[
+        ("sim.yaml", &suite("", "{}", "")),
+        ("data.jsonl", &tickets(12)),
+    ]);
+    // A port the sim will listen on later: nothing answers there during the first run.
+    let (child, url) = serve(d.path(), "sim.yaml");
+    drop(Killed(child));
+    let s = suite(&url, "{}", "run: {seed: 7, repeats: 1, max_retries: 0}")
+        .replace("run: {seed: 7, repeats: 2}\n", "");
+    std::fs::write(d.path().join("s.yaml"), &s).unwrap();
+    let out = evalh(d.path(), &["run", "s.yaml", "--no-cache", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let dir = run_dir(d.path());
+    let failed = journal(&dir).len();
+    assert!(failed > 0, "the first run records its connection failures");
+
+    let port = url
+        .trim_end_matches("/v1")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut sim = Command::new(bin())
+        .args(["sim", "serve", "sim.yaml", "--port", &port])
+        .current_dir(d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sim serve");
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url line");
+    let _guard = Killed(sim);
+    let out = evalh(
+        d.path(),
+        &[
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--batch",
+            "--no-cache",
+            "--no-progress",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "complete, with verdicts: {t}");
+    assert_eq!(results(&dir)["complete"], true, "{t}");
+    let answered = std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"batch\":\""))
+        .count();
+    assert_eq!(
+        answered, 24,
+        "every request answered through a batch and journaled"
+    );
+}
