@@ -271,7 +271,7 @@ async fn submit_all(
         bytes.push(b'\n');
         if !reqs.is_empty() && (reqs.len() >= max_n || file.len() + bytes.len() > max_bytes) {
             let (f, r) = (std::mem::take(&mut file), std::mem::take(&mut reqs));
-            submit(
+            if !submit(
                 state,
                 pr,
                 side,
@@ -280,12 +280,20 @@ async fn submit_all(
                 std::mem::take(&mut reserved),
                 waiting,
             )
-            .await?;
+            .await?
+            {
+                state.reserved_total.fetch_sub(expected, Ordering::SeqCst);
+                return Ok(());
+            }
         }
         file.extend_from_slice(&bytes);
         reqs.push((job.item, job.repeat, est, hash));
         reserved += expected;
-        state.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    // A signal or an opened breaker sends nothing more; a budget stop still submits what fits within it.
+    if state.interrupted.load(Ordering::SeqCst) || pr.halted() {
+        state.reserved_total.fetch_sub(reserved, Ordering::SeqCst);
+        return Ok(());
     }
     if !reqs.is_empty() {
         submit(state, pr, side, file, reqs, reserved, waiting).await?;
@@ -335,7 +343,8 @@ async fn submit(
     requests: Vec<Req>,
     reserved: u64,
     waiting: &mut Vec<Waiting>,
-) -> Result<()> {
+) -> Result<bool> {
+    let n = requests.len() as u64;
     let intent = intent_id(&pr.spec.id);
     let provider = pr.spec.id.clone();
     let offset = side.log.append_intent(&provider, &intent, &requests)?;
@@ -350,7 +359,7 @@ async fn submit(
                 reserved,
                 &format!("creating a batch: {e}; resume to reconcile"),
             );
-            return Ok(());
+            return Ok(false);
         }
         Err((e, _)) => {
             side.log.append(&Event::Abandoned {
@@ -359,7 +368,7 @@ async fn submit(
                 reason: e.to_string(),
             })?;
             fail(state, pr, reserved, &format!("creating a batch: {e}"));
-            return Ok(());
+            return Ok(false);
         }
     };
     let Some(batch_id) = batch_id else {
@@ -369,7 +378,7 @@ async fn submit(
             reserved,
             "the create call answered no batch id; resume to reconcile",
         );
-        return Ok(());
+        return Ok(false);
     };
     side.log.append(&Event::Submitted {
         provider,
@@ -382,13 +391,14 @@ async fn submit(
         offset,
         reserved,
     });
-    Ok(())
+    state.sent.fetch_add(n, Ordering::Relaxed);
+    Ok(true)
 }
 
-/// Stop this provider's batch submissions (requests not in a batch stay missing) and say why.
+/// Stop this provider's batch submissions (requests not in a batch stay missing) and say why. Batches it submitted
+/// before are still polled and collected.
 fn fail(state: &RunState, pr: &ProviderRun, reserved: u64, why: &str) {
     state.reserved_total.fetch_sub(reserved, Ordering::SeqCst);
-    let _ = pr.open.send(true);
     let mut msg = why.to_string();
     pr.redactor.string(&mut msg);
     eprintln!("\n{}: stopped: {msg}", pr.spec.id);
