@@ -417,13 +417,19 @@ async fn poll(
         (5.0, 60.0)
     };
     let mut wait = first;
+    // Finished batches whose results could not be downloaded: not closed, still waiting for a resume.
+    let mut undownloaded = 0u64;
     while !waiting.is_empty() {
         let mut still = Vec::new();
         for w in waiting {
             match side.client.retrieve(&w.batch_id).await {
                 Ok(b) => match wire::state(side.client.dialect, &b) {
                     Ok(BatchState::InProgress) => still.push(w),
-                    Ok(s) => collect(state, pr, side, &w, s, &b).await?,
+                    Ok(s) => {
+                        if !collect(state, pr, side, &w, s, &b).await? {
+                            undownloaded += 1;
+                        }
+                    }
                     Err(e) => {
                         eprintln!("{}: batch {}: {e}", pr.spec.id, w.batch_id);
                         still.push(w);
@@ -449,11 +455,12 @@ async fn poll(
     }
     state
         .batches_waiting
-        .fetch_add(waiting.len() as u64, Ordering::Relaxed);
+        .fetch_add(waiting.len() as u64 + undownloaded, Ordering::Relaxed);
     Ok(())
 }
 
-/// Download a finished batch's results and journal each by custom id; close the batch in the batch journal.
+/// Download a finished batch's results and journal each by custom id; close the batch in the batch journal. False
+/// when a results file could not be downloaded: the batch stays open for the resume.
 async fn collect(
     state: &RunState,
     pr: &ProviderRun,
@@ -461,7 +468,7 @@ async fn collect(
     w: &Waiting,
     st: BatchState,
     batch: &serde_json::Value,
-) -> Result<()> {
+) -> Result<bool> {
     // Requests of this batch already settled (a crash while collecting) are not journaled twice; one whose earlier
     // record is an unsettled failure (auth, connection, ...) was resubmitted, and its paid answer is journaled.
     let requests: Vec<Req> = batch_log::read_requests(&state.run_dir, w.offset)?
@@ -514,7 +521,7 @@ async fn collect(
                 "{}: downloading {file} of batch {}: {e}",
                 pr.spec.id, w.batch_id
             );
-            return Ok(());
+            return Ok(false);
         }
     }
     state.reserved_total.fetch_sub(w.reserved, Ordering::SeqCst);
@@ -537,7 +544,7 @@ async fn collect(
         provider: pr.spec.id.clone(),
         intent: w.intent.clone(),
     })?;
-    Ok(())
+    Ok(true)
 }
 
 /// The journal record of one result; None when it does not settle the request (not run, or an error a retry could
