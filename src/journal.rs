@@ -222,7 +222,12 @@ impl Writer {
             .read(true)
             .open(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        repair_tail(&mut file, &path)?;
+        repair_tail(
+            &mut file,
+            &path,
+            |tail| serde_json::from_slice::<Record>(tail).is_ok(),
+            "its request is sent again",
+        )?;
         let sync_file = file
             .try_clone()
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
@@ -305,7 +310,16 @@ impl Writer {
 /// a record it only lacks its newline, which is added. Otherwise it is cut off: it cannot be read, its request counts
 /// as not done (so this run sends it again), and left in place it would become an unreadable line in the middle of
 /// the file — which readers report as corruption, not as a torn write — once the next record follows it.
-fn repair_tail(file: &mut std::fs::File, path: &Path) -> Result<()> {
+///
+/// `complete` says whether an unterminated last line still reads as a whole line of the file's kind; `consequence`
+/// ends the note printed when it does not (what the lost line means for the run). The batch journal
+/// (`batches.jsonl`) is repaired the same way.
+pub(crate) fn repair_tail(
+    file: &mut std::fs::File,
+    path: &Path,
+    complete: impl Fn(&[u8]) -> bool,
+    consequence: &str,
+) -> Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |e| Error::io(format!("repairing {}", path.display()), e);
     let len = file.metadata().map_err(io)?.len();
@@ -333,12 +347,12 @@ fn repair_tail(file: &mut std::fs::File, path: &Path) -> Result<()> {
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(tail_start)).map_err(io)?;
     file.read_to_end(&mut tail).map_err(io)?;
-    if serde_json::from_slice::<Record>(&tail).is_ok() {
+    if complete(&tail) {
         return file.write_all(b"\n").map_err(io);
     }
     file.set_len(tail_start).map_err(io)?;
     eprintln!(
-        "note: removed the unfinished last line of {} ({} bytes, a torn write after a crash); its request is sent again",
+        "note: removed the unfinished last line of {} ({} bytes, a torn write after a crash); {consequence}",
         path.display(),
         tail.len()
     );

@@ -110,13 +110,20 @@ impl BatchLog {
             .lock()
             .map_err(|_| Error::Internal("batch journal lock poisoned".into()))?;
         if g.is_none() {
-            *g = Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)
-                    .map_err(io)?,
-            );
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .open(&self.path)
+                .map_err(io)?;
+            // A line torn by a crash would otherwise run into the next event and both be unreadable.
+            crate::journal::repair_tail(
+                &mut f,
+                &self.path,
+                |tail| serde_json::from_slice::<serde_json::Value>(tail).is_ok(),
+                "the batch it named is reconciled by the resume",
+            )?;
+            *g = Some(f);
         }
         let f = g
             .as_mut()
@@ -253,5 +260,28 @@ mod tests {
         assert_eq!(read_requests(d.path(), c).unwrap(), reqs(3));
         assert_eq!(read_requests(d.path(), v[0].offset).unwrap(), reqs(1));
         assert!(pending(&d.path().join("none")).unwrap().is_empty());
+    }
+
+    /// A line torn by a crash is cut off when the next invocation first writes, so the events after it stay
+    /// readable (appended to the fragment, the next intent would be lost and its batch paid for twice).
+    #[test]
+    fn a_torn_last_line_is_repaired_before_the_next_event() {
+        let d = tempfile::tempdir().unwrap();
+        let reqs: Vec<Req> = vec![(0, 0, 10, "h0".into())];
+        BatchLog::new(d.path())
+            .append_intent("p", "a", &reqs)
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.path().join(FILE))
+            .unwrap()
+            .write_all(b"{\"event\":\"submitt")
+            .unwrap();
+        let log = BatchLog::new(d.path());
+        let b = log.append_intent("p", "b", &reqs).unwrap();
+        let p = pending(d.path()).unwrap();
+        let intents: Vec<&str> = p["p"].iter().map(|x| x.intent.as_str()).collect();
+        assert_eq!(intents, ["a", "b"]);
+        assert_eq!(read_requests(d.path(), b).unwrap(), reqs);
     }
 }
