@@ -39,10 +39,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             let limit = (rpm.is_some() || tpm.is_some()).then_some(suite::SimRateLimit {
                 rpm,
                 tpm,
-                headers: match rate_limit_headers {
-                    crate::cli::SimLimitHeaders::Openai => suite::RateLimitHeaders::Openai,
-                    crate::cli::SimLimitHeaders::Anthropic => suite::RateLimitHeaders::Anthropic,
-                },
+                headers: rate_limit_headers,
             });
             sim_serve(&suite, port, log.as_deref(), limit)
         }

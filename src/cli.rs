@@ -527,8 +527,8 @@ pub enum SimCommand {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         tpm: Option<u32>,
         /// Whose rate-limit headers and 429 body to send with --rpm/--tpm.
-        #[arg(long, value_enum, default_value_t = SimLimitHeaders::Openai)]
-        rate_limit_headers: SimLimitHeaders,
+        #[arg(long, value_enum, default_value_t = crate::suite::RateLimitHeaders::Openai)]
+        rate_limit_headers: crate::suite::RateLimitHeaders,
     },
 }
 
@@ -547,13 +547,4 @@ pub enum RougeType {
     /// Summary-level LCS over newline-separated sentences.
     #[value(name = "rougeLsum")]
     RougeLsum,
-}
-
-/// `--rate-limit-headers` of `evalh sim serve`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SimLimitHeaders {
-    /// `x-ratelimit-*` (OpenAI, Azure).
-    Openai,
-    /// `anthropic-ratelimit-*`.
-    Anthropic,
 }

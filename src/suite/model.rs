@@ -476,8 +476,8 @@ pub struct SimRateLimit {
     pub headers: RateLimitHeaders,
 }
 
-/// The rate-limit header sets the simulator can send.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+/// The rate-limit header sets the simulator can send (also `evalh sim serve --rate-limit-headers`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum RateLimitHeaders {
     /// OpenAI and Azure: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as durations (`6ms`).
