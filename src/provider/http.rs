@@ -347,12 +347,7 @@ pub(super) fn retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<D
 /// The wait a provider asked for explicitly: `retry-after-ms`, `retry-after` (seconds or HTTP date), Gemini
 /// `RetryInfo.retryDelay`.
 pub(super) fn explicit_retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
-    let h = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let h = |name: &str| header_str(headers, name);
     if let Some(ms) = h("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         if ms.is_finite() && ms > 0.0 {
             return Some(Duration::from_secs_f64(ms / 1000.0));
@@ -396,12 +391,7 @@ pub(super) fn explicit_retry_after(headers: &HeaderMap, body: Option<&Value>) ->
 /// When the exhausted rate-limit window refills: OpenAI `x-ratelimit-reset-*` durations, Anthropic
 /// `anthropic-ratelimit-*-reset` timestamps (the latest of them).
 fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
-    let h = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let h = |name: &str| header_str(headers, name);
     let reset = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
         .iter()
         .filter_map(|n| h(n).and_then(parse_go_duration))
@@ -416,14 +406,17 @@ fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
         "anthropic-ratelimit-output-tokens-reset",
     ]
     .iter()
-    .filter_map(|n| h(n))
-    .filter_map(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
-    .filter_map(|t| {
-        (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
-            .to_std()
-            .ok()
-    })
+    .filter_map(|n| h(n).and_then(super::limits::until))
+    .filter(|d| !d.is_zero())
     .max()
+}
+
+/// A header's value as trimmed text (None when absent or not visible ASCII).
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// Parse Go-style durations as OpenAI and Gemini send them: `1s`, `6m0s`, `120ms`, `18.642s`, `1h2m3.5s`, `34.4s`.

@@ -30,37 +30,55 @@ pub struct RateLimitInfo {
     pub tokens: Option<LimitWindow>,
 }
 
+const OPENAI_REQUESTS: [&str; 3] = [
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+];
+const OPENAI_TOKENS: [&str; 3] = [
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+];
+const ANTHROPIC_REQUESTS: [&str; 3] = [
+    "anthropic-ratelimit-requests-limit",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-requests-reset",
+];
+const ANTHROPIC_TOKENS: [&str; 3] = [
+    "anthropic-ratelimit-tokens-limit",
+    "anthropic-ratelimit-tokens-remaining",
+    "anthropic-ratelimit-tokens-reset",
+];
+const ANTHROPIC_INPUT: [&str; 3] = [
+    "anthropic-ratelimit-input-tokens-limit",
+    "anthropic-ratelimit-input-tokens-remaining",
+    "anthropic-ratelimit-input-tokens-reset",
+];
+const ANTHROPIC_OUTPUT: [&str; 3] = [
+    "anthropic-ratelimit-output-tokens-limit",
+    "anthropic-ratelimit-output-tokens-remaining",
+    "anthropic-ratelimit-output-tokens-reset",
+];
+
 /// The rate-limit headers of a response, or `None` when it carries no usable set.
 pub fn rate_limit_info(headers: &HeaderMap) -> Option<RateLimitInfo> {
-    let h = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+    // (limit, remaining, reset) header names spelled out: nothing is built per response.
+    let h = |name: &str| super::http::header_str(headers, name);
+    let set = |[limit, remaining, reset]: [&str; 3], parse_reset: fn(&str) -> Option<Duration>| {
+        window(h(limit), h(remaining), h(reset).and_then(parse_reset))
     };
-    let openai = |kind: &str| {
-        window(
-            h(&format!("x-ratelimit-limit-{kind}")),
-            h(&format!("x-ratelimit-remaining-{kind}")),
-            h(&format!("x-ratelimit-reset-{kind}")).and_then(super::http::parse_go_duration),
-        )
-    };
-    let anthropic = |kind: &str| {
-        window(
-            h(&format!("anthropic-ratelimit-{kind}-limit")),
-            h(&format!("anthropic-ratelimit-{kind}-remaining")),
-            h(&format!("anthropic-ratelimit-{kind}-reset")).and_then(until),
-        )
-    };
+    let openai = |names| set(names, super::http::parse_go_duration);
+    let anthropic = |names| set(names, until);
     let tighter = |a: Option<LimitWindow>, b: Option<LimitWindow>| match (a, b) {
         (Some(x), Some(y)) => Some(if y.limit < x.limit { y } else { x }),
         (x, y) => x.or(y),
     };
     let info = RateLimitInfo {
-        requests: openai("requests").or_else(|| anthropic("requests")),
-        tokens: openai("tokens")
-            .or_else(|| anthropic("tokens"))
-            .or_else(|| tighter(anthropic("input-tokens"), anthropic("output-tokens"))),
+        requests: openai(OPENAI_REQUESTS).or_else(|| anthropic(ANTHROPIC_REQUESTS)),
+        tokens: openai(OPENAI_TOKENS)
+            .or_else(|| anthropic(ANTHROPIC_TOKENS))
+            .or_else(|| tighter(anthropic(ANTHROPIC_INPUT), anthropic(ANTHROPIC_OUTPUT))),
     };
     (info.requests.is_some() || info.tokens.is_some()).then_some(info)
 }
@@ -81,7 +99,7 @@ fn window(
 }
 
 /// The time from now until an RFC 3339 timestamp (zero when it is past).
-fn until(v: &str) -> Option<Duration> {
+pub(super) fn until(v: &str) -> Option<Duration> {
     let t = chrono::DateTime::parse_from_rfc3339(v).ok()?;
     Some(
         (t.with_timezone(&chrono::Utc) - chrono::Utc::now())

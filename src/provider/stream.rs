@@ -182,8 +182,12 @@ pub(super) async fn respond<A: Assemble>(
 ) -> Result<Completion, ProviderError> {
     let status = resp.status().as_u16();
     let ok = (200..300).contains(&status);
-    // The rate limits ride on every answer, success or failure (an error's own are read by `http_error`).
-    let limits = super::limits::rate_limit_info(resp.headers());
+    // The rate limits ride on every answer; an error status's are read by `http_error` with its retry hints.
+    let limits = if ok {
+        super::limits::rate_limit_info(resp.headers())
+    } else {
+        None
+    };
     let with_limits = |r: Result<Completion, ProviderError>| match r {
         Ok(c) => Ok(Completion {
             rate_limit: limits,
@@ -201,7 +205,14 @@ pub(super) async fn respond<A: Assemble>(
     let headers = (!ok).then(|| resp.headers().clone());
     let bytes = match super::http::read_body(resp, t).await {
         Ok(b) => b,
-        Err(e) => return with_limits(Err(e)),
+        Err(e) => {
+            let limits =
+                limits.or_else(|| headers.as_ref().and_then(super::limits::rate_limit_info));
+            return Err(ProviderError {
+                rate_limit: e.rate_limit.or(limits.map(Box::new)),
+                ..e
+            });
+        }
     };
     if let Some(headers) = headers {
         return Err(super::http::http_error(status, &headers, &bytes));
