@@ -82,8 +82,9 @@ async fn messages(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let r = reply(&st, &call, profile);
-    axum::Json(message_json(&call.model, r)).into_response()
+    let answer =
+        async { axum::Json(message_json(&call.model, reply(&st, &call, profile))).into_response() };
+    super::limited(&st, &call, profile, answer).await
 }
 
 /// One results line for one `{custom_id, params}` line.

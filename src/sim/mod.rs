@@ -549,7 +549,18 @@ async fn handle(
         Ok(c) => c,
         Err(r) => return *r,
     };
-    // A provider checks its limits before anything else; the limit headers ride on every answer of the model.
+    limited(&st, &call, profile, answer_call(&st, &call, profile)).await
+}
+
+/// `answer` behind the model's rate limits (`sim.rate_limit`), as a provider checks them before anything else: a
+/// 429 with `retry-after` when a bucket is short, and the limit headers on every answer of the model. Every endpoint
+/// that answers a call goes through here (chat completions, Anthropic's messages).
+async fn limited(
+    st: &SimState,
+    call: &Call,
+    profile: &SimSpec,
+    answer: impl std::future::Future<Output = Response>,
+) -> Response {
     let verdict = st.limits.get(&call.model).and_then(|l| {
         let cost = prompt_tokens(&st.tokens, &call.req, profile.token_factor)
             + max_output_tokens(&call.req);
@@ -557,14 +568,14 @@ async fn handle(
     });
     let mut resp = match verdict.as_ref().and_then(|v| Some((v, v.refused?))) {
         Some((v, (which, secs))) => {
-            log(&st, &call, "rate_limited", false, Some((which, secs)));
+            log(st, call, "rate_limited", false, Some((which, secs)));
             let body = v.error_body(&call.model).unwrap_or_default();
             let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
             r.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from(secs));
             r
         }
-        None => answer_call(&st, &call, profile).await,
+        None => answer.await,
     };
     for (n, v) in verdict.into_iter().flat_map(|v| v.headers) {
         resp.headers_mut().insert(n, v);

@@ -247,11 +247,16 @@ fn without_pacing_the_limit_answers_429s_and_every_retry_after_is_honoured() {
     assert!(last_arrival_s(req) >= min_s * 0.98);
 }
 
-/// One raw HTTP POST: status, lower-cased headers, JSON body.
+/// One raw HTTP POST to the chat completions endpoint: status, lower-cased headers, JSON body.
 fn post(addr: &str, body: &str) -> (u16, HashMap<String, String>, Value) {
+    post_to(addr, "/v1/chat/completions", body)
+}
+
+/// One raw HTTP POST to `path`.
+fn post_to(addr: &str, path: &str, body: &str) -> (u16, HashMap<String, String>, Value) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, json) = resp.split_once("\r\n\r\n").unwrap();
@@ -295,9 +300,15 @@ fn sim_serve_limits_every_model_with_the_chosen_headers() {
     let (s3, h3, v3) = post(&addr, &body);
     // The other model has buckets of its own.
     let (s4, h4, _) = post(&addr, &body.replace("m-base", "m-cand"));
+    // Anthropic's Messages endpoint draws on the same buckets.
+    let cand = body.replace("m-base", "m-cand");
+    let (s5, h5, _) = post_to(&addr, "/v1/messages", &cand);
+    let (s6, _, v6) = post_to(&addr, "/v1/messages", &cand);
     child.kill().unwrap();
     let _ = child.wait();
-    assert_eq!((s1, s2, s3, s4), (200, 200, 429, 200));
+    assert_eq!((s1, s2, s3, s4, s5, s6), (200, 200, 429, 200, 200, 429));
+    assert_eq!(h5["anthropic-ratelimit-requests-remaining"], "0");
+    assert_eq!(v6["error"]["type"], "rate_limit_error");
     assert_eq!(h4["anthropic-ratelimit-requests-remaining"], "1");
     assert_eq!(h1["anthropic-ratelimit-requests-limit"], "2");
     assert_eq!(h1["anthropic-ratelimit-requests-remaining"], "1");
