@@ -8,14 +8,13 @@
 //! prompt-cache reads and writes. This client translates the internal request and normalises the answer so the
 //! rest of evalh never sees any of that: [`Usage::input_tokens`] = input + cache reads + cache writes.
 
-use super::http::{request_headers, secret_header, Endpoint};
+use super::http::{request_headers, Endpoint};
 use super::sse::Event;
 use super::stream::{self, inband_error, Assemble};
 use super::{ChatRequest, Completion, Provider, ProviderError, Timeouts};
 use crate::chat::{ErrorClass, Role, ToolCall, Usage};
 use crate::suite::ProviderSpec;
 use futures_util::future::BoxFuture;
-use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -55,17 +54,7 @@ impl AnthropicClient {
         let base = base_url_override
             .or_else(|| spec.base_url.clone())
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let mut builtin = vec![(
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static(API_VERSION),
-        )];
-        if let Some(k) = &key {
-            builtin.push(secret_header(
-                spec,
-                HeaderName::from_static("x-api-key"),
-                k,
-            )?);
-        }
+        let builtin = super::http::builtin_headers(spec, key.as_deref())?;
         Ok(AnthropicClient {
             endpoint: Endpoint::new(
                 spec,

@@ -9,14 +9,13 @@
 //! last one counts; thinking tokens are reported apart from (and billed on top of) `candidatesTokenCount`; and an
 //! error after HTTP 200 arrives as a raw JSON object without `data:` framing (handled by the stream driver).
 
-use super::http::{request_headers, secret_header, Endpoint};
+use super::http::{request_headers, Endpoint};
 use super::sse::Event;
 use super::stream::{self, inband_error, Assemble};
 use super::{ChatRequest, Completion, Provider, ProviderError, Timeouts};
 use crate::chat::{ErrorClass, Role, ToolCall, Usage};
 use crate::suite::ProviderSpec;
 use futures_util::future::BoxFuture;
-use reqwest::header::HeaderName;
 use serde_json::{json, Map, Value};
 
 /// Default API root (the Gemini Developer API, v1beta).
@@ -65,14 +64,7 @@ impl GeminiClient {
         let base = base_url_override
             .or_else(|| spec.base_url.clone())
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let mut builtin = Vec::new();
-        if let Some(k) = &key {
-            builtin.push(secret_header(
-                spec,
-                HeaderName::from_static("x-goog-api-key"),
-                k,
-            )?);
-        }
+        let builtin = super::http::builtin_headers(spec, key.as_deref())?;
         Ok(GeminiClient {
             endpoint: Endpoint::new(
                 spec,

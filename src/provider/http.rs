@@ -122,6 +122,35 @@ fn bad_header(spec: &ProviderSpec, what: &str) -> crate::error::Error {
     ))
 }
 
+/// The headers a provider kind sends before the suite's `headers:`: its key header (when there is a key), and
+/// Anthropic's pinned `anthropic-version`. One choice for the interactive clients and the batch API.
+pub(super) fn builtin_headers(
+    spec: &ProviderSpec,
+    key: Option<&str>,
+) -> crate::error::Result<Vec<(HeaderName, HeaderValue)>> {
+    use crate::suite::ProviderKind;
+    let mut out = Vec::new();
+    if spec.kind == ProviderKind::Anthropic {
+        out.push((
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(super::anthropic::API_VERSION),
+        ));
+    }
+    if let Some(k) = key {
+        out.push(match spec.kind {
+            ProviderKind::Azure => secret_header(spec, HeaderName::from_static("api-key"), k)?,
+            ProviderKind::Anthropic => {
+                secret_header(spec, HeaderName::from_static("x-api-key"), k)?
+            }
+            ProviderKind::Gemini => {
+                secret_header(spec, HeaderName::from_static("x-goog-api-key"), k)?
+            }
+            _ => secret_header(spec, reqwest::header::AUTHORIZATION, &format!("Bearer {k}"))?,
+        });
+    }
+    Ok(out)
+}
+
 /// A credential header (`Authorization`, `api-key`, `x-api-key`, `x-goog-api-key`), marked sensitive.
 pub(super) fn secret_header(
     spec: &ProviderSpec,
@@ -516,6 +545,30 @@ mod tests {
         );
         assert_eq!(parse_go_duration("abc"), None);
         assert_eq!(parse_go_duration("12"), None);
+    }
+
+    /// One choice of key header per kind, for the clients and the batch API alike; Anthropic's version header is
+    /// sent with or without a key (the batch API's copy of this choice had dropped it without one).
+    #[test]
+    fn builtin_headers_per_kind() {
+        let names = |kind: &str, key: Option<&str>| -> Vec<String> {
+            let spec: ProviderSpec =
+                serde_yaml::from_str(&format!("{{id: p, kind: {kind}, model: m}}")).unwrap();
+            builtin_headers(&spec, key)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n.to_string())
+                .collect()
+        };
+        assert_eq!(names("anthropic", None), ["anthropic-version"]);
+        assert_eq!(
+            names("anthropic", Some("k")),
+            ["anthropic-version", "x-api-key"]
+        );
+        assert_eq!(names("azure", Some("k")), ["api-key"]);
+        assert_eq!(names("gemini", Some("k")), ["x-goog-api-key"]);
+        assert_eq!(names("openai", Some("k")), ["authorization"]);
+        assert!(names("openai", None).is_empty());
     }
 
     #[test]

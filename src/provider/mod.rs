@@ -201,42 +201,11 @@ pub fn build(
 pub fn batch_headers(
     spec: &crate::suite::ProviderSpec,
 ) -> crate::error::Result<Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>> {
-    use crate::suite::ProviderKind;
-    use reqwest::header::HeaderName;
     let key = spec
         .api_key_env
         .as_ref()
         .and_then(|env| std::env::var(env).ok())
         .filter(|k| !k.is_empty());
-    let builtin = match (key, spec.kind) {
-        (None, _) => vec![],
-        (Some(k), ProviderKind::Azure) => {
-            vec![http::secret_header(
-                spec,
-                HeaderName::from_static("api-key"),
-                &k,
-            )?]
-        }
-        (Some(k), ProviderKind::Anthropic) => vec![
-            http::secret_header(spec, HeaderName::from_static("x-api-key"), &k)?,
-            http::secret_header(
-                spec,
-                HeaderName::from_static("anthropic-version"),
-                ANTHROPIC_API_VERSION,
-            )?,
-        ],
-        (Some(k), ProviderKind::Gemini) => {
-            vec![http::secret_header(
-                spec,
-                HeaderName::from_static("x-goog-api-key"),
-                &k,
-            )?]
-        }
-        (Some(k), _) => vec![http::secret_header(
-            spec,
-            reqwest::header::AUTHORIZATION,
-            &format!("Bearer {k}"),
-        )?],
-    };
+    let builtin = http::builtin_headers(spec, key.as_deref())?;
     http::request_headers(spec, builtin)
 }

@@ -5,7 +5,7 @@
 //! (usage that excludes reasoning, `content: null` next to tool calls, Azure's deployment URLs and `api-key` header).
 //! The parser here accepts all the recorded variants and normalises usage into [`Usage`].
 
-use super::http::{request_headers, secret_header, Endpoint, Header};
+use super::http::{request_headers, Endpoint, Header};
 use super::{ChatRequest, Completion, Provider, ProviderError, Timeouts};
 use crate::chat::{ErrorClass, ToolCall, Usage};
 use crate::suite::{ProviderKind, ProviderSpec};
@@ -118,22 +118,10 @@ impl OpenAiClient {
         key: Option<String>,
         base_url_override: Option<String>,
     ) -> crate::error::Result<Self> {
-        use reqwest::header::HeaderName;
         let base = base_url_override
             .or_else(|| spec.base_url.clone())
             .unwrap_or_else(|| default_base_url(spec.kind).to_string());
-        let mut builtin = Vec::new();
-        match (&key, spec.kind) {
-            (None, _) => {}
-            (Some(k), ProviderKind::Azure) => {
-                builtin.push(secret_header(spec, HeaderName::from_static("api-key"), k)?)
-            }
-            (Some(k), _) => builtin.push(secret_header(
-                spec,
-                reqwest::header::AUTHORIZATION,
-                &format!("Bearer {k}"),
-            )?),
-        }
+        let builtin = super::http::builtin_headers(spec, key.as_deref())?;
         let url = endpoint(spec, &base);
         Ok(OpenAiClient {
             model_in_body: !url.contains("/openai/deployments/"),
