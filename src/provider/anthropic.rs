@@ -77,6 +77,10 @@ impl AnthropicClient {
 }
 
 impl Provider for AnthropicClient {
+    fn body(&self, req: &ChatRequest) -> Value {
+        Self::body(self, req)
+    }
+
     fn complete<'a>(
         &'a self,
         req: &'a ChatRequest,

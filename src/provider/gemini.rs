@@ -84,6 +84,10 @@ impl GeminiClient {
 }
 
 impl Provider for GeminiClient {
+    fn body(&self, req: &ChatRequest) -> Value {
+        Self::body(self, req)
+    }
+
     fn complete<'a>(
         &'a self,
         req: &'a ChatRequest,

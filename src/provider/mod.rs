@@ -125,6 +125,9 @@ pub trait Provider: Send + Sync {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>>;
+
+    /// The JSON body `complete` sends for `req` (a batch API's request lines carry the same body).
+    fn body(&self, req: &ChatRequest) -> serde_json::Value;
 }
 
 /// Timeouts every client applies.

@@ -206,6 +206,10 @@ impl OpenAiClient {
 }
 
 impl Provider for OpenAiClient {
+    fn body(&self, req: &ChatRequest) -> Value {
+        Self::body(self, req)
+    }
+
     fn complete<'a>(
         &'a self,
         req: &'a ChatRequest,

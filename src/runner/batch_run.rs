@@ -17,7 +17,7 @@ use crate::batch::{self as wire, BatchClient, BatchState, Outcome};
 use crate::chat::Usage;
 use crate::error::Result;
 use crate::journal::{ErrorInfo, Record};
-use crate::provider::{AnthropicClient, Completion, GeminiClient, OpenAiClient};
+use crate::provider::Completion;
 use crate::suite::{Price, ProviderKind};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -27,8 +27,6 @@ use std::time::Duration;
 /// What a provider's batch worker needs besides the run state.
 pub(super) struct BatchSide {
     pub(super) client: BatchClient,
-    /// Renders the request bodies exactly as the interactive client does.
-    pub(super) bodies: Bodies,
     pub(super) log: Arc<BatchLog>,
     /// This provider's batches an earlier invocation submitted and did not collect.
     pub(super) pending: Vec<Pending>,
@@ -36,23 +34,6 @@ pub(super) struct BatchSide {
     pub(super) detach: bool,
     /// The provider's position in the suite (its journal slots).
     pub(super) provider_index: usize,
-}
-
-/// The interactive client of the provider's dialect, for its request bodies.
-pub(super) enum Bodies {
-    OpenAi(OpenAiClient),
-    Anthropic(AnthropicClient),
-    Gemini(GeminiClient),
-}
-
-impl Bodies {
-    fn body(&self, req: &crate::provider::ChatRequest) -> serde_json::Value {
-        match self {
-            Bodies::OpenAi(c) => c.body(req),
-            Bodies::Anthropic(c) => c.body(req),
-            Bodies::Gemini(c) => c.body(req),
-        }
-    }
 }
 
 /// A batch being waited for.
@@ -265,7 +246,7 @@ async fn submit_all(
             side.client.dialect,
             &cid,
             &pr.spec.model,
-            &side.bodies.body(&req),
+            &pr.client.body(&req),
         );
         let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
         bytes.push(b'\n');

@@ -383,34 +383,8 @@ fn batch_sides(
             out.push(None);
             continue;
         };
-        let bodies = if p.kind == ProviderKind::Anthropic {
-            batch_run::Bodies::Anthropic(crate::provider::AnthropicClient::new(
-                p,
-                sh.http.clone(),
-                sh.timeouts,
-                None,
-                url,
-            )?)
-        } else if p.kind == ProviderKind::Gemini {
-            batch_run::Bodies::Gemini(crate::provider::GeminiClient::new(
-                p,
-                sh.http.clone(),
-                sh.timeouts,
-                None,
-                url,
-            )?)
-        } else {
-            batch_run::Bodies::OpenAi(crate::provider::OpenAiClient::new(
-                p,
-                sh.http.clone(),
-                sh.timeouts,
-                None,
-                url,
-            )?)
-        };
         out.push(Some(batch_run::BatchSide {
             client,
-            bodies,
             log: log.clone(),
             pending: left,
             detach: opts.detach,
