@@ -33,14 +33,14 @@ pub fn dialect_of(kind: ProviderKind) -> Dialect {
 }
 
 impl BatchClient {
-    /// The batch client of provider `spec`; `base_override` is the simulator's URL for sim providers. `None` for a
-    /// dialect whose batch API evalh does not drive yet (Gemini).
+    /// The batch client of provider `spec` (every kind has one); `base_override` is the simulator's URL for sim
+    /// providers.
     pub fn new(
         spec: &ProviderSpec,
         http: reqwest::Client,
         base_override: Option<String>,
         timeout: Duration,
-    ) -> crate::error::Result<Option<Self>> {
+    ) -> crate::error::Result<Self> {
         let dialect = dialect_of(spec.kind);
         let default = match dialect {
             Dialect::Anthropic => crate::provider::ANTHROPIC_BASE_URL,
@@ -66,14 +66,14 @@ impl BatchClient {
             }
             Dialect::Gemini => format!("{base}/v1beta"),
         };
-        Ok(Some(BatchClient {
+        Ok(BatchClient {
             http,
             base,
             headers: batch_headers(spec)?,
             timeout,
             model: spec.model.clone(),
             dialect,
-        }))
+        })
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

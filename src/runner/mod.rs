@@ -372,17 +372,7 @@ fn batch_sides(
             .flatten();
         // Uploading a 200 MB request file takes longer than one interactive request may.
         let timeout = sh.timeouts.total.max(std::time::Duration::from_secs(600));
-        let Some(client) =
-            crate::batch::BatchClient::new(p, sh.http.clone(), url.clone(), timeout)?
-        else {
-            eprintln!(
-                "{}: evalh drives no {} batch API yet; its requests are sent interactively",
-                p.id,
-                p.kind.as_str()
-            );
-            out.push(None);
-            continue;
-        };
+        let client = crate::batch::BatchClient::new(p, sh.http.clone(), url, timeout)?;
         out.push(Some(batch_run::BatchSide {
             client,
             log: log.clone(),

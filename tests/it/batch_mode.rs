@@ -110,8 +110,7 @@ fn sim_batch_lines_answer_like_the_interactive_endpoint() {
     let _guard = Killed(child);
     let http = reqwest::Client::new();
     let client = BatchClient::new(&provider(&url), http.clone(), None, Duration::from_secs(30))
-        .expect("client")
-        .expect("openai dialect");
+        .expect("client");
     rt().block_on(async {
         // Item t{i}, repeat i % 2; bodies as evalh's client renders them.
         let body = |i: usize| {
