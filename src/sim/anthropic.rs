@@ -4,7 +4,7 @@
 //! (the system prompt as the first message), answered by the same draw as the OpenAI endpoint, and written back as
 //! an Anthropic message; a batch line is answered exactly as `/v1/messages` answers its `params`.
 
-use super::batch::{fate, now_unix, settle, Batch, Fate, Kind};
+use super::batch::{fate, now_unix, rfc3339, settle, Batch, Fate, Kind};
 use super::{error_response, read_call, reply, Reply, SimState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -198,13 +198,6 @@ async fn create(State(st): State<Arc<SimState>>, body: axum::body::Bytes) -> Res
         Err(e) => error_response(500, "api_error", &e, None),
     }
 }
-
-fn rfc3339(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(unix as i64, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 /// The message batch object; `host` makes the absolute `results_url` once it has ended.
 fn object(b: &Batch, host: &str) -> Value {
     let d = b.done.as_ref();

@@ -95,6 +95,13 @@ pub(super) fn routes(r: axum::Router<Arc<SimState>>) -> axum::Router<Arc<SimStat
     r
 }
 
+/// A Unix time as RFC 3339 in UTC, whole seconds (the batch objects' timestamps).
+pub(super) fn rfc3339(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(unix as i64, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 pub(super) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -5,7 +5,7 @@
 //! OpenAI endpoint. A batch whose `expire_rate` draws any request ends `BATCH_STATE_EXPIRED` with no results (as
 //! Gemini's do); failed requests come back as inline errors (gRPC code 13).
 
-use super::batch::{fate, now_unix, settle, Batch, Fate, Kind};
+use super::batch::{fate, now_unix, rfc3339, settle, Batch, Fate, Kind};
 use super::{error_response, read_call, reply, Reply, SimState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -204,13 +204,6 @@ pub(super) fn run_line(st: &SimState, line: &str, model: &str, attempt: &str) ->
         Fate::Ok,
     )
 }
-
-fn rfc3339(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(unix as i64, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 /// The batch's long-running operation; when it has succeeded, with every result inline.
 fn operation(st: &SimState, b: &Batch) -> Value {
     let name = format!("batches/{}", b.id);
