@@ -233,11 +233,7 @@ async fn submit_all(
             state.journal(&rec, job.slot);
             continue;
         }
-        let expected = ((est as f64 * bp.input_per_mtok
-            + pr.max_tokens as f64 * bp.output_per_mtok)
-            * 1e-6
-            * 1e6)
-            .round() as u64;
+        let expected = (pr.est_cost_at(est, &bp) * 1e6).round() as u64;
         if !state.reserve(expected) {
             break;
         }

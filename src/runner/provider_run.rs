@@ -207,8 +207,12 @@ fn max_output_tokens(p: &ProviderSpec) -> u64 {
 impl ProviderRun {
     /// What a request with `est_input` prompt tokens may cost at most (its `max_tokens` all used), USD.
     pub(super) fn est_cost(&self, est_input: u64) -> f64 {
-        (est_input as f64 * self.price.input_per_mtok
-            + self.max_tokens as f64 * self.price.output_per_mtok)
+        self.est_cost_at(est_input, &self.price)
+    }
+
+    /// [`Self::est_cost`] at another price (a batch API's).
+    pub(super) fn est_cost_at(&self, est_input: u64, price: &crate::suite::Price) -> f64 {
+        (est_input as f64 * price.input_per_mtok + self.max_tokens as f64 * price.output_per_mtok)
             * 1e-6
     }
 }
