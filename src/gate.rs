@@ -742,11 +742,17 @@ fn latency_rule(spec: &GateSpec, ev: &Evidence) -> Rule {
             format!("p{q} latency not measured"),
         );
     };
-    let cache = if l.from_cache > 0 {
-        format!(", {} from the cache's stored latencies", l.from_cache)
-    } else {
-        String::new()
-    };
+    // What the latencies are made of: some stored by the cache; batch answers, which measure none, left out.
+    let mut cache = String::new();
+    if l.from_cache > 0 {
+        cache.push_str(&format!(
+            ", {} from the cache's stored latencies",
+            l.from_cache
+        ));
+    }
+    if l.batch > 0 {
+        cache.push_str(&format!(", {} batch answers left out", l.batch));
+    }
     let ms = |v: Option<f64>| {
         v.map(|x| format!("{} ms", signed(x, 0)))
             .unwrap_or_else(|| "unbounded".into())

@@ -255,6 +255,21 @@ fn latency_without_data_is_not_measured() {
 }
 
 #[test]
+fn latency_judged_on_some_answers_says_which_were_left_out() {
+    let mut e = ev();
+    e.latency.from_cache = 3;
+    e.latency.batch = 40;
+    let g = decide(&GateSpec::default(), &e, true);
+    let r = g.rules.iter().find(|r| r.name == "p99_latency").unwrap();
+    assert!(
+        r.detail
+            .contains("3 from the cache's stored latencies, 40 batch answers left out"),
+        "{}",
+        r.detail
+    );
+}
+
+#[test]
 fn latency_fails_when_its_lower_bound_exceeds_the_allowance() {
     let mut e = ev();
     e.latency.lower = Some(450.0);
