@@ -540,18 +540,10 @@ fn record(
         Outcome::Error(e) => (Completion::default(), Some(ErrorInfo::from(e))),
         Outcome::Unsettled(_) => return None,
     };
-    let usage = match (error.is_some(), c.usage) {
-        (true, _) => Usage::default(),
-        (false, Some(u)) => Usage {
-            estimated: false,
-            ..u
-        },
-        (false, None) => Usage {
-            input_tokens: r.2,
-            output_tokens: pr.tokens.estimate_output_tokens(&c.text, &c.tool_calls),
-            estimated: true,
-            ..Default::default()
-        },
+    let usage = if error.is_some() {
+        Usage::default()
+    } else {
+        super::request::settle_usage(&pr.tokens, &c, r.2)
     };
     Some(Record {
         item_id: state.items[r.0].id.clone(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The usage to record: the provider's, or (when it reported none) local estimates flagged `estimated`.
-fn settle_usage(tokens: &Tokenizer, c: &Completion, est_input: u64) -> Usage {
+pub(super) fn settle_usage(tokens: &Tokenizer, c: &Completion, est_input: u64) -> Usage {
     match c.usage {
         Some(u) => Usage {
             estimated: false,
