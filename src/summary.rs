@@ -369,6 +369,7 @@ fn outcome_table(
         .iter()
         .map(|p| p.price_in_force().unwrap_or_default())
         .collect();
+    let mut interner = crate::outcome::Interner::default();
     for mut r in records {
         let (Some(&p), Some(&i)) = (
             pidx.get(r.provider_id.as_str()),
@@ -383,7 +384,7 @@ fn outcome_table(
         if rep < repeats {
             // The table's position already says which item and provider a record is for; keep only what the
             // analysis reads, so a 100,000-item run stays small in memory.
-            table[p][rep][i] = Some(Outcome::from(r));
+            table[p][rep][i] = Some(Outcome::from_record(r, &mut interner));
         }
     }
     table
@@ -423,10 +424,10 @@ struct RequestCounts {
 }
 
 fn request_counts(all: &[&Outcome], n_requests: usize) -> RequestCounts {
-    let n_ok = all.iter().filter(|r| r.error.is_none()).count();
+    let n_ok = all.iter().filter(|r| r.error().is_none()).count();
     let mut errors_by_class = BTreeMap::new();
     for r in all {
-        if let Some(e) = &r.error {
+        if let Some(e) = &r.error() {
             *errors_by_class
                 .entry(e.class.as_str().to_string())
                 .or_insert(0) += 1;
@@ -442,7 +443,7 @@ fn request_counts(all: &[&Outcome], n_requests: usize) -> RequestCounts {
     }
     for r in all {
         if state_of(Some(r)) == ItemState::Unsettled {
-            if let Some(e) = &r.error {
+            if let Some(e) = &r.error() {
                 *unsettled_by_reason
                     .entry(e.class.as_str().to_string())
                     .or_insert(0) += 1;
@@ -502,15 +503,15 @@ fn metric_intervals(run: &RunInputs<'_>, s0: &ProviderScores) -> BTreeMap<String
 fn token_counts(all: &[&Outcome]) -> (Tokens, Vec<f64>) {
     let mut tokens = Tokens::default();
     let mut ratios = Vec::new();
-    for r in all.iter().filter(|r| r.error.is_none()) {
-        tokens.input += r.usage.input_tokens;
-        tokens.output += r.usage.output_tokens;
-        tokens.cached_input += r.usage.cached_input_tokens;
-        tokens.reasoning += r.usage.reasoning_tokens;
-        if r.usage.estimated {
+    for r in all.iter().filter(|r| r.error().is_none()) {
+        tokens.input += r.usage().input_tokens;
+        tokens.output += r.usage().output_tokens;
+        tokens.cached_input += r.usage().cached_input_tokens;
+        tokens.reasoning += r.usage().reasoning_tokens;
+        if r.usage().estimated {
             tokens.estimated_records += 1;
-        } else if let Some(est) = r.est_input_tokens.filter(|e| *e > 0) {
-            ratios.push(r.usage.input_tokens as f64 / est as f64);
+        } else if let Some(est) = r.est_input_tokens().filter(|e| *e > 0) {
+            ratios.push(r.usage().input_tokens as f64 / est as f64);
         }
     }
     (tokens, ratios)
@@ -549,14 +550,14 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
     // and an uncached run judge latency on the same answers.
     let mut lat: Vec<f64> = all
         .iter()
-        .filter(|r| r.error.is_none() && !r.batch)
+        .filter(|r| r.error().is_none() && !r.batch)
         .map(|r| r.latency_ms)
         .collect();
     lat.sort_by(f64::total_cmp);
     let mut ttft: Vec<f64> = all
         .iter()
         .filter(|r| !r.cached)
-        .filter_map(|r| r.ttft_ms)
+        .filter_map(|r| r.ttft_ms())
         .collect();
     ttft.sort_by(f64::total_cmp);
     let (tokens, ratios) = token_counts(&all);
@@ -594,8 +595,14 @@ fn provider_result(run: &RunInputs<'_>, pi: usize) -> (ProviderResult, ProviderS
         tokens,
         token_discrepancy: discrepancy(&ratios),
         latency_ms: percentiles(&lat),
-        latency_from_cache: all.iter().filter(|r| r.error.is_none() && r.cached).count(),
-        n_batch: all.iter().filter(|r| r.error.is_none() && r.batch).count(),
+        latency_from_cache: all
+            .iter()
+            .filter(|r| r.error().is_none() && r.cached)
+            .count(),
+        n_batch: all
+            .iter()
+            .filter(|r| r.error().is_none() && r.batch)
+            .count(),
         ttft_ms: percentiles(&ttft),
         retries: all
             .iter()
@@ -756,7 +763,7 @@ fn percentiles(sorted: &[f64]) -> Percentiles {
 /// A record the context-window preflight wrote: a context-length error with no attempt made.
 fn is_preflight_skip(r: &Outcome) -> bool {
     r.attempts == 0
-        && r.error
+        && r.error()
             .as_ref()
             .is_some_and(|e| e.class == crate::chat::ErrorClass::ContextLength)
 }
@@ -779,7 +786,7 @@ fn throttle(records: &[&Outcome], configured: usize) -> Throttle {
                 _ => {}
             }
         }
-        if let Some(m) = r.min_concurrency {
+        if let Some(m) = r.min_concurrency() {
             t.min_concurrency = t.min_concurrency.min(m);
         }
     }
@@ -827,7 +834,7 @@ fn stream_equivalence(
     };
     let mut extra = Vec::new();
     for (item, rec) in items.iter().zip(recs) {
-        let Some(r) = rec.as_ref().filter(|r| r.error.is_none()) else {
+        let Some(r) = rec.as_ref().filter(|r| r.error().is_none()) else {
             continue;
         };
         let Some(c) = r.stream_compare() else {
@@ -840,8 +847,8 @@ fn stream_equivalence(
         } else {
             eq.n += 1;
             let text = *r.output_text == *c.output_text;
-            let tools = *r.tool_calls == *c.tool_calls;
-            let usage = r.usage == c.usage;
+            let tools = *r.tool_calls() == *c.tool_calls;
+            let usage = r.usage() == c.usage;
             eq.text_equal += usize::from(text);
             eq.tool_calls_equal += usize::from(tools);
             eq.usage_equal += usize::from(usage);

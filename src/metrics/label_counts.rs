@@ -29,11 +29,11 @@ pub struct LabelIds {
 
 impl LabelIds {
     /// The ids of truth `t[i]` and prediction `p[i]` of every item.
-    pub fn new(t: &[String], p: &[String]) -> Self {
+    pub fn new<S: AsRef<str>>(t: &[S], p: &[S]) -> Self {
         let mut vocab: Vec<&str> = t
             .iter()
             .chain(p)
-            .map(String::as_str)
+            .map(AsRef::as_ref)
             .filter(|l| *l != UNPARSEABLE)
             .collect();
         vocab.sort_unstable();
@@ -45,7 +45,7 @@ impl LabelIds {
             cells: t
                 .iter()
                 .zip(p)
-                .map(|(t, p)| id(t) * (k + 1) + id(p))
+                .map(|(t, p)| id(t.as_ref()) * (k + 1) + id(p.as_ref()))
                 .collect(),
         }
     }
@@ -155,20 +155,18 @@ impl LabelCounts {
 }
 
 /// scikit-learn's report of the pairs, with the label set of the pairs minus the [`UNPARSEABLE`] marker.
-pub fn report_without_marker(t: &[String], p: &[String]) -> ClassificationReport {
+pub fn report_without_marker<S: AsRef<str>>(t: &[S], p: &[S]) -> ClassificationReport {
+    let t: Vec<&str> = t.iter().map(AsRef::as_ref).collect();
+    let p: Vec<&str> = p.iter().map(AsRef::as_ref).collect();
     let mut labels: Vec<&str> = t
         .iter()
-        .chain(p.iter())
-        .map(String::as_str)
+        .chain(&p)
+        .copied()
         .filter(|l| *l != UNPARSEABLE)
         .collect();
     labels.sort_unstable();
     labels.dedup();
-    report(
-        &t.iter().map(String::as_str).collect::<Vec<_>>(),
-        &p.iter().map(String::as_str).collect::<Vec<_>>(),
-        Some(&labels),
-    )
+    report(&t, &p, Some(&labels))
 }
 
 /// A classification metric read off scikit-learn's report.

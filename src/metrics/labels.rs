@@ -158,6 +158,11 @@ impl LabelExtractor {
 
     /// The label `text` maps to, in its canonical spelling; `None` = unparseable.
     pub fn extract(&self, text: &str) -> Option<String> {
+        self.extract_str(text).map(str::to_string)
+    }
+
+    /// [`LabelExtractor::extract`], borrowed from the label list.
+    pub fn extract_str(&self, text: &str) -> Option<&str> {
         let idx = match &self.mode {
             Mode::Exact => self.labels.iter().position(|l| l == text),
             Mode::Normalized => self.normalized(text),
@@ -183,7 +188,7 @@ impl LabelExtractor {
                 self.normalized(&s)
             }
         }?;
-        self.labels.get(idx).cloned()
+        self.labels.get(idx).map(String::as_str)
     }
 
     fn normalized(&self, text: &str) -> Option<usize> {

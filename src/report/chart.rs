@@ -1060,7 +1060,7 @@ fn latency_chart(out: &mut Drawn, an: &Analysis, legend: &Legend) {
             let v = recs
                 .iter()
                 .flatten()
-                .filter(|rec| rec.error.is_none() && !rec.cached)
+                .filter(|rec| rec.error().is_none() && !rec.cached)
                 .map(|rec| rec.latency_ms)
                 .collect();
             (legend.labels[i].clone(), legend.colors[i], v)

@@ -119,7 +119,7 @@ fn flags(an: &Analysis, task: TaskKind, baseline: Option<usize>, i: usize) -> It
     let disagree = match task {
         TaskKind::Classification => {
             let notes: BTreeSet<&str> = (0..np)
-                .map(|p| an.scores[p].notes.get(i).map(String::as_str).unwrap_or(""))
+                .map(|p| an.scores[p].notes.get(i).map(|n| &**n).unwrap_or(""))
                 .collect();
             notes.len() > 1
         }
@@ -1134,7 +1134,7 @@ fn provider_output(
     let rec = an.records[p].get(i).and_then(Option::as_ref);
     let state = match (rec, right(an, task, p, i)) {
         (None, _) => "err",
-        (Some(rec), _) if rec.error.is_some() => "err",
+        (Some(rec), _) if rec.error().is_some() => "err",
         (_, Some(true)) => "right",
         (_, Some(false)) => "wrong",
         (_, None) => "na",
@@ -1158,7 +1158,7 @@ fn provider_output(
             );
         }
         Some(rec) => {
-            if let Some(e) = &rec.error {
+            if let Some(e) = &rec.error() {
                 let _ = write!(
                     out,
                     "<div class=\"txt\"><b>error</b> {}{}: {}</div>",
@@ -1167,14 +1167,14 @@ fn provider_output(
                     clipped(&e.message)
                 );
             } else {
-                if !rec.output_text.is_empty() || rec.tool_calls.is_empty() {
+                if !rec.output_text.is_empty() || rec.tool_calls().is_empty() {
                     let _ = write!(
                         out,
                         "<div class=\"txt\">{}</div>",
                         clipped(&rec.output_text)
                     );
                 }
-                for call in &rec.tool_calls {
+                for call in rec.tool_calls() {
                     let args = serde_json::to_string(&call.arguments).unwrap_or_default();
                     let _ = write!(
                         out,
@@ -1186,7 +1186,7 @@ fn provider_output(
             }
         }
     }
-    let note = s.notes.get(i).map(String::as_str).unwrap_or("");
+    let note = s.notes.get(i).map(|n| &**n).unwrap_or("");
     let _ = writeln!(
         out,
         "<div class=\"score\">score <b>{}</b>{}{}</div></div>",

@@ -41,10 +41,10 @@ fn output(out: &mut String, side: &str, o: &Outcome) {
         out,
         "<div class=\"cell out\" data-side=\"{side}\"><h4>{side}</h4>"
     );
-    if !o.output_text.is_empty() || o.tool_calls.is_empty() {
+    if !o.output_text.is_empty() || o.tool_calls().is_empty() {
         let _ = write!(out, "<div class=\"txt\">{}</div>", clipped(&o.output_text));
     }
-    for call in o.tool_calls.iter() {
+    for call in o.tool_calls().iter() {
         let args = serde_json::to_string(&call.arguments).unwrap_or_default();
         let _ = write!(
             out,

@@ -233,7 +233,7 @@ pub fn draw_pack<'a>(
     let (c, b) = pair(ls, run_dir, opts.candidate.as_deref())?;
     let task = ls.suite.task;
     let answered =
-        |p: usize, i: usize| matches!(records[p].get(i), Some(Some(o)) if o.error.is_none());
+        |p: usize, i: usize| matches!(records[p].get(i), Some(Some(o)) if o.error().is_none());
     let (field, stratum) = strata(task, items);
     let eligible: Vec<Eligible> = (0..items.len())
         .filter(|&i| answered(c, i) && answered(b, i))

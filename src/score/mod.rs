@@ -27,6 +27,7 @@ use crate::outcome::Outcome;
 use crate::suite::{LoadedSuite, TaskKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One provider's scores for one repeat, aligned with the dataset's items.
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +43,8 @@ pub struct ProviderScores {
     /// Per-item headline score (the gate metric's per-item value or correctness) for drill-downs.
     pub item_score: Vec<f64>,
     /// Per-item short explanation (predicted label, error type, missing fields...).
-    pub notes: Vec<String>,
+    /// Shared strings: a classifier's million notes are a handful of labels.
+    pub notes: Vec<Arc<str>>,
     /// Task-specific details (confusion matrix, per-class, per-function, per-field).
     pub details: Details,
     /// Per-item sufficient statistics of the [`MetricKind::Corpus`] metrics, for resampling.
@@ -72,7 +74,7 @@ impl ProviderScores {
             valid: lay(&self.valid, idx, n, false),
             answered: lay(&self.answered, idx, n, false),
             item_score: lay(&self.item_score, idx, n, f64::NAN),
-            notes: lay(&self.notes, idx, n, "(no reference)".to_string()),
+            notes: lay(&self.notes, idx, n, Arc::from("(no reference)")),
             details: self.details.clone(),
             counts: Counts::None,
         }
@@ -213,7 +215,7 @@ fn leaf_metric(sum: &LeafCounts, n_items: usize, m: FieldStat) -> f64 {
 fn answered(records: &[Option<&Outcome>]) -> Vec<bool> {
     records
         .iter()
-        .map(|r| r.is_some_and(|r| r.error.is_none()))
+        .map(|r| r.is_some_and(|r| r.error().is_none()))
         .collect()
 }
 

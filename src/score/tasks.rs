@@ -14,10 +14,11 @@ use crate::metrics::{
     ExtractionScorer, FieldStat, ItemScore, LabelExtractor, LabelIds, LabelStat, LeafCounts,
     RougePrf, RougeScorer, RougeScores, RougeStat, Stat, TaskKind, ToolSet, UNPARSEABLE,
 };
-use crate::outcome::Outcome;
+use crate::outcome::{Interner, Outcome};
 use rayon::prelude::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Classification: each answer's label (exact, normalised or found, per `label_extract`), scikit-learn's report.
 pub(super) fn classification(
@@ -25,11 +26,17 @@ pub(super) fn classification(
     items: &[Item],
     records: &[Option<&Outcome>],
 ) -> ProviderScores {
-    let predicted: Vec<Option<String>> = records
+    // Borrowed labels, and one extraction per distinct short answer: a million answers of a classifier are a handful
+    // of texts, so scoring them allocates next to nothing.
+    let mut seen: HashMap<&str, Option<&str>> = HashMap::new();
+    let predicted: Vec<Option<&str>> = records
         .iter()
         .map(|r| {
-            r.filter(|r| r.error.is_none())
-                .and_then(|r| x.extract(&r.output_text))
+            let text = &*r.filter(|r| r.is_ok())?.output_text;
+            if text.len() > Interner::MAX_LEN {
+                return x.extract_str(text);
+            }
+            *seen.entry(text).or_insert_with(|| x.extract_str(text))
         })
         .collect();
     let (t, p) = label_pairs(items, &predicted);
@@ -55,11 +62,15 @@ pub(super) fn classification(
     let n_unparseable = records
         .iter()
         .zip(&predicted)
-        .filter(|(r, p)| r.is_some_and(|r| r.error.is_none()) && p.is_none())
+        .filter(|(r, p)| r.is_some_and(|r| r.error().is_none()) && p.is_none())
         .count();
+    let mut note_of: HashMap<&str, Arc<str>> = HashMap::new();
     let notes = predicted
         .iter()
-        .map(|p| p.clone().unwrap_or_else(|| "(unparseable)".into()))
+        .map(|p| {
+            let p = p.unwrap_or("(unparseable)");
+            note_of.entry(p).or_insert_with(|| Arc::from(p)).clone()
+        })
         .collect();
     ProviderScores {
         metrics,
@@ -110,11 +121,11 @@ pub(super) fn function_calling(
         .zip(categories.par_iter())
         .map(|((expected, r), (category, _))| {
             let actual: &[ToolCall] = match r {
-                Some(r) if r.error.is_none() => &r.tool_calls,
+                Some(r) if r.error().is_none() => &r.tool_calls(),
                 _ => &[],
             };
             let mut v = tool_set.check_compat(expected, actual, compat, Some(*category));
-            if r.is_none_or(|r| r.error.is_some()) {
+            if r.is_none_or(|r| r.error().is_some()) {
                 v.correct = false;
                 v.name_correct = false;
                 v.args_correct = false;
@@ -172,7 +183,7 @@ pub(super) fn function_calling(
         .iter()
         .map(|r| {
             r.is_some_and(|r| {
-                r.error.is_none() && r.tool_calls.iter().all(|c| c.arguments.is_object())
+                r.error().is_none() && r.tool_calls().iter().all(|c| c.arguments.is_object())
             })
         })
         .collect();
@@ -196,6 +207,7 @@ pub(super) fn function_calling(
                     v.detail.clone()
                 }
             })
+            .map(Arc::from)
             .collect(),
         details: Details::FunctionCalling(FunctionCallDetails {
             per_function: per_fn
@@ -230,14 +242,17 @@ pub(super) fn function_calling(
 /// Expected and predicted label of every item. Unparseable or failed answers count as wrong: they are mapped to a
 /// marker that is no real label, and the marker is excluded from the label set (so it adds a false negative for the
 /// true class and no class of its own).
-fn label_pairs(items: &[Item], predicted: &[Option<String>]) -> (Vec<String>, Vec<String>) {
+fn label_pairs<'a>(
+    items: &'a [Item],
+    predicted: &[Option<&'a str>],
+) -> (Vec<&'a str>, Vec<&'a str>) {
     items
         .iter()
         .zip(predicted)
         .map(|(it, p)| {
             (
-                it.expected.as_str().unwrap_or_default().to_string(),
-                p.clone().unwrap_or_else(|| UNPARSEABLE.to_string()),
+                it.expected.as_str().unwrap_or_default(),
+                p.unwrap_or(UNPARSEABLE),
             )
         })
         .unzip()
@@ -253,7 +268,7 @@ pub(super) fn summarization(
         .par_iter()
         .zip(records.par_iter())
         .map(|(it, r)| {
-            let r = r.filter(|r| r.error.is_none())?;
+            let r = r.filter(|r| r.error().is_none())?;
             Some(match &it.expected {
                 Value::Array(refs) => {
                     let refs: Vec<String> = refs
@@ -322,6 +337,7 @@ pub(super) fn summarization(
                 .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
                 .unwrap_or_else(|| "(error)".into())
         })
+        .map(Arc::from)
         .collect();
     ProviderScores {
         metrics,
@@ -349,7 +365,7 @@ pub(super) fn extraction(
         .par_iter()
         .zip(records.par_iter())
         .map(|(it, r)| {
-            r.filter(|r| r.error.is_none())
+            r.filter(|r| r.error().is_none())
                 .map(|r| x.score(&it.expected, &r.output_text))
         })
         .collect();
@@ -399,6 +415,7 @@ pub(super) fn extraction(
                 )
             }
         })
+        .map(Arc::from)
         .collect();
     ProviderScores {
         item_score: full.iter().map(|s| s.f1).collect(),

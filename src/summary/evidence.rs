@@ -31,7 +31,7 @@ pub(crate) enum ItemState {
 pub(crate) fn state_of(r: Option<&Outcome>) -> ItemState {
     match r {
         None => ItemState::Unsettled,
-        Some(o) => match &o.error {
+        Some(o) => match &o.error() {
             None => ItemState::Answered,
             Some(e) => match e.class.evidence() {
                 Kind::ItemAnswer => ItemState::ItemError,
@@ -48,7 +48,7 @@ pub(crate) fn failure_summary(all: &[&Outcome], n_requests: usize) -> Option<Str
     // Per class: count, and per distinct cause (message with the HTTP status and the provider's error type/code).
     let mut by_class: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
     for r in all {
-        if let Some(e) = &r.error {
+        if let Some(e) = &r.error() {
             let entry = by_class.entry(e.class.as_str()).or_default();
             entry.0 += 1;
             let mut cause = e.message.clone();
@@ -393,14 +393,14 @@ fn latency(
     // A batch answers within hours and measures no latency: its answers are left out (the rule says "batch").
     let ok = |o: &Option<Outcome>| {
         o.as_ref()
-            .filter(|o| o.error.is_none() && !o.batch)
+            .filter(|o| o.error().is_none() && !o.batch)
             .map(|o| o.latency_ms)
     };
     let batch = crec
         .iter()
         .chain(brec)
         .flatten()
-        .filter(|o| o.error.is_none() && o.batch)
+        .filter(|o| o.error().is_none() && o.batch)
         .count();
     let lat = |r: &[Option<Outcome>]| {
         let mut v: Vec<f64> = r.iter().filter_map(ok).collect();
@@ -412,7 +412,7 @@ fn latency(
         .iter()
         .chain(brec)
         .flatten()
-        .filter(|o| o.error.is_none() && o.cached)
+        .filter(|o| o.error().is_none() && o.cached)
         .count();
     let alpha = 1.0 - confidence;
     let half = alpha / 2.0;
