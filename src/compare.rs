@@ -190,7 +190,7 @@ pub fn command(a: &CompareArgs) -> Result<i32> {
 fn scored(r: Option<&Outcome>) -> bool {
     match r {
         None => false,
-        Some(o) => match &o.error() {
+        Some(o) => match o.error() {
             None => true,
             Some(e) => e.class.evidence() == ErrorEvidence::ItemAnswer,
         },

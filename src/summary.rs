@@ -427,7 +427,7 @@ fn request_counts(all: &[&Outcome], n_requests: usize) -> RequestCounts {
     let n_ok = all.iter().filter(|r| r.error().is_none()).count();
     let mut errors_by_class = BTreeMap::new();
     for r in all {
-        if let Some(e) = &r.error() {
+        if let Some(e) = r.error() {
             *errors_by_class
                 .entry(e.class.as_str().to_string())
                 .or_insert(0) += 1;
@@ -443,7 +443,7 @@ fn request_counts(all: &[&Outcome], n_requests: usize) -> RequestCounts {
     }
     for r in all {
         if state_of(Some(r)) == ItemState::Unsettled {
-            if let Some(e) = &r.error() {
+            if let Some(e) = r.error() {
                 *unsettled_by_reason
                     .entry(e.class.as_str().to_string())
                     .or_insert(0) += 1;

@@ -1158,7 +1158,7 @@ fn provider_output(
             );
         }
         Some(rec) => {
-            if let Some(e) = &rec.error() {
+            if let Some(e) = rec.error() {
                 let _ = write!(
                     out,
                     "<div class=\"txt\"><b>error</b> {}{}: {}</div>",

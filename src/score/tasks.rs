@@ -121,7 +121,7 @@ pub(super) fn function_calling(
         .zip(categories.par_iter())
         .map(|((expected, r), (category, _))| {
             let actual: &[ToolCall] = match r {
-                Some(r) if r.error().is_none() => &r.tool_calls(),
+                Some(r) if r.error().is_none() => r.tool_calls(),
                 _ => &[],
             };
             let mut v = tool_set.check_compat(expected, actual, compat, Some(*category));

@@ -292,7 +292,7 @@ fn from_baseline(
         TaskKind::Classification => labels.and_then(|x| x.extract(text)).map(Value::String),
         TaskKind::Summarization => (!text.trim().is_empty()).then(|| Value::String(text.into())),
         TaskKind::Extraction => crate::metrics::parse_model_json(text).ok(),
-        TaskKind::FunctionCalling => calls_as_expected(&r.tool_calls()),
+        TaskKind::FunctionCalling => calls_as_expected(r.tool_calls()),
     };
     v.ok_or("baseline_unparseable")
 }

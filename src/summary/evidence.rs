@@ -31,7 +31,7 @@ pub(crate) enum ItemState {
 pub(crate) fn state_of(r: Option<&Outcome>) -> ItemState {
     match r {
         None => ItemState::Unsettled,
-        Some(o) => match &o.error() {
+        Some(o) => match o.error() {
             None => ItemState::Answered,
             Some(e) => match e.class.evidence() {
                 Kind::ItemAnswer => ItemState::ItemError,
@@ -48,7 +48,7 @@ pub(crate) fn failure_summary(all: &[&Outcome], n_requests: usize) -> Option<Str
     // Per class: count, and per distinct cause (message with the HTTP status and the provider's error type/code).
     let mut by_class: BTreeMap<&str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
     for r in all {
-        if let Some(e) = &r.error() {
+        if let Some(e) = r.error() {
             let entry = by_class.entry(e.class.as_str()).or_default();
             entry.0 += 1;
             let mut cause = e.message.clone();
