@@ -792,7 +792,7 @@ fn sim_serve(
     let rt = runtime()?;
     rt.block_on(async {
         let tokens = std::sync::Arc::new(crate::tokens::Tokenizer::o200k());
-        let state = crate::sim::SimState::new(&ls, &items, &prompter, log, tokens, true)?;
+        let state = crate::sim::SimState::new(&ls, std::sync::Arc::new(items), &prompter, log, tokens, true)?;
         let server = crate::sim::start(state, port).await?;
         println!("{}", server.base_url);
         let models: Vec<&str> = ls

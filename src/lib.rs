@@ -38,6 +38,7 @@ pub mod init;
 pub mod journal;
 pub mod judge;
 pub mod logs;
+pub mod memory;
 pub mod metrics;
 pub mod outcome;
 pub mod plan;

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    evalh::memory::tune();
     exit_quietly_on_a_closed_pipe();
     let cli = evalh::cli::Cli::parse();
     let code = match evalh::app::main(cli) {

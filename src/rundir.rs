@@ -47,6 +47,8 @@ pub fn analyse(
     items: &[Item],
     run_dir: &Path,
 ) -> Result<crate::summary::Analysis> {
+    // What the run phase or the dataset's parsing freed goes back before the analysis's own peak.
+    crate::memory::trim();
     let human = crate::review::Decisions::load(run_dir)?;
     let judge = crate::judge::load(ls, items, run_dir)?;
     // Streamed: the records go straight from the file into the analysis, never all into one list first.

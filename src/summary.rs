@@ -281,6 +281,8 @@ pub fn analyse_judged(
     let suite = &ls.suite;
     let scorer = Scorer::new(ls)?;
     let table = outcome_table(ls, items, records);
+    // The journal's parsed records and the item index are gone: hand their pages back before scoring.
+    crate::memory::trim();
     // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
     // the items that have one; the others are left out of every quality figure (crate::summary::agreement).
     let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {

@@ -207,7 +207,7 @@ pub async fn execute(
     {
         let state = crate::sim::SimState::new(
             ls,
-            &items,
+            items.clone(),
             &prompter,
             opts.sim_log.as_deref(),
             tokens.clone(),

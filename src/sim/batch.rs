@@ -19,7 +19,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Largest upload accepted (OpenAI's batch input limit).
@@ -31,8 +31,6 @@ pub(super) struct Store {
     inner: Mutex<Inner>,
     /// custom id (first 8 bytes) -> (item index, repeat), per model; built on the first batch of that model.
     index: Mutex<HashMap<String, Arc<Index>>>,
-    /// Item ids in a fixed order, shared by the indexes of every model.
-    ids: OnceLock<Arc<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -44,7 +42,7 @@ struct Inner {
 }
 
 struct Index {
-    ids: Arc<Vec<String>>,
+    /// Position in [`SimState::sorted_ids`] and repeat of each custom id's 64-bit key.
     by_cid: HashMap<u64, (u32, u32)>,
 }
 
@@ -569,32 +567,20 @@ impl Store {
                 .clone()
         };
         let &(i, r) = index.by_cid.get(&cid_key(cid)?)?;
-        let item = index.ids.get(i as usize)?;
+        let item = st.sorted_id(i as usize)?;
         // The 64-bit key could collide: the full id must match.
         st.providers_of
             .get(model)?
             .iter()
             .any(|p| crate::chat::batch_custom_id(p, item, r) == cid)
-            .then(|| (item.clone(), r))
+            .then(|| (item.to_string(), r))
     }
 }
 
-fn item_ids(st: &SimState) -> Arc<Vec<String>> {
-    st.batches
-        .ids
-        .get_or_init(|| {
-            let mut ids: Vec<String> = st.by_id.keys().cloned().collect();
-            ids.sort();
-            Arc::new(ids)
-        })
-        .clone()
-}
-
 fn build_index(st: &SimState, model: &str) -> Index {
-    let ids = item_ids(st);
     let mut by_cid = HashMap::new();
     for p in st.providers_of.get(model).into_iter().flatten() {
-        for (i, item) in ids.iter().enumerate() {
+        for (i, item) in st.sorted_ids().enumerate() {
             for r in 0..st.repeats {
                 if let Some(k) = cid_key(&crate::chat::batch_custom_id(p, item, r)) {
                     by_cid.insert(k, (i as u32, r));
@@ -602,7 +588,7 @@ fn build_index(st: &SimState, model: &str) -> Index {
             }
         }
     }
-    Index { ids, by_cid }
+    Index { by_cid }
 }
 
 async fn list(State(st): State<Arc<SimState>>, uri: Uri) -> Response {

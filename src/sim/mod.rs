@@ -45,7 +45,11 @@ pub struct SimState {
     labels: Vec<String>,
     tool_names: Vec<String>,
     profiles: HashMap<String, SimSpec>,
-    by_id: HashMap<String, Truth>,
+    /// The run's items, shared with the runner (a 1,000,000-item run holds them once), and their positions sorted by
+    /// id: the sim finds an item by binary search and derives its [`Truth`] when it answers, instead of keeping a
+    /// copy of every id and answer key.
+    items: Arc<Vec<Item>>,
+    by_id: Vec<u32>,
     by_prompt: HashMap<blake3::Hash, String>,
     log: Option<Mutex<std::fs::File>>,
     /// The local estimate the reported prompt tokens are derived from (the runner's own, when it runs the sim).
@@ -62,6 +66,53 @@ pub struct SimState {
 }
 
 impl SimState {
+    /// The item with this id.
+    fn item(&self, id: &str) -> Option<&Item> {
+        let i = self
+            .by_id
+            .binary_search_by(|&i| self.items[i as usize].id.as_str().cmp(id))
+            .ok()?;
+        Some(&self.items[self.by_id[i] as usize])
+    }
+
+    /// The item ids in sorted order.
+    fn sorted_ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.iter().map(|&i| self.items[i as usize].id.as_str())
+    }
+
+    /// The `i`-th item id in sorted order.
+    fn sorted_id(&self, i: usize) -> Option<&str> {
+        Some(self.items[*self.by_id.get(i)? as usize].id.as_str())
+    }
+
+    /// What the sim knows about the item with this id.
+    fn truth(&self, id: &str) -> Option<Truth> {
+        let it = self.item(id)?;
+        // Only a wrong summary is made from the source text: other tasks need none.
+        let source_text = if self.task == TaskKind::Summarization {
+            it.fields()
+                .values()
+                .filter_map(Value::as_str)
+                .max_by_key(|s| s.len())
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            String::new()
+        };
+        Some(Truth {
+            // An unlabelled item (agreement scoring): the sim plays a model whose right answer is the logged
+            // production answer, so quality differences still show as agreement differences.
+            expected: match &it.expected {
+                Value::Null => it
+                    .fields()
+                    .remove(crate::dataset::LOGGED_FIELD)
+                    .unwrap_or(Value::Null),
+                v => v.clone(),
+            },
+            source_text,
+        })
+    }
+
     /// Build from a suite: profiles keyed by the sim providers' `model`, ground truth from the dataset.
     ///
     /// `index_prompts`: also index every item by its rendered last message, for clients that do not name the item in
@@ -69,7 +120,7 @@ impl SimState {
     /// run skips this (it rendered every prompt once more and held a hash per item and sim provider).
     pub fn new(
         ls: &LoadedSuite,
-        items: &[Item],
+        items: Arc<Vec<Item>>,
         prompter: &crate::prompt::Prompter,
         log_path: Option<&std::path::Path>,
         tokens: Arc<crate::tokens::Tokenizer>,
@@ -91,36 +142,12 @@ impl SimState {
                 .or_default()
                 .push(p.id.clone());
         }
-        let mut by_id = HashMap::new();
+        let mut by_id: Vec<u32> = (0..items.len() as u32).collect();
+        by_id.sort_unstable_by(|a, b| items[*a as usize].id.cmp(&items[*b as usize].id));
+        // Ids are unique (the dataset loader refuses duplicates); the first of equal ids would win otherwise.
+        by_id.dedup_by(|a, b| items[*a as usize].id == items[*b as usize].id);
         let mut by_prompt = HashMap::new();
-        for it in items {
-            // Only a wrong summary is made from the source text: other tasks keep none (a 100,000-item run
-            // holds this table for the whole run).
-            let source_text = if ls.suite.task == TaskKind::Summarization {
-                it.fields()
-                    .values()
-                    .filter_map(Value::as_str)
-                    .max_by_key(|s| s.len())
-                    .unwrap_or_default()
-                    .to_string()
-            } else {
-                String::new()
-            };
-            by_id.insert(
-                it.id.clone(),
-                Truth {
-                    // An unlabelled item (agreement scoring): the sim plays a model whose right answer is the
-                    // logged production answer, so quality differences still show as agreement differences.
-                    expected: match &it.expected {
-                        Value::Null => it
-                            .fields()
-                            .remove(crate::dataset::LOGGED_FIELD)
-                            .unwrap_or(Value::Null),
-                        v => v.clone(),
-                    },
-                    source_text,
-                },
-            );
+        for it in items.iter() {
             for pid in sim_ids.iter().filter(|_| index_prompts) {
                 if let Some(last) = prompter.messages(it, pid)?.last() {
                     by_prompt.insert(blake3::hash(last.content.as_bytes()), it.id.clone());
@@ -153,6 +180,7 @@ impl SimState {
             labels: ls.suite.labels.clone(),
             tool_names: ls.tools.iter().map(|t| t.name.clone()).collect(),
             profiles,
+            items,
             by_id,
             by_prompt,
             log,
@@ -437,7 +465,7 @@ fn read_call<'s>(
         .unwrap_or_default()
         .to_string();
     let item_id = hdr("x-evalh-item")
-        .filter(|id| st.by_id.contains_key(id))
+        .filter(|id| st.item(id).is_some())
         .or_else(|| {
             st.by_prompt
                 .get(&blake3::hash(last_user.as_bytes()))
@@ -498,10 +526,10 @@ fn reply(st: &SimState, call: &Call, profile: &SimSpec) -> Reply {
     let (seed, model, id, repeat) = (st.seed, &call.model, &call.id, &call.repeat);
     let correct = answers_correctly(seed, model, id, repeat, profile);
     let mut arng = rng_for(seed, &["answer", model, id, repeat]);
-    let ans = match call.item_id.as_ref().and_then(|i| st.by_id.get(i)) {
+    let ans = match call.item_id.as_ref().and_then(|i| st.truth(i)) {
         Some(truth) => answer::answer(
             st.task,
-            truth,
+            &truth,
             &st.labels,
             &st.tool_names,
             correct,
