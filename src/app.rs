@@ -115,12 +115,11 @@ fn prepare_loaded(ls: LoadedSuite) -> Result<(LoadedSuite, Vec<Item>, Prompter)>
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
     if ls.suite.task == TaskKind::Classification {
         // Under agreement scoring a row may be unlabelled (`Null`); the labelled ones must still use the suite's labels.
-        let labelled: Vec<Item> = items
+        // (Checked in place: a copy of the labelled items was a second copy of the dataset, ~280 MB at 1,000,000.)
+        let labelled = items
             .iter()
-            .filter(|it| !(ls.suite.dataset.unlabelled_ok && it.expected.is_null()))
-            .cloned()
-            .collect();
-        dataset::check_labels(&ls.dataset_path, &labelled, &ls.suite.labels)?;
+            .filter(|it| !(ls.suite.dataset.unlabelled_ok && it.expected.is_null()));
+        dataset::check_labels(&ls.dataset_path, labelled, &ls.suite.labels)?;
     }
     crate::summary::check_agreement_dataset(&ls, &items)?;
     let prompter = Prompter::new(&ls)?;
@@ -408,9 +407,13 @@ fn run(a: RunArgs) -> Result<i32> {
         }
     }
     timing("run: requests sent and journaled", started);
-    release_freed_memory();
+    let mut items = items;
+    let released = release_fields(&rt, &ls, &mut items);
     let analysis = crate::rundir::analyse(&ls, &items, &run_dir)?;
     timing("run: analysis", started);
+    if let (true, Some(items)) = (released, Arc::get_mut(&mut items)) {
+        restore_shown_fields(&ls, &analysis, items)?;
+    }
     let code = emit(
         &ls,
         &items,
@@ -712,7 +715,22 @@ fn emit(
 /// With `EVALH_TIMINGS` set, print how long a stage took (stderr), for `bench/report_100k.sh`.
 fn timing(stage: &str, started: std::time::Instant) {
     if std::env::var_os("EVALH_TIMINGS").is_some() {
-        eprintln!("timing: {stage}: {:.3} s", started.elapsed().as_secs_f64());
+        // Resident memory now and at its highest so far (Linux), for finding which phase sets the peak.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+        };
+        let mem = match (kb("VmRSS:"), kb("VmHWM:")) {
+            (Some(now), Some(peak)) => format!(" (RSS {now} kB, peak {peak} kB)"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "timing: {stage}: {:.3} s{mem}",
+            started.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -737,10 +755,15 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
         ls.suite.gate.require = req;
     }
     let items = dataset::load(&ls.dataset_path, &ls.suite.dataset)?;
-    let items = crate::shard::select(items, crate::shard::of_dir(&a.run_dir)?);
+    let mut items = crate::shard::select(items, crate::shard::of_dir(&a.run_dir)?);
     timing("suite and dataset loaded", started);
     crate::rundir::check_journal(&ls, &items, &Prompter::new(&ls)?, &a.run_dir)?;
     timing("journal checked against the suite", started);
+    // Every prompt's hash is checked: the analysis needs no row's fields (the report's few rows are read back).
+    let released = dataset::fields_releasable(&ls);
+    if released {
+        dataset::release_fields(&mut items);
+    }
     if let Some(who) = crate::rundir::holder(&a.run_dir) {
         eprintln!(
             "note: {} is being run right now ({who}); these results cover only what is journaled so far",
@@ -750,6 +773,9 @@ fn rescore(a: OutputArgs, full_report: bool) -> Result<i32> {
     let started = std::time::Instant::now();
     let an = crate::rundir::analyse(&ls, &items, &a.run_dir)?;
     timing("analysis (journal, scores, intervals, gate)", started);
+    if released && full_report {
+        restore_shown_fields(&ls, &an, &mut items)?;
+    }
     let code = emit(
         &ls,
         &items,
@@ -792,7 +818,14 @@ fn sim_serve(
     let rt = runtime()?;
     rt.block_on(async {
         let tokens = std::sync::Arc::new(crate::tokens::Tokenizer::o200k());
-        let state = crate::sim::SimState::new(&ls, std::sync::Arc::new(items), &prompter, log, tokens, true)?;
+        let state = crate::sim::SimState::new(
+            &ls,
+            std::sync::Arc::new(items),
+            &prompter,
+            log,
+            tokens,
+            true,
+        )?;
         let server = crate::sim::start(state, port).await?;
         println!("{}", server.base_url);
         let models: Vec<&str> = ls
@@ -813,20 +846,36 @@ fn sim_serve(
     Ok(0)
 }
 
-/// Give memory freed by the sending phase back to the OS before the journal is scored.
-///
-/// glibc keeps what a thread frees in that thread's arena; the sending phase allocates on every tokio worker (the
-/// sim's tables, in-flight requests) and the analysis then allocates on the main thread, so without this the two
-/// phases' peaks add up: a 100,000-item run measured ~147 MB peak RSS with it left out.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: malloc_trim only releases free pages of the allocator's own arenas; it takes no pointers.
-        unsafe {
-            malloc_trim(0);
-        }
+/// After the sending phase, drop the rows' fields when the analysis reads none ([`dataset::fields_releasable`]):
+/// ~135 MB of a 1,000,000-item dataset. The simulator shares the items and lets go of them once its last connection
+/// closes, which is awaited briefly; if another holder remains the fields simply stay. Returns whether they went.
+fn release_fields(
+    rt: &tokio::runtime::Runtime,
+    ls: &LoadedSuite,
+    items: &mut Arc<Vec<Item>>,
+) -> bool {
+    if !dataset::fields_releasable(ls) {
+        return false;
     }
+    rt.block_on(async {
+        for _ in 0..200 {
+            if Arc::strong_count(items) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    });
+    match Arc::get_mut(items) {
+        Some(v) => {
+            dataset::release_fields(v);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Read back the fields of the rows the report's drill-down shows (after [`release_fields`]).
+fn restore_shown_fields(ls: &LoadedSuite, an: &Analysis, items: &mut [Item]) -> Result<()> {
+    let shown = crate::report::shown_items(an, ls.suite.task, items.len());
+    dataset::restore_fields(&ls.dataset_path, items, &shown)
 }

@@ -44,10 +44,73 @@ impl Item {
         serde_json::from_str(&self.fields_json).unwrap_or_default()
     }
 
-    /// All fields of the row as one JSON object text.
+    /// All fields of the row as one JSON object text (empty after [`release_fields`], until [`restore_fields`]).
     pub fn fields_json(&self) -> &str {
         &self.fields_json
     }
+
+    /// Whether the row's fields are in memory (see [`release_fields`]).
+    pub fn has_fields(&self) -> bool {
+        !self.fields_json.is_empty()
+    }
+}
+
+/// Whether the analysis of a run of this suite reads nothing of an item but its id and answer key, so the rows'
+/// fields can leave memory once every prompt is rendered ([`release_fields`]): a JSONL dataset (whose rows
+/// [`restore_fields`] can read back by line), scored against its ground truth (agreement scoring reads the logged
+/// answer from the row), not function calling (whose answer key is re-read exactly from the row's text) and without
+/// an LLM judge (whose prompts show the row).
+pub fn fields_releasable(ls: &crate::suite::LoadedSuite) -> bool {
+    let s = &ls.suite;
+    format_of(&ls.dataset_path, &s.dataset) == Some(DatasetFormat::Jsonl)
+        && s.scoring.reference == crate::suite::Reference::GroundTruth
+        && s.task != crate::suite::TaskKind::FunctionCalling
+        && s.judge.is_none()
+}
+
+/// Drop every item's fields, keeping its id, line and answer key: a 1,000,000-item dataset's rows are ~135 MB that
+/// the analysis does not read (only the report shows a few rows, brought back by [`restore_fields`]).
+pub fn release_fields(items: &mut [Item]) {
+    for it in items {
+        it.fields_json = Box::default();
+    }
+}
+
+/// Read the fields of the items at positions `which` back from the JSONL file they were loaded from (the line each
+/// item records). The file must be the one loaded (the run directory's manifest hash guards that); a line that no
+/// longer holds a JSON object leaves the item without fields rather than failing the report.
+pub fn restore_fields(path: &Path, items: &mut [Item], which: &[usize]) -> Result<()> {
+    use std::io::BufRead;
+    let mut want: Vec<(usize, usize)> = which
+        .iter()
+        .filter(|&&i| items.get(i).is_some_and(|it| !it.has_fields()))
+        .map(|&i| (items[i].line, i))
+        .collect();
+    if want.is_empty() {
+        return Ok(());
+    }
+    want.sort_unstable();
+    let file = std::fs::File::open(path)
+        .map_err(|e| crate::error::Error::io(format!("reading {}", path.display()), e))?;
+    let mut next = want.iter().peekable();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        if next.peek().is_none() {
+            break;
+        }
+        let line =
+            line.map_err(|e| crate::error::Error::io(format!("reading {}", path.display()), e))?;
+        while let Some(&&(l, i)) = next.peek() {
+            if l != n + 1 {
+                break;
+            }
+            let t = line.trim();
+            if t.starts_with('{') {
+                items[i].fields_json = t.into();
+            }
+            next.next();
+        }
+    }
+    Ok(())
 }
 
 /// One parsed dataset row: its line in the file and its fields as a JSON object text.
@@ -68,25 +131,13 @@ impl Row {
 
 /// Load a dataset file per its spec.
 pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
-    let format = match spec.format {
-        Some(f) => f,
-        None => match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("csv") => DatasetFormat::Csv,
-            Some("jsonl") | Some("ndjson") | Some("json") => DatasetFormat::Jsonl,
-            _ => {
-                return Err(InputError::new(
-                    path,
-                    "cannot tell the dataset format from the file extension",
-                )
-                .hint("use a .jsonl or .csv file, or set `dataset.format: jsonl|csv`")
-                .into())
-            }
-        },
+    let Some(format) = format_of(path, spec) else {
+        return Err(InputError::new(
+            path,
+            "cannot tell the dataset format from the file extension",
+        )
+        .hint("use a .jsonl or .csv file, or set `dataset.format: jsonl|csv`")
+        .into());
     };
     let text = crate::suite::read_user_file_capped(path, "dataset", MAX_DATASET_BYTES)?;
     let rows = match format {
@@ -95,6 +146,23 @@ pub fn load(path: &Path, spec: &DatasetSpec) -> Result<Vec<Item>> {
     };
     drop(text); // the rows own their data; the file's text is not needed while the items are built
     build_items(path, spec, rows)
+}
+
+/// The dataset's format: `dataset.format`, or the file extension's.
+fn format_of(path: &Path, spec: &DatasetSpec) -> Option<DatasetFormat> {
+    match spec.format {
+        Some(f) => Some(f),
+        None => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Some(DatasetFormat::Csv),
+            Some("jsonl") | Some("ndjson") | Some("json") => Some(DatasetFormat::Jsonl),
+            _ => None,
+        },
+    }
 }
 
 /// Parse JSONL text into rows (each line checked to be one JSON object). Blank lines are skipped.
@@ -456,7 +524,11 @@ fn build_items(path: &Path, spec: &DatasetSpec, rows: Vec<Row>) -> Result<Vec<It
 }
 
 /// Classification: every expected label must be one the suite lists.
-pub fn check_labels(path: &Path, items: &[Item], labels: &[String]) -> Result<()> {
+pub fn check_labels<'a>(
+    path: &Path,
+    items: impl IntoIterator<Item = &'a Item>,
+    labels: &[String],
+) -> Result<()> {
     for it in items {
         let ok = match &it.expected {
             Value::String(s) => labels.iter().any(|l| l == s),
@@ -514,6 +586,30 @@ mod tests {
         assert!(err.starts_with("d.jsonl:2:"), "{err}");
         let err = parse_jsonl(p, "[1,2]\n").unwrap_err().to_string();
         assert!(err.contains("d.jsonl:1: row is a JSON array"), "{err}");
+    }
+
+    #[test]
+    fn released_fields_come_back_for_the_rows_asked_for_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let text = "{\"id\":\"a\",\"label\":\"x\",\"text\":\"one\"}\n\n  {\"id\":\"b\",\"label\":\"y\",\"text\":\"two\"}  \r\n{\"id\":\"c\",\"label\":\"x\",\"text\":\"three\"}\n";
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path, &spec()).unwrap();
+        let mut items = loaded.clone();
+        release_fields(&mut items);
+        assert!(items
+            .iter()
+            .all(|it| !it.has_fields() && it.fields().is_empty()));
+        assert_eq!(items[1].expected, loaded[1].expected);
+        restore_fields(&path, &mut items, &[2, 1]).unwrap();
+        assert!(!items[0].has_fields());
+        for i in [1, 2] {
+            assert_eq!(items[i].fields_json(), loaded[i].fields_json());
+            assert_eq!(items[i].fields(), loaded[i].fields());
+        }
+        // Nothing released: nothing is read (the file may be gone).
+        std::fs::remove_file(&path).unwrap();
+        restore_fields(&path, &mut items, &[1, 2]).unwrap();
     }
 
     #[test]

@@ -875,19 +875,41 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Option<usize>) {
-    let an = page.analysis;
-    let r = &an.results;
-    let items = page.items;
-    let np = r.providers.len().min(an.scores.len()).min(an.records.len());
-    let n = items.len().min(
+/// Every item's drill-down flags (errors, disagreements, baseline right and candidate wrong).
+fn all_flags(
+    an: &Analysis,
+    n_items: usize,
+    task: TaskKind,
+    baseline: Option<usize>,
+) -> Vec<ItemFlags> {
+    let n = n_items.min(
         an.scores
             .iter()
             .map(|s| s.item_score.len())
             .min()
             .unwrap_or(0),
     );
-    let all: Vec<ItemFlags> = (0..n).map(|i| flags(an, task, baseline, i)).collect();
+    (0..n).map(|i| flags(an, task, baseline, i)).collect()
+}
+
+/// The positions of the items whose rows the report's drill-down shows (their fields must be in memory when the page
+/// is written: see `dataset::restore_fields`).
+pub fn shown_items(an: &Analysis, task: TaskKind, n_items: usize) -> Vec<usize> {
+    let baseline = an
+        .results
+        .providers
+        .iter()
+        .position(|p| p.role == ProviderRole::Baseline);
+    select_rows(&all_flags(an, n_items, task, baseline), MAX_ROWS)
+}
+
+fn drill_down(out: &mut String, page: &Page<'_>, task: TaskKind, baseline: Option<usize>) {
+    let an = page.analysis;
+    let r = &an.results;
+    let items = page.items;
+    let np = r.providers.len().min(an.scores.len()).min(an.records.len());
+    let all = all_flags(an, items.len(), task, baseline);
+    let n = all.len();
     let rows = select_rows(&all, MAX_ROWS);
     let count = |f: &dyn Fn(&ItemFlags) -> bool, among: &mut dyn Iterator<Item = &ItemFlags>| {
         among.filter(|x| f(x)).count()

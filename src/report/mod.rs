@@ -15,7 +15,7 @@ mod review_page;
 mod terminal;
 
 pub use chart::{color_hex, render_all as render_charts, Chart, ChartError};
-pub use html::{escape, write as write_html, ChartImage, Page, REPORT_FILE};
+pub use html::{escape, shown_items, write as write_html, ChartImage, Page, REPORT_FILE};
 pub(crate) use html::{money, CSS as REPORT_CSS};
 pub use json::{write as write_results, RESULTS_FILE};
 pub use junit::write as write_junit;

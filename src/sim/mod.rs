@@ -77,7 +77,9 @@ impl SimState {
 
     /// The item ids in sorted order.
     fn sorted_ids(&self) -> impl Iterator<Item = &str> {
-        self.by_id.iter().map(|&i| self.items[i as usize].id.as_str())
+        self.by_id
+            .iter()
+            .map(|&i| self.items[i as usize].id.as_str())
     }
 
     /// The `i`-th item id in sorted order.
