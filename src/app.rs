@@ -715,21 +715,11 @@ fn emit(
 /// With `EVALH_TIMINGS` set, print how long a stage took (stderr), for `bench/report_100k.sh`.
 fn timing(stage: &str, started: std::time::Instant) {
     if std::env::var_os("EVALH_TIMINGS").is_some() {
-        // Resident memory now and at its highest so far (Linux), for finding which phase sets the peak.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
-        };
-        let mem = match (kb("VmRSS:"), kb("VmHWM:")) {
-            (Some(now), Some(peak)) => format!(" (RSS {now} kB, peak {peak} kB)"),
-            _ => String::new(),
-        };
+        // With resident memory now and at its highest so far: which phase sets the peak.
         eprintln!(
-            "timing: {stage}: {:.3} s{mem}",
-            started.elapsed().as_secs_f64()
+            "timing: {stage}: {:.3} s{}",
+            started.elapsed().as_secs_f64(),
+            crate::memory::resident()
         );
     }
 }

@@ -582,10 +582,47 @@ impl Iterator for Reader {
     }
 }
 
+/// The position of each id of a list, found by binary search over the ids' sorted order: 20 bytes an id, where a
+/// hash map of them took ~50 (at 1,000,000 items, 20 MB instead of ~50 MB). With equal ids, any of them is found.
+pub struct IdIndex<'a> {
+    ids: Vec<&'a str>,
+    order: Vec<u32>,
+}
+
+impl<'a> IdIndex<'a> {
+    /// The index of these ids (position = order of the iterator).
+    pub fn new(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        assert!(u32::try_from(ids.len()).is_ok(), "more than 2^32 ids");
+        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]));
+        IdIndex { ids, order }
+    }
+
+    /// The position of `id`.
+    pub fn get(&self, id: &str) -> Option<usize> {
+        let k = self
+            .order
+            .binary_search_by(|&i| self.ids[i as usize].cmp(id))
+            .ok()?;
+        Some(self.order[k] as usize)
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
 /// A dense numbering of a run's (provider, repeat, item) slots, so bookkeeping over a journal of any size (what is
 /// done, what is missing) takes one bit-sized flag per request instead of a set of string keys.
 pub struct Slots<'a> {
-    items: HashMap<&'a str, usize>,
+    items: IdIndex<'a>,
     providers: Vec<&'a str>,
     repeats: usize,
 }
@@ -598,11 +635,7 @@ impl<'a> Slots<'a> {
         repeats: u32,
     ) -> Self {
         Slots {
-            items: item_ids
-                .into_iter()
-                .enumerate()
-                .map(|(i, id)| (id, i))
-                .collect(),
+            items: IdIndex::new(item_ids),
             providers: provider_ids.into_iter().collect(),
             repeats: repeats.max(1) as usize,
         }
@@ -625,7 +658,7 @@ impl<'a> Slots<'a> {
 
     /// The slot a record fills, if it belongs to this run.
     pub fn of(&self, r: &Record) -> Option<usize> {
-        let item = *self.items.get(r.item_id.as_str())?;
+        let item = self.items.get(r.item_id.as_str())?;
         let provider = self.providers.iter().position(|p| *p == r.provider_id)?;
         ((r.repeat as usize) < self.repeats).then(|| self.at(provider, r.repeat, item))
     }

@@ -28,3 +28,25 @@ pub fn trim() {
         libc::malloc_trim(0);
     }
 }
+
+/// Resident memory now and at its highest so far, as ` (RSS … kB, peak … kB)`; empty where `/proc` is not there.
+pub fn resident() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+    };
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(now), Some(peak)) => format!(" (RSS {now} kB, peak {peak} kB)"),
+        _ => String::new(),
+    }
+}
+
+/// With `EVALH_TIMINGS` set, print `memory: STAGE (RSS …, peak …)` to stderr: which step of a phase sets the peak.
+pub fn note(stage: &str) {
+    if std::env::var_os("EVALH_TIMINGS").is_some() {
+        eprintln!("memory: {stage}{}", resident());
+    }
+}

@@ -283,6 +283,7 @@ pub fn analyse_judged(
     let table = outcome_table(ls, items, records);
     // The journal's parsed records and the item index are gone: hand their pages back before scoring.
     crate::memory::trim();
+    crate::memory::note("analysis: outcome table built");
     // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
     // the items that have one; the others are left out of every quality figure (crate::summary::agreement).
     let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {
@@ -304,9 +305,16 @@ pub fn analyse_judged(
     };
     let (mut provider_results, mut scores_r0): (Vec<ProviderResult>, Vec<ProviderScores>) = (0
         ..suite.providers.len())
-        .map(|pi| provider_result(&run, pi))
+        .map(|pi| {
+            let r = provider_result(&run, pi);
+            crate::memory::note("analysis: a provider scored");
+            // Its scoring's lists are freed: their pages go back before the next provider's.
+            crate::memory::trim();
+            r
+        })
         .unzip();
     gate_candidates(&run, &scores_r0, &mut provider_results);
+    crate::memory::note("analysis: candidates gated");
     let results = results(&run, provider_results);
     // The reports' per-item views are over all items: spread the agreement scores back onto them.
     if let Some(idx) = run.score_idx() {
@@ -355,7 +363,7 @@ fn outcome_table(
     records: impl IntoIterator<Item = crate::journal::Record>,
 ) -> Table {
     let suite = &ls.suite;
-    let index: HashMap<&str, usize> = items.iter().map(|it| (it.id.as_str(), it.index)).collect();
+    let index = crate::journal::IdIndex::new(items.iter().map(|it| it.id.as_str()));
     let repeats = suite.run.repeats.max(1) as usize;
     let pidx: HashMap<&str, usize> = suite
         .providers
@@ -373,7 +381,7 @@ fn outcome_table(
         .collect();
     let mut interner = crate::outcome::Interner::default();
     for mut r in records {
-        let (Some(&p), Some(&i)) = (
+        let (Some(&p), Some(i)) = (
             pidx.get(r.provider_id.as_str()),
             index.get(r.item_id.as_str()),
         ) else {

@@ -28,18 +28,25 @@ pub(super) fn classification(
 ) -> ProviderScores {
     // Borrowed labels, and one extraction per distinct short answer: a million answers of a classifier are a handful
     // of texts, so scoring them allocates next to nothing.
+    // The pairs are built once and dropped as soon as the report, the scores and the resampling cells are taken
+    // from them (at 1,000,000 items each list is 16 MB).
     let mut seen: HashMap<&str, Option<&str>> = HashMap::new();
-    let predicted: Vec<Option<&str>> = records
+    let mut valid: Vec<bool> = Vec::with_capacity(records.len());
+    let p: Vec<&str> = records
         .iter()
         .map(|r| {
-            let text = &*r.filter(|r| r.is_ok())?.output_text;
-            if text.len() > Interner::MAX_LEN {
-                return x.extract_str(text);
-            }
-            *seen.entry(text).or_insert_with(|| x.extract_str(text))
+            let label = r.filter(|r| r.is_ok()).and_then(|r| {
+                let text = &*r.output_text;
+                if text.len() > Interner::MAX_LEN {
+                    return x.extract_str(text);
+                }
+                *seen.entry(text).or_insert_with(|| x.extract_str(text))
+            });
+            valid.push(label.is_some());
+            label.unwrap_or(UNPARSEABLE)
         })
         .collect();
-    let (t, p) = label_pairs(items, &predicted);
+    let t = truth_labels(items);
     debug_assert_eq!(t.len(), p.len());
     let rep = report_without_marker(&t, &p);
     let correct: Vec<f64> = t
@@ -58,20 +65,23 @@ pub(super) fn classification(
             _ => f64::NAN,
         },
     );
-    let valid: Vec<bool> = predicted.iter().map(Option::is_some).collect();
+    let cells = LabelIds::new(&t, &p);
+    drop(t);
     let n_unparseable = records
         .iter()
-        .zip(&predicted)
-        .filter(|(r, p)| r.is_some_and(|r| r.error().is_none()) && p.is_none())
+        .zip(&valid)
+        .filter(|(r, v)| r.is_some_and(|r| r.error().is_none()) && !**v)
         .count();
     let mut note_of: HashMap<&str, Arc<str>> = HashMap::new();
-    let notes = predicted
+    let notes = p
         .iter()
-        .map(|p| {
-            let p = p.unwrap_or("(unparseable)");
+        .zip(&valid)
+        .map(|(p, v)| {
+            let p = if *v { p } else { "(unparseable)" };
             note_of.entry(p).or_insert_with(|| Arc::from(p)).clone()
         })
         .collect();
+    drop(p);
     ProviderScores {
         metrics,
         per_item,
@@ -89,7 +99,7 @@ pub(super) fn classification(
             unparseable: n_unparseable,
             zero_division: 0,
         }),
-        counts: Counts::Labels(LabelIds::new(&t, &p)),
+        counts: Counts::Labels(cells),
     }
 }
 
@@ -239,23 +249,14 @@ pub(super) fn function_calling(
     }
 }
 
-/// Expected and predicted label of every item. Unparseable or failed answers count as wrong: they are mapped to a
-/// marker that is no real label, and the marker is excluded from the label set (so it adds a false negative for the
-/// true class and no class of its own).
-fn label_pairs<'a>(
-    items: &'a [Item],
-    predicted: &[Option<&'a str>],
-) -> (Vec<&'a str>, Vec<&'a str>) {
+/// Each item's true label (a non-string answer key is the empty label: `check_labels` refuses it at load). The
+/// predicted labels beside them map unparseable or failed answers to a marker that is no real label and is excluded
+/// from the label set (so it adds a false negative for the true class and no class of its own).
+fn truth_labels(items: &[Item]) -> Vec<&str> {
     items
         .iter()
-        .zip(predicted)
-        .map(|(it, p)| {
-            (
-                it.expected.as_str().unwrap_or_default(),
-                p.unwrap_or(UNPARSEABLE),
-            )
-        })
-        .unzip()
+        .map(|it| it.expected.as_str().unwrap_or_default())
+        .collect()
 }
 
 /// Summarization: ROUGE of each answer against its reference(s).
