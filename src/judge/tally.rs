@@ -359,7 +359,7 @@ impl JudgeScores {
             let name = self.metric_name().to_string();
             s.metrics
                 .insert(name.clone(), crate::score::mean(&pp.values));
-            s.per_item.insert(name, pp.values.clone());
+            s.per_item.insert(name, pp.values.clone().into());
         }
     }
 

@@ -1178,7 +1178,7 @@ fn distribution_chart(out: &mut Drawn, an: &Analysis, legend: &Legend) {
             (
                 legend.labels[i].clone(),
                 legend.colors[i],
-                s.per_item.get(m).cloned().unwrap_or_default(),
+                s.per_item.get(m).map(|v| v.to_vec()).unwrap_or_default(),
             )
         })
         .collect();

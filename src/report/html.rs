@@ -119,7 +119,7 @@ fn flags(an: &Analysis, task: TaskKind, baseline: Option<usize>, i: usize) -> It
     let disagree = match task {
         TaskKind::Classification => {
             let notes: BTreeSet<&str> = (0..np)
-                .map(|p| an.scores[p].notes.get(i).map(|n| &**n).unwrap_or(""))
+                .map(|p| an.scores[p].notes.get(i).unwrap_or(""))
                 .collect();
             notes.len() > 1
         }
@@ -1208,7 +1208,7 @@ fn provider_output(
             }
         }
     }
-    let note = s.notes.get(i).map(|n| &**n).unwrap_or("");
+    let note = s.notes.get(i).unwrap_or("");
     let _ = writeln!(
         out,
         "<div class=\"score\">score <b>{}</b>{}{}</div></div>",

@@ -8,12 +8,14 @@
 //! silently dropped) and are counted.
 
 mod details;
+mod notes;
 mod tasks;
 
 pub use details::{
     ClassificationDetails, Details, FunctionAccuracy, FunctionCallDetails, Irrelevance, MeanPrf,
     SummarizationDetails,
 };
+pub use notes::Notes;
 
 use crate::metrics::{
     metric, metrics, Compat, FieldStat, LabelCounts, LabelIds, LeafCounts, MetricKind, Stat,
@@ -35,16 +37,16 @@ pub struct ProviderScores {
     /// Every metric of the task's table ([`metrics`]), over all items.
     pub metrics: BTreeMap<String, f64>,
     /// Per-item scores of every [`MetricKind::Mean`] metric of the table (errors score 0).
-    pub per_item: BTreeMap<String, Vec<f64>>,
+    pub per_item: PerItem,
     /// Whether the item's output could be parsed (label, JSON, tool call).
     pub valid: Vec<bool>,
     /// Whether the item has a successful record.
     pub answered: Vec<bool>,
     /// Per-item headline score (the gate metric's per-item value or correctness) for drill-downs.
-    pub item_score: Vec<f64>,
+    pub item_score: Arc<[f64]>,
     /// Per-item short explanation (predicted label, error type, missing fields...).
-    /// Shared strings: a classifier's million notes are a handful of labels.
-    pub notes: Vec<Arc<str>>,
+    /// Stored once per distinct text ([`Notes`]): a classifier's million notes are a handful of labels.
+    pub notes: Notes,
     /// Task-specific details (confusion matrix, per-class, per-function, per-field).
     pub details: Details,
     /// Per-item sufficient statistics of the [`MetricKind::Corpus`] metrics, for resampling.
@@ -69,12 +71,12 @@ impl ProviderScores {
             per_item: self
                 .per_item
                 .iter()
-                .map(|(k, v)| (k.clone(), lay(v, idx, n, f64::NAN)))
+                .map(|(k, v)| (k.clone(), lay(v, idx, n, f64::NAN).into()))
                 .collect(),
             valid: lay(&self.valid, idx, n, false),
             answered: lay(&self.answered, idx, n, false),
-            item_score: lay(&self.item_score, idx, n, f64::NAN),
-            notes: lay(&self.notes, idx, n, Arc::from("(no reference)")),
+            item_score: lay(&self.item_score, idx, n, f64::NAN).into(),
+            notes: self.notes.spread(idx, n, "(no reference)"),
             details: self.details.clone(),
             counts: Counts::None,
         }
@@ -175,13 +177,16 @@ impl Scorer {
     }
 }
 
+/// Per-item scores of the mean metrics, by metric name.
+type PerItem = BTreeMap<String, Arc<[f64]>>;
+
 /// Every metric of `task`'s table: a mean metric from its per-item scores (`item`), a corpus metric from the full
 /// computation (`corpus`). A mean metric without per-item scores is NaN (the table tests catch that).
 fn fill_table(
     task: TaskKind,
-    item: impl Fn(Stat) -> Option<Vec<f64>>,
+    item: impl Fn(Stat) -> Option<Arc<[f64]>>,
     corpus: impl Fn(Stat) -> f64,
-) -> (BTreeMap<String, f64>, BTreeMap<String, Vec<f64>>) {
+) -> (BTreeMap<String, f64>, PerItem) {
     let mut values = BTreeMap::new();
     let mut per_item = BTreeMap::new();
     for def in metrics(task) {

@@ -49,7 +49,8 @@ pub(super) fn classification(
     let t = truth_labels(items);
     debug_assert_eq!(t.len(), p.len());
     let rep = report_without_marker(&t, &p);
-    let correct: Vec<f64> = t
+    // One list for the accuracy metric and the headline score (shared, not copied).
+    let correct: Arc<[f64]> = t
         .iter()
         .zip(&p)
         .map(|(a, b)| f64::from(u8::from(a == b)))
@@ -72,14 +73,10 @@ pub(super) fn classification(
         .zip(&valid)
         .filter(|(r, v)| r.is_some_and(|r| r.error().is_none()) && !**v)
         .count();
-    let mut note_of: HashMap<&str, Arc<str>> = HashMap::new();
     let notes = p
         .iter()
         .zip(&valid)
-        .map(|(p, v)| {
-            let p = if *v { p } else { "(unparseable)" };
-            note_of.entry(p).or_insert_with(|| Arc::from(p)).clone()
-        })
+        .map(|(p, v)| if *v { p } else { "(unparseable)" })
         .collect();
     drop(p);
     ProviderScores {
@@ -217,7 +214,6 @@ pub(super) fn function_calling(
                     v.detail.clone()
                 }
             })
-            .map(Arc::from)
             .collect(),
         details: Details::FunctionCalling(FunctionCallDetails {
             per_function: per_fn
@@ -295,7 +291,7 @@ pub(super) fn summarization(
             RougeStat::RougeLsum => |x| x.rouge_lsum,
         }
     };
-    let column = |f: &dyn Fn(&RougeScores) -> f64| -> Vec<f64> {
+    let column = |f: &dyn Fn(&RougeScores) -> f64| -> Arc<[f64]> {
         scores
             .iter()
             .map(|s| s.as_ref().map(f).unwrap_or(0.0))
@@ -338,7 +334,6 @@ pub(super) fn summarization(
                 .map(|x| format!("rougeLsum F {:.3}", x.rouge_lsum.fmeasure))
                 .unwrap_or_else(|| "(error)".into())
         })
-        .map(Arc::from)
         .collect();
     ProviderScores {
         metrics,
@@ -416,7 +411,6 @@ pub(super) fn extraction(
                 )
             }
         })
-        .map(Arc::from)
         .collect();
     ProviderScores {
         item_score: full.iter().map(|s| s.f1).collect(),

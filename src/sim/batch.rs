@@ -111,54 +111,155 @@ fn bad(status: u16, msg: &str) -> Response {
     error_response(status, "invalid_request_error", msg, None)
 }
 
-/// The `file` and `purpose` parts of a multipart/form-data body.
-fn multipart<'b>(headers: &HeaderMap, body: &'b [u8]) -> Result<(&'b [u8], String), String> {
+/// The boundary of a multipart/form-data body.
+fn boundary(headers: &HeaderMap) -> Result<String, String> {
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let boundary = ct
-        .split(';')
+    ct.split(';')
         .find_map(|p| p.trim().strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"'))
-        .ok_or("expected multipart/form-data with a boundary")?;
-    let delim = format!("--{boundary}");
-    let finder = memchr::memmem::Finder::new(delim.as_bytes());
-    let starts: Vec<usize> = finder.find_iter(body).collect();
-    let (mut file, mut purpose) = (None, String::new());
-    for w in starts.windows(2) {
-        let part = &body[w[0] + delim.len()..w[1]];
-        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
-        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
-        let Some(split) = memchr::memmem::find(part, b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&part[..split]).to_ascii_lowercase();
-        let content = &part[split + 4..];
-        if head.contains("name=\"file\"") {
-            file = Some(content);
-        } else if head.contains("name=\"purpose\"") {
-            purpose = String::from_utf8_lossy(content).trim().to_string();
-        }
-    }
-    Ok((file.ok_or("no `file` part")?, purpose))
+        .map(|b| b.trim_matches('"').to_string())
+        .ok_or_else(|| "expected multipart/form-data with a boundary".to_string())
 }
 
+/// The byte offsets of every `delim` in the file at `path`, read 1 MiB at a time.
+fn delimiters(path: &std::path::Path, delim: &[u8]) -> std::io::Result<Vec<u64>> {
+    use std::io::Read;
+    let finder = memchr::memmem::Finder::new(delim);
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    // `keep` bytes of the previous read stay in front, so a delimiter across two reads is found once.
+    let (mut at, mut keep, mut found) = (0u64, 0usize, Vec::new());
+    loop {
+        let n = f.read(&mut buf[keep..])?;
+        if n == 0 {
+            break;
+        }
+        let wlen = keep + n;
+        for i in finder.find_iter(&buf[..wlen]) {
+            let abs = at + i as u64;
+            if found.last() != Some(&abs) {
+                found.push(abs);
+            }
+        }
+        let tail = (delim.len() - 1).min(wlen);
+        at += (wlen - tail) as u64;
+        buf.copy_within(wlen - tail..wlen, 0);
+        keep = tail;
+    }
+    Ok(found)
+}
+
+/// The `file` part of the multipart body saved at `raw`, copied to `out`, and the `purpose` part: parsed from the
+/// file, so an upload of any size is never held in memory. Returns the file's length and the purpose.
+fn extract_parts(
+    raw: &std::path::Path,
+    out: &std::path::Path,
+    boundary: &str,
+) -> Result<(u64, String), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e: std::io::Error| format!("reading the upload: {e}");
+    let delim = format!("--{boundary}");
+    let starts = delimiters(raw, delim.as_bytes()).map_err(io)?;
+    let mut f = std::fs::File::open(raw).map_err(io)?;
+    let (mut file_len, mut purpose) = (None, String::new());
+    for w in starts.windows(2) {
+        let (mut start, mut end) = (w[0] + delim.len() as u64, w[1]);
+        // A part is `\r\n` headers `\r\n\r\n` content `\r\n` before the next delimiter.
+        let mut head = vec![0u8; (end - start).min(8192) as usize];
+        f.seek(SeekFrom::Start(start)).map_err(io)?;
+        f.read_exact(&mut head).map_err(io)?;
+        if head.starts_with(b"\r\n") {
+            start += 2;
+            head.drain(..2);
+        }
+        let Some(split) = memchr::memmem::find(&head, b"\r\n\r\n") else {
+            continue;
+        };
+        let names = String::from_utf8_lossy(&head[..split]).to_ascii_lowercase();
+        start += split as u64 + 4;
+        if end >= start + 2 {
+            let mut crlf = [0u8; 2];
+            f.seek(SeekFrom::Start(end - 2)).map_err(io)?;
+            f.read_exact(&mut crlf).map_err(io)?;
+            if &crlf == b"\r\n" {
+                end -= 2;
+            }
+        }
+        let len = end.saturating_sub(start);
+        f.seek(SeekFrom::Start(start)).map_err(io)?;
+        if names.contains("name=\"file\"") {
+            let mut dst =
+                std::fs::File::create(out).map_err(|e| format!("writing the file: {e}"))?;
+            std::io::copy(&mut (&mut f).take(len), &mut dst).map_err(io)?;
+            file_len = Some(len);
+        } else if names.contains("name=\"purpose\"") {
+            let mut p = String::new();
+            (&mut f)
+                .take(len.min(1024))
+                .read_to_string(&mut p)
+                .map_err(io)?;
+            purpose = p.trim().to_string();
+        }
+    }
+    Ok((file_len.ok_or("no `file` part")?, purpose))
+}
+
+/// `POST /files`: the body is written to disk as it arrives and its parts are read from there (a batch file can be
+/// 200 MB; holding each upload whole was the largest part of a 1,000,000-item run's memory while it submitted).
 async fn upload(
     State(st): State<Arc<SimState>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
-    let (file, purpose) = match multipart(&headers, &body) {
-        Ok(x) => x,
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let boundary = match boundary(&headers) {
+        Ok(b) => b,
         Err(e) => return bad(400, &e),
     };
+    let (id, path) = match st.batches.reserve() {
+        Ok(x) => x,
+        Err(e) => return bad(500, &e),
+    };
+    let raw = path.with_extension("multipart");
+    let written = async {
+        let mut f = tokio::fs::File::create(&raw)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut chunks = body.into_data_stream();
+        while let Some(chunk) = chunks.next().await {
+            f.write_all(&chunk.map_err(|e| e.to_string())?)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        f.flush().await.map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&raw);
+        return bad(400, &format!("reading the upload: {e}"));
+    }
+    let (raw2, path2) = (raw.clone(), path.clone());
+    let parts = tokio::task::spawn_blocking(move || extract_parts(&raw2, &path2, &boundary))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    let _ = std::fs::remove_file(&raw);
+    let (len, purpose) = match parts {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return bad(400, &e);
+        }
+    };
     if purpose != "batch" {
+        let _ = std::fs::remove_file(&path);
         return bad(400, &format!("purpose must be `batch`, not `{purpose}`"));
     }
-    match st.batches.save(file) {
-        Ok(id) => axum::Json(json!({
-            "id": id, "object": "file", "bytes": file.len(), "created_at": now_unix(),
+    match st.batches.register(&id, path) {
+        Ok(()) => axum::Json(json!({
+            "id": id, "object": "file", "bytes": len, "created_at": now_unix(),
             "filename": "batch.jsonl", "purpose": "batch"
         }))
         .into_response(),
@@ -643,5 +744,52 @@ async fn download(State(st): State<Arc<SimState>>, Path(id): Path<String>) -> Re
         )
             .into_response(),
         Err(e) => bad(500, &format!("reading {id}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::*;
+
+    /// A multipart body whose file part is `content`, with the purpose part first.
+    fn body(boundary: &str, content: &[u8]) -> Vec<u8> {
+        let mut b = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--{boundary}\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"x.jsonl\"\r\n\r\n"
+        )
+        .into_bytes();
+        b.extend_from_slice(content);
+        b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        b
+    }
+
+    #[test]
+    fn parts_are_read_from_disk_whatever_their_size_and_wherever_a_read_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (raw, out) = (dir.path().join("raw"), dir.path().join("out"));
+        let boundary = "evalh-0123456789abcdef";
+        // Sizes that put the closing delimiter across the first 1 MiB read, and others around it.
+        let prefix = body(boundary, b"").len() - format!("\r\n--{boundary}--\r\n").len();
+        let across = (1usize << 20) - prefix - 2 - 5;
+        for size in [0usize, 5, across, across + 1, (1 << 20) + 3, 3 << 20] {
+            let content: Vec<u8> = (0..size).map(|i| b"{\"a\":1}\n"[i % 8]).collect();
+            std::fs::write(&raw, body(boundary, &content)).unwrap();
+            let (len, purpose) = extract_parts(&raw, &out, boundary).unwrap();
+            assert_eq!(
+                (len, purpose.as_str()),
+                (size as u64, "batch"),
+                "size {size}"
+            );
+            assert!(std::fs::read(&out).unwrap() == content, "size {size}");
+        }
+        std::fs::write(
+            &raw,
+            b"--x\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--x--\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            extract_parts(&raw, &out, "x").unwrap_err(),
+            "no `file` part"
+        );
     }
 }

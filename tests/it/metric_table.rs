@@ -197,7 +197,7 @@ fn metric_on_equals_scoring_the_subset_from_scratch_for_every_metric() {
             sorted.sort_unstable();
             assert_eq!(reported, sorted, "{}", task.as_str());
             for def in metrics::metrics(task) {
-                let has = s.per_item.get(def.name).map(Vec::len);
+                let has = s.per_item.get(def.name).map(|v| v.len());
                 match def.kind {
                     MetricKind::Mean => assert_eq!(has, Some(items.len()), "{}", def.name),
                     MetricKind::Corpus => assert_eq!(has, None, "{}", def.name),
