@@ -308,6 +308,12 @@ fn large_runs_embed_a_capped_prioritised_drill_down() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert_eq!(html.matches("<article class=\"item\"").count(), 2000);
     assert!(html.contains("2000 of 2300 items are embedded"), "cap note");
+    // The rows' fields left memory for the analysis and were read back for every embedded item (and only those).
+    assert_eq!(
+        html.matches("<span class=\"k\">text:</span> ticket ")
+            .count(),
+        2000
+    );
     // Counts are over all items: 24 failed requests, 460 baseline-right/candidate-wrong (20% of items, less the
     // errored ones already counted there), and every one of them is embedded before any agreeing item.
     let counts = html
