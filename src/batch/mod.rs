@@ -23,6 +23,6 @@ mod wire;
 pub use client::{dialect_of, result_files, BatchClient};
 pub use price::batch_price;
 pub use wire::{
-    custom_id, parse_gemini_inline, parse_result_line, request_line, state, BatchState, Dialect,
-    Outcome,
+    custom_id, failure_reason, parse_gemini_inline, parse_result_line, request_line, state,
+    BatchState, Dialect, Outcome,
 };

@@ -126,6 +126,26 @@ fn states_of_every_dialect_including_gemini_batch_and_job_prefixes() {
         Ok(BatchState::Failed)
     );
     assert_eq!(
+        failure_reason(Dialect::Azure, &failed["value"][0]).as_deref(),
+        Some("empty_file: The input file is empty. Please ensure that the batch contains at least one request.")
+    );
+    assert_eq!(
+        failure_reason(Dialect::OpenAi, &j("openai-batch-object-completed.json")),
+        None
+    );
+    let many = serde_json::json!({"errors": {"data": [
+        {"code": "a", "message": "m1", "line": 3}, {"message": "m2"}, {"code": "c", "message": "m3"},
+        {"code": "d", "message": "m4"}]}});
+    assert_eq!(
+        failure_reason(Dialect::OpenAi, &many).as_deref(),
+        Some("line 3: a: m1; m2; c: m3; and 1 more")
+    );
+    let gemini = serde_json::json!({"done": true, "error": {"code": 3, "status": "INVALID_ARGUMENT", "message": "bad"}});
+    assert_eq!(
+        failure_reason(Dialect::Gemini, &gemini).as_deref(),
+        Some("INVALID_ARGUMENT: bad")
+    );
+    assert_eq!(
         state(
             Dialect::Anthropic,
             &j("anthropic-batch-object-created.json")

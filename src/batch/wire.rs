@@ -136,6 +136,39 @@ pub fn state(dialect: Dialect, v: &Value) -> Result<BatchState, String> {
     }
 }
 
+/// Why a failed batch failed, in the provider's words: OpenAI and Azure list validation errors in `errors.data[]`
+/// (`code`, `message`, the input `line`); a Gemini operation carries one `error`. None when the object says nothing.
+pub fn failure_reason(dialect: Dialect, v: &Value) -> Option<String> {
+    let text = |e: &Value| {
+        let field = |k: &str| e.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let mut s = String::new();
+        if let Some(line) = e.get("line").and_then(Value::as_u64) {
+            s.push_str(&format!("line {line}: "));
+        }
+        if let Some(code) = field("code").or_else(|| field("status")) {
+            s.push_str(code);
+            s.push_str(": ");
+        }
+        s.push_str(field("message").unwrap_or("(no message)"));
+        s
+    };
+    let reasons: Vec<String> = match dialect {
+        Dialect::OpenAi | Dialect::Azure => v
+            .pointer("/errors/data")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(text).collect())
+            .unwrap_or_default(),
+        Dialect::Gemini => v.get("error").map(text).into_iter().collect(),
+        Dialect::Anthropic => Vec::new(),
+    };
+    let more = reasons.len().saturating_sub(3);
+    let mut out = reasons.into_iter().take(3).collect::<Vec<_>>().join("; ");
+    if more > 0 {
+        out.push_str(&format!("; and {more} more"));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 fn bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }

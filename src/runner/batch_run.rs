@@ -507,12 +507,18 @@ async fn collect(
         .batch_unsettled
         .fetch_add(missing as u64, Ordering::Relaxed);
     if missing > 0 {
+        // A failed batch says why (an invalid input file, a quota): the provider's words, secrets masked.
+        let why = wire::failure_reason(side.client.dialect, batch).map(|mut r| {
+            pr.redactor.string(&mut r);
+            format!(" ({r})")
+        });
         eprintln!(
-            "{}: batch {} ended {:?}: {journaled} of {} requests journaled, {missing} not settled ({unsettled} \
+            "{}: batch {} ended {:?}{}: {journaled} of {} requests journaled, {missing} not settled ({unsettled} \
              failed or not run); `evalh run --resume {}` submits them again",
             pr.spec.id,
             w.batch_id,
             st,
+            why.unwrap_or_default(),
             requests.len(),
             state.run_dir.display()
         );
