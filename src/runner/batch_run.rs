@@ -30,6 +30,8 @@ pub(super) struct BatchSide {
     pub(super) log: Arc<BatchLog>,
     /// This provider's batches an earlier invocation submitted and did not collect.
     pub(super) pending: Vec<Pending>,
+    /// The budget reserved for each of them ([`reserve_pending`]), micro-USD.
+    pub(super) pending_reserved: Vec<u64>,
     /// Return once everything is submitted (`--detach`).
     pub(super) detach: bool,
     /// The provider's position in the suite (its journal slots).
@@ -106,11 +108,37 @@ pub(super) async fn run(
     poll(&state, &pr, &side, waiting).await
 }
 
+/// Count every provider's batches still pending from an earlier invocation against this invocation's budget
+/// (`--max-cost`), before any provider submits anything new: they are paid when they end. Each reservation is
+/// released when its batch is collected, or at once when the batch turns out never to have been created.
+pub(super) fn reserve_pending(
+    state: &RunState,
+    runs: &[Arc<ProviderRun>],
+    sides: &mut [Option<BatchSide>],
+) -> Result<()> {
+    for side in sides.iter_mut().flatten() {
+        let pr = &runs[side.provider_index];
+        let bp = price(pr);
+        let mut reserved = Vec::with_capacity(side.pending.len());
+        for p in &side.pending {
+            let expected: u64 = batch_log::read_requests(&state.run_dir, p.offset)?
+                .iter()
+                .map(|r| (pr.est_cost_at(r.2, &bp) * 1e6).round() as u64)
+                .sum();
+            state.reserved_total.fetch_add(expected, Ordering::SeqCst);
+            reserved.push(expected);
+        }
+        side.pending_reserved = reserved;
+    }
+    Ok(())
+}
+
 /// The earlier invocations' batches: those with an id are waited for; an intent without one is looked for among
 /// the provider's recent batches (by the intent in its metadata), else abandoned and its requests sent again.
 async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Result<Vec<Waiting>> {
     let mut out = Vec::new();
-    for p in &side.pending {
+    for (k, p) in side.pending.iter().enumerate() {
+        let expected = side.pending_reserved.get(k).copied().unwrap_or(0);
         let id = match &p.batch_id {
             // A batch the provider does not know (deleted, another account, a simulator restarted since): its
             // requests are submitted again.
@@ -171,8 +199,11 @@ async fn reconcile(state: &RunState, pr: &ProviderRun, side: &BatchSide) -> Resu
                 intent: p.intent.clone(),
                 batch_id,
                 offset: p.offset,
-                reserved: 0,
+                reserved: expected,
             });
+        } else {
+            // Never created (or unknown to the provider): its requests are submitted again and reserved then.
+            state.reserved_total.fetch_sub(expected, Ordering::SeqCst);
         }
     }
     Ok(out)

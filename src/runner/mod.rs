@@ -285,6 +285,7 @@ pub async fn execute(
 
     let (jobs, resumed) = jobs(&runs, &items, suite.run.repeats, &slots, &before.settled);
     let mut batch_sides = batch_sides(ls, run_dir, &shared, opts)?;
+    batch_run::reserve_pending(&state, &runs, &mut batch_sides)?;
     let handles: Vec<_> = runs
         .iter()
         .zip(jobs)
@@ -377,6 +378,7 @@ fn batch_sides(
             client,
             log: log.clone(),
             pending: left,
+            pending_reserved: Vec::new(),
             detach: opts.detach,
             provider_index: i,
         }));

@@ -671,3 +671,67 @@ fn a_resume_in_batch_mode_journals_answers_to_requests_that_had_failed_unsettled
         "every request answered through a batch and journaled"
     );
 }
+
+/// Requests announced in the batch journal's intents.
+fn intended(run_dir: &Path) -> usize {
+    std::fs::read_to_string(run_dir.join("batches.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "intent")
+        .map(|v| v["requests"].as_array().map_or(0, Vec::len))
+        .sum()
+}
+
+#[test]
+fn a_resume_counts_its_pending_batches_against_the_budget() {
+    // One provider, every prompt the same length: every request is expected to cost the same, so once one does not
+    // fit in the budget none does.
+    let one = |url: &str| {
+        let s = suite(url, "{completion_delay_s: 0.3}", "");
+        let cut = s.find("  - id: cand").unwrap();
+        let end = s.find("run: {").unwrap();
+        format!("{}{}", &s[..cut], &s[end..])
+    };
+    let data: String = (0..40)
+        .map(|i| {
+            format!("{{\"id\": \"t{i:02}\", \"text\": \"the same ticket\", \"label\": \"bug\"}}\n")
+        })
+        .collect();
+    let d = fixture(&[("sim.yaml", &one("")), ("data.jsonl", &data)]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    let _guard = Killed(child);
+    std::fs::write(d.path().join("run.yaml"), one(&url)).unwrap();
+    // A budget that covers part of the run: what fits is submitted, and the run returns without waiting.
+    let budget = "0.05";
+    let out = evalh(
+        d.path(),
+        &[
+            "run",
+            "run.yaml",
+            "--batch",
+            "--detach",
+            "--max-cost",
+            budget,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let dir = run_dir(d.path());
+    let first = intended(&dir);
+    assert!(first > 0 && first < 80, "{first} of 80 requests submitted");
+    // The resume under the same budget: the batch still pending already takes it, so nothing more is submitted
+    // (without counting it, the resume submitted about as many again), and what it answers is collected.
+    let back = evalh(
+        d.path(),
+        &[
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--max-cost",
+            budget,
+        ],
+    );
+    assert_eq!(back.status.code(), Some(3), "{}", text(&back));
+    assert_eq!(intended(&dir), first, "{}", text(&back));
+    assert_eq!(journal(&dir).len(), first);
+}
