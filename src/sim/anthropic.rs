@@ -4,7 +4,7 @@
 //! (the system prompt as the first message), answered by the same draw as the OpenAI endpoint, and written back as
 //! an Anthropic message; a batch line is answered exactly as `/v1/messages` answers its `params`.
 
-use super::batch::{fate, now_unix, rfc3339, settle, Batch, Fate, Kind};
+use super::batch::{answer_line, now_unix, rfc3339, settle, Batch, Fate, Kind};
 use super::{error_response, read_call, reply, Reply, SimState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -110,49 +110,21 @@ pub(super) fn run_line(st: &SimState, line: &str, attempt: &str) -> (Value, Fate
     let Some(profile) = st.profiles.get(&model) else {
         return errored("not_found_error", &format!("model: {model}"), Fate::Failed);
     };
-    let found = st.batches.lookup(st, &model, &cid);
-    let (item_id, repeat) = match &found {
-        Some((i, r)) => (Some(i.clone()), r.to_string()),
-        None => (None, "0".to_string()),
-    };
-    let id = item_id.clone().unwrap_or_else(|| format!("unknown:{cid}"));
-    match fate(
-        st,
-        &profile.batch.unwrap_or_default(),
-        &model,
-        &id,
-        &repeat,
-        attempt,
-    ) {
-        Fate::Expired => {
-            return (
-                json!({"custom_id": cid, "result": {"type": "expired"}}),
-                Fate::Expired,
-            )
-        }
-        Fate::Failed => {
-            return errored(
-                "api_error",
-                "Internal server error (simulated).",
-                Fate::Failed,
-            )
-        }
-        Fate::Ok => {}
+    match answer_line(st, profile, &model, &cid, attempt, openai_form(&params)) {
+        Err(Fate::Expired) => (
+            json!({"custom_id": cid, "result": {"type": "expired"}}),
+            Fate::Expired,
+        ),
+        Err(_) => errored(
+            "api_error",
+            "Internal server error (simulated).",
+            Fate::Failed,
+        ),
+        Ok(r) => (
+            json!({"custom_id": cid, "result": {"type": "succeeded", "message": message_json(&model, r)}}),
+            Fate::Ok,
+        ),
     }
-    let call = super::Call {
-        req: openai_form(&params),
-        model: model.clone(),
-        stream: false,
-        item_id,
-        id,
-        repeat,
-        attempt: "1".into(),
-    };
-    let r = reply(st, &call, profile);
-    (
-        json!({"custom_id": cid, "result": {"type": "succeeded", "message": message_json(&model, r)}}),
-        Fate::Ok,
-    )
 }
 
 async fn create(State(st): State<Arc<SimState>>, body: axum::body::Bytes) -> Response {

@@ -10,7 +10,8 @@
 //! function of (seed, model, item, repeat, the input file's hash), so a resubmission draws again. Files live in a
 //! temporary directory, never in memory: a million-request run uploads gigabytes.
 
-use super::{completion_json, error_response, reply, rng_for, Call, SimState};
+use super::{completion_json, error_response, reply, rng_for, Call, Reply, SimState};
+use crate::suite::SimSpec;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -570,7 +571,7 @@ pub(super) enum Fate {
 }
 
 /// Whether the request of this line fails or expires: a pure function of (seed, model, item, repeat, file).
-pub(super) fn fate(
+fn fate(
     st: &SimState,
     spec: &crate::suite::SimBatchSpec,
     model: &str,
@@ -616,43 +617,50 @@ fn run_line(st: &SimState, line: &str, n: usize, attempt: &str) -> (Value, Fate)
         let e = json!({"error": {"message": format!("The model `{model}` does not exist in this simulator"), "type": "invalid_request_error", "param": null, "code": "model_not_found"}});
         return http(404, e, Fate::Failed);
     };
-    let found = st.batches.lookup(st, &model, &cid);
-    let (item_id, repeat) = match &found {
-        Some((i, r)) => (Some(i.clone()), r.to_string()),
+    match answer_line(st, profile, &model, &cid, attempt, req) {
+        Err(Fate::Expired) => (
+            json!({"id": rid, "custom_id": cid, "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}),
+            Fate::Expired,
+        ),
+        Err(_) => {
+            let e = json!({"error": {"message": "The server had an error while processing your request (simulated).", "type": "server_error", "param": null, "code": null}});
+            http(500, e, Fate::Failed)
+        }
+        Ok(r) => http(200, completion_json(&model, r), Fate::Ok),
+    }
+}
+
+/// What the sim does with one batch line of every dialect, for the sim provider `profile` of `model`: the line's
+/// custom id names the item and repeat; the line expires or fails per `sim.batch` (`Err`, the caller writes its
+/// dialect's line), or `req` (OpenAI form) is answered like the interactive endpoint.
+pub(super) fn answer_line(
+    st: &SimState,
+    profile: &SimSpec,
+    model: &str,
+    cid: &str,
+    attempt: &str,
+    req: Value,
+) -> Result<Reply, Fate> {
+    let (item_id, repeat) = match st.batches.lookup(st, model, cid) {
+        Some((i, r)) => (Some(i), r.to_string()),
         None => (None, "0".to_string()),
     };
     let id = item_id.clone().unwrap_or_else(|| format!("unknown:{cid}"));
-    match fate(
-        st,
-        &profile.batch.unwrap_or_default(),
-        &model,
-        &id,
-        &repeat,
-        attempt,
-    ) {
-        Fate::Expired => {
-            return (
-                json!({"id": rid, "custom_id": cid, "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}),
-                Fate::Expired,
-            )
-        }
-        Fate::Failed => {
-            let e = json!({"error": {"message": "The server had an error while processing your request (simulated).", "type": "server_error", "param": null, "code": null}});
-            return http(500, e, Fate::Failed);
-        }
+    let spec = profile.batch.unwrap_or_default();
+    match fate(st, &spec, model, &id, &repeat, attempt) {
         Fate::Ok => {}
+        f => return Err(f),
     }
     let call = Call {
         req,
-        model: model.clone(),
+        model: model.to_string(),
         stream: false,
         item_id,
         id,
         repeat,
         attempt: "1".into(),
     };
-    let r = reply(st, &call, profile);
-    http(200, completion_json(&model, r), Fate::Ok)
+    Ok(reply(st, &call, profile))
 }
 
 fn cid_key(cid: &str) -> Option<u64> {

@@ -5,7 +5,7 @@
 //! OpenAI endpoint. A batch whose `expire_rate` draws any request ends `BATCH_STATE_EXPIRED` with no results (as
 //! Gemini's do); failed requests come back as inline errors (gRPC code 13).
 
-use super::batch::{fate, now_unix, rfc3339, settle, Batch, Fate, Kind};
+use super::batch::{answer_line, now_unix, rfc3339, settle, Batch, Fate, Kind};
 use super::{error_response, read_call, reply, Reply, SimState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -166,43 +166,18 @@ pub(super) fn run_line(st: &SimState, line: &str, model: &str, attempt: &str) ->
             Fate::Failed,
         );
     };
-    let found = st.batches.lookup(st, model, &key);
-    let (item_id, repeat) = match &found {
-        Some((i, r)) => (Some(i.clone()), r.to_string()),
-        None => (None, "0".to_string()),
-    };
-    let id = item_id.clone().unwrap_or_else(|| format!("unknown:{key}"));
-    match fate(
-        st,
-        &profile.batch.unwrap_or_default(),
-        model,
-        &id,
-        &repeat,
-        attempt,
-    ) {
-        Fate::Expired => return (Value::Null, Fate::Expired),
-        Fate::Failed => {
-            return (
-                json!({"key": key, "error": {"code": 13, "message": "An internal error has occurred (simulated)."}}),
-                Fate::Failed,
-            )
-        }
-        Fate::Ok => {}
+    let req = openai_form(model, v.get("request").unwrap_or(&Value::Null));
+    match answer_line(st, profile, model, &key, attempt, req) {
+        Err(Fate::Expired) => (Value::Null, Fate::Expired),
+        Err(_) => (
+            json!({"key": key, "error": {"code": 13, "message": "An internal error has occurred (simulated)."}}),
+            Fate::Failed,
+        ),
+        Ok(r) => (
+            json!({"key": key, "response": response_json(model, r)}),
+            Fate::Ok,
+        ),
     }
-    let call = super::Call {
-        req: openai_form(model, v.get("request").unwrap_or(&Value::Null)),
-        model: model.to_string(),
-        stream: false,
-        item_id,
-        id,
-        repeat,
-        attempt: "1".into(),
-    };
-    let r = reply(st, &call, profile);
-    (
-        json!({"key": key, "response": response_json(model, r)}),
-        Fate::Ok,
-    )
 }
 /// The batch's long-running operation; when it has succeeded, with every result inline.
 fn operation(st: &SimState, b: &Batch) -> Value {
