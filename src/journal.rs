@@ -582,30 +582,50 @@ impl Iterator for Reader {
     }
 }
 
+/// Positions `0..n` sorted by the id at each, for binary search: 4 bytes a position. It holds no ids — the caller
+/// says where the id of a position is — so an owner of the ids (the simulator's shared items) can keep one beside
+/// them. With equal ids, any of them is found.
+pub struct SortedPositions {
+    order: Vec<u32>,
+}
+
+impl SortedPositions {
+    /// Positions `0..n` sorted by `id(position)`.
+    pub fn new<'a>(n: usize, id: impl Fn(usize) -> &'a str) -> Self {
+        assert!(u32::try_from(n).is_ok(), "more than 2^32 ids");
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by(|&a, &b| id(a as usize).cmp(id(b as usize)));
+        SortedPositions { order }
+    }
+
+    /// The position whose id is `target`.
+    pub fn find<'a>(&self, target: &str, id: impl Fn(usize) -> &'a str) -> Option<usize> {
+        let k = self
+            .order
+            .binary_search_by(|&i| id(i as usize).cmp(target))
+            .ok()?;
+        Some(self.order[k] as usize)
+    }
+}
+
 /// The position of each id of a list, found by binary search over the ids' sorted order: 20 bytes an id, where a
 /// hash map of them took ~50 (at 1,000,000 items, 20 MB instead of ~50 MB). With equal ids, any of them is found.
 pub struct IdIndex<'a> {
     ids: Vec<&'a str>,
-    order: Vec<u32>,
+    order: SortedPositions,
 }
 
 impl<'a> IdIndex<'a> {
     /// The index of these ids (position = order of the iterator).
     pub fn new(ids: impl IntoIterator<Item = &'a str>) -> Self {
         let ids: Vec<&str> = ids.into_iter().collect();
-        assert!(u32::try_from(ids.len()).is_ok(), "more than 2^32 ids");
-        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]));
+        let order = SortedPositions::new(ids.len(), |i| ids[i]);
         IdIndex { ids, order }
     }
 
     /// The position of `id`.
     pub fn get(&self, id: &str) -> Option<usize> {
-        let k = self
-            .order
-            .binary_search_by(|&i| self.ids[i as usize].cmp(id))
-            .ok()?;
-        Some(self.order[k] as usize)
+        self.order.find(id, |i| self.ids[i])
     }
 
     /// Number of ids.

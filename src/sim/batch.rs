@@ -43,7 +43,7 @@ struct Inner {
 }
 
 struct Index {
-    /// Each custom id's 64-bit key with the position in [`SimState::sorted_ids`] and the repeat, sorted by key (16
+    /// Each custom id's 64-bit key with the item's position in the run's items and the repeat, sorted by key (16
     /// bytes a request, where a hash map took ~36: 1,000,000 items is 16 MB a model).
     by_cid: Vec<(u64, u32, u32)>,
 }
@@ -679,7 +679,7 @@ impl Store {
         let key = cid_key(cid)?;
         let at = index.by_cid.binary_search_by_key(&key, |e| e.0).ok()?;
         let (_, i, r) = index.by_cid[at];
-        let item = st.sorted_id(i as usize)?;
+        let item = st.items.get(i as usize)?.id.as_str();
         // The 64-bit key could collide: the full id must match.
         st.providers_of
             .get(model)?
@@ -692,7 +692,7 @@ impl Store {
 fn build_index(st: &SimState, model: &str) -> Index {
     let mut by_cid = Vec::new();
     for p in st.providers_of.get(model).into_iter().flatten() {
-        for (i, item) in st.sorted_ids().enumerate() {
+        for (i, item) in st.items.iter().map(|it| it.id.as_str()).enumerate() {
             for r in 0..st.repeats {
                 if let Some(k) = cid_key(&crate::chat::batch_custom_id(p, item, r)) {
                     by_cid.push((k, i as u32, r));

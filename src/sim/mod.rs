@@ -49,7 +49,7 @@ pub struct SimState {
     /// id: the sim finds an item by binary search and derives its [`Truth`] when it answers, instead of keeping a
     /// copy of every id and answer key.
     items: Arc<Vec<Item>>,
-    by_id: Vec<u32>,
+    by_id: crate::journal::SortedPositions,
     by_prompt: HashMap<blake3::Hash, String>,
     log: Option<Mutex<std::fs::File>>,
     /// The local estimate the reported prompt tokens are derived from (the runner's own, when it runs the sim).
@@ -68,23 +68,8 @@ pub struct SimState {
 impl SimState {
     /// The item with this id.
     fn item(&self, id: &str) -> Option<&Item> {
-        let i = self
-            .by_id
-            .binary_search_by(|&i| self.items[i as usize].id.as_str().cmp(id))
-            .ok()?;
-        Some(&self.items[self.by_id[i] as usize])
-    }
-
-    /// The item ids in sorted order.
-    fn sorted_ids(&self) -> impl Iterator<Item = &str> {
-        self.by_id
-            .iter()
-            .map(|&i| self.items[i as usize].id.as_str())
-    }
-
-    /// The `i`-th item id in sorted order.
-    fn sorted_id(&self, i: usize) -> Option<&str> {
-        Some(self.items[*self.by_id.get(i)? as usize].id.as_str())
+        let i = self.by_id.find(id, |i| self.items[i].id.as_str())?;
+        Some(&self.items[i])
     }
 
     /// What the sim knows about the item with this id.
@@ -144,10 +129,7 @@ impl SimState {
                 .or_default()
                 .push(p.id.clone());
         }
-        let mut by_id: Vec<u32> = (0..items.len() as u32).collect();
-        by_id.sort_unstable_by(|a, b| items[*a as usize].id.cmp(&items[*b as usize].id));
-        // Ids are unique (the dataset loader refuses duplicates); the first of equal ids would win otherwise.
-        by_id.dedup_by(|a, b| items[*a as usize].id == items[*b as usize].id);
+        let by_id = crate::journal::SortedPositions::new(items.len(), |i| items[i].id.as_str());
         let mut by_prompt = HashMap::new();
         for it in items.iter() {
             for pid in sim_ids.iter().filter(|_| index_prompts) {
