@@ -76,6 +76,17 @@ fn serve(dir: &Path, suite: &str) -> (Child, String) {
 }
 
 struct Killed(Child);
+
+/// A directory with the two-provider sim suite (`sim.batch: batch`) and `n` tickets, and an `evalh sim serve` of it
+/// that outlives the runs, as a provider does (stopped when the guard drops).
+fn served(batch: &str, n: usize) -> (tempfile::TempDir, Killed, String) {
+    let d = fixture(&[
+        ("sim.yaml", &suite("", batch, "")),
+        ("data.jsonl", &tickets(n)),
+    ]);
+    let (child, url) = serve(d.path(), "sim.yaml");
+    (d, Killed(child), url)
+}
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -408,24 +419,14 @@ const KEY: (&str, &str) = ("EVALH_TEST_KEY", "secret-key-0123456789");
 #[test]
 fn a_batch_run_killed_while_polling_resumes_from_a_copy_to_the_interactive_results_at_half_price() {
     let batch = "{completion_delay_s: 4}";
-    let d = fixture(&[
-        ("sim.yaml", &suite("", batch, "")),
-        ("data.jsonl", &tickets(30)),
-    ]);
     // The sim outlives the killed run, as a provider does. 60 requests per provider, 25 per file: 3 files each.
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served(batch, 30);
     kill_while_polling_then_resume(d.path(), &suite(&url, batch, ""), &[], 120, 6);
 }
 
 #[test]
 fn anthropic_message_batches_killed_while_polling_resume_to_the_interactive_results() {
-    let d = fixture(&[
-        ("sim.yaml", &suite("", "{completion_delay_s: 4}", "")),
-        ("data.jsonl", &tickets(30)),
-    ]);
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served("{completion_delay_s: 4}", 30);
     kill_while_polling_then_resume(d.path(), &hosted("anthropic", &url), &[KEY], 60, 4);
 }
 
@@ -465,12 +466,7 @@ fn partial_failures_and_expiry_leave_requests_missing_until_resumed() {
 #[test]
 fn detach_returns_after_submitting_and_resume_collects() {
     let batch = "{completion_delay_s: 0.3}";
-    let d = fixture(&[
-        ("sim.yaml", &suite("", batch, "")),
-        ("data.jsonl", &tickets(12)),
-    ]);
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served(batch, 12);
     std::fs::write(d.path().join("run.yaml"), suite(&url, batch, "")).unwrap();
     let out = evalh(d.path(), &["run", "run.yaml", "--batch", "--detach"]);
     let t = text(&out);
@@ -501,12 +497,7 @@ fn detach_without_batch_mode_is_refused() {
 #[test]
 fn a_crash_between_intent_and_batch_id_is_reconciled_by_listing_or_resubmitted() {
     let batch = "{completion_delay_s: 0.2}";
-    let d = fixture(&[
-        ("sim.yaml", &suite("", batch, "")),
-        ("data.jsonl", &tickets(12)),
-    ]);
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served(batch, 12);
     std::fs::write(d.path().join("run.yaml"), suite(&url, batch, "")).unwrap();
     let out = evalh(d.path(), &["run", "run.yaml", "--batch", "--detach"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
@@ -538,12 +529,7 @@ fn a_crash_between_intent_and_batch_id_is_reconciled_by_listing_or_resubmitted()
 
 #[test]
 fn azure_batches_killed_while_polling_resume_to_the_interactive_results() {
-    let d = fixture(&[
-        ("sim.yaml", &suite("", "{completion_delay_s: 4}", "")),
-        ("data.jsonl", &tickets(30)),
-    ]);
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served("{completion_delay_s: 4}", 30);
     // Azure's v1 surface at the sim.
     let base = format!("{}/openai/v1", url.trim_end_matches("/v1"));
     kill_while_polling_then_resume(d.path(), &hosted("azure", &base), &[KEY], 60, 4);
@@ -551,12 +537,7 @@ fn azure_batches_killed_while_polling_resume_to_the_interactive_results() {
 
 #[test]
 fn gemini_batches_killed_while_polling_resume_to_the_interactive_results() {
-    let d = fixture(&[
-        ("sim.yaml", &suite("", "{completion_delay_s: 4}", "")),
-        ("data.jsonl", &tickets(30)),
-    ]);
-    let (child, url) = serve(d.path(), "sim.yaml");
-    let _guard = Killed(child);
+    let (d, _sim, url) = served("{completion_delay_s: 4}", 30);
     let base = format!("{}/v1beta", url.trim_end_matches("/v1"));
     kill_while_polling_then_resume(d.path(), &hosted("gemini", &base), &[KEY], 60, 4);
 }
