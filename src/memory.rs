@@ -43,10 +43,3 @@ pub fn resident() -> String {
         _ => String::new(),
     }
 }
-
-/// With `EVALH_TIMINGS` set, print `memory: STAGE (RSS …, peak …)` to stderr: which step of a phase sets the peak.
-pub fn note(stage: &str) {
-    if std::env::var_os("EVALH_TIMINGS").is_some() {
-        eprintln!("memory: {stage}{}", resident());
-    }
-}

@@ -283,7 +283,6 @@ pub fn analyse_judged(
     let table = outcome_table(ls, items, records);
     // The journal's parsed records and the item index are gone: hand their pages back before scoring.
     crate::memory::trim();
-    crate::memory::note("analysis: outcome table built");
     // Agreement scoring (`scoring.reference`): answers are scored against the baseline's (or the logged) answer, on
     // the items that have one; the others are left out of every quality figure (crate::summary::agreement).
     let reference = (suite.scoring.reference != crate::suite::Reference::GroundTruth).then(|| {
@@ -307,14 +306,12 @@ pub fn analyse_judged(
         ..suite.providers.len())
         .map(|pi| {
             let r = provider_result(&run, pi);
-            crate::memory::note("analysis: a provider scored");
             // Its scoring's lists are freed: their pages go back before the next provider's.
             crate::memory::trim();
             r
         })
         .unzip();
     gate_candidates(&run, &scores_r0, &mut provider_results);
-    crate::memory::note("analysis: candidates gated");
     let results = results(&run, provider_results);
     // The reports' per-item views are over all items: spread the agreement scores back onto them.
     if let Some(idx) = run.score_idx() {
